@@ -1,0 +1,115 @@
+// Which PostgreSQL image a lab runs, and how to build one from Debian's packages where no
+// registry can be reached (see ENVIRONMENT.md). Nothing here or in the node entrypoint depends on
+// the official image's docker-entrypoint.sh, so the official postgres:* images work as well.
+import { spawn } from "node:child_process";
+import { createReadStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import type { DockerEngine } from "./docker.js";
+import { LabError, UsageError } from "./errors.js";
+import type { Progress } from "./output.js";
+
+export const DEFAULT_MAJOR = 17;
+export const OFFICIAL_IMAGE = (major: number) => `postgres:${major}`;
+export const LOCAL_IMAGE = (major: number) => `repl-lab/postgres:${major}`;
+
+/** The Debian release that ships each PostgreSQL major version as `postgresql-<major>`. */
+export const DEBIAN_SUITE_FOR_MAJOR: Record<number, string> = { 15: "bookworm", 17: "trixie" };
+
+const BUILD_HINT = (major: number) => `build it with \`repl-lab image build --pg ${major}\` (about a minute), or choose another with --image`;
+
+/**
+ * The image to run: the one asked for (flag, lab file or REPL_LAB_IMAGE), else the official
+ * postgres:17 when it is here or can be pulled, else the locally built repl-lab/postgres:17.
+ */
+export async function resolveImage(engine: DockerEngine, requested: string | undefined, progress: Progress): Promise<string> {
+  const wanted = requested ?? process.env.REPL_LAB_IMAGE;
+  if (wanted) {
+    if (await engine.imageExists(wanted)) return wanted;
+    progress.step(`pulling ${wanted}`);
+    if (await engine.tryPull(wanted, 300_000)) return wanted;
+    const major = /:(\d+)/.exec(wanted)?.[1];
+    throw new LabError(`image ${wanted} is not on this engine and could not be pulled`, {
+      hint: major ? BUILD_HINT(Number(major)) : "pull or build it first, or choose another with --image",
+    });
+  }
+  const official = OFFICIAL_IMAGE(DEFAULT_MAJOR);
+  const local = LOCAL_IMAGE(DEFAULT_MAJOR);
+  if (await engine.imageExists(official)) return official;
+  if (await engine.imageExists(local)) return local;
+  progress.step(`pulling ${official}`);
+  if (await engine.tryPull(official, 300_000)) return official;
+  throw new LabError(`no PostgreSQL image: ${official} cannot be pulled here and ${local} has not been built`, {
+    hint: BUILD_HINT(DEFAULT_MAJOR),
+  });
+}
+
+/** `docker import` changes that give the image the official image's layout where the lab relies on it. */
+export function imageChanges(major: number): string[] {
+  return [
+    `ENV PATH=/usr/lib/postgresql/${major}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    "ENV PGDATA=/var/lib/postgresql/data",
+    "ENV LANG=C.UTF-8",
+    "EXPOSE 5432",
+    `LABEL repl-lab.image=postgres-${major}`,
+    'CMD ["postgres"]',
+  ];
+}
+
+export function mmdebstrapArguments(major: number, tarball: string, mirror: string | undefined): string[] {
+  const suite = DEBIAN_SUITE_FOR_MAJOR[major];
+  if (!suite) throw new UsageError(`--pg ${major} is not supported`, { hint: `choose one of ${Object.keys(DEBIAN_SUITE_FOR_MAJOR).join(", ")}` });
+  const args = [
+    "--variant=minbase",
+    `--include=postgresql-${major},gosu`,
+    // Debian's package creates a cluster in /var/lib/postgresql/<major>/main; the lab keeps its data in PGDATA.
+    `--customize-hook=rm -rf "$1/var/lib/postgresql/${major}/main" "$1/etc/postgresql/${major}/main"`,
+    '--customize-hook=chroot "$1" install -d -o postgres -g postgres -m 0700 /var/lib/postgresql/data',
+    suite,
+    tarball,
+  ];
+  if (mirror) args.push(mirror);
+  return args;
+}
+
+async function run(command: string, args: string[], progress: Progress): Promise<void> {
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const tail: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on("line", (line) => {
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      if (/^I: /.test(line)) progress.step(line.slice(3));
+    });
+  }
+  const code = await new Promise<number>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (exitCode) => resolve(exitCode ?? 1));
+  }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") {
+      throw new LabError(`${command} is not installed`, { hint: `install it with \`apt-get install -y ${command}\` (or run \`npm run setup\`)` });
+    }
+    throw error;
+  });
+  if (code !== 0) throw new LabError(`${command} failed with exit code ${code}`, { details: tail });
+}
+
+/** Builds repl-lab/postgres:<major> from Debian's packages (mmdebstrap, then an import through the engine). */
+export async function buildImage(engine: DockerEngine, major: number, progress: Progress): Promise<string> {
+  const image = LOCAL_IMAGE(major);
+  const directory = await mkdtemp(join(tmpdir(), "repl-lab-image-"));
+  const tarball = join(directory, "rootfs.tar");
+  try {
+    progress.step(`building a Debian ${DEBIAN_SUITE_FOR_MAJOR[major] ?? "?"} root filesystem with postgresql-${major} (mmdebstrap)`);
+    await run("mmdebstrap", mmdebstrapArguments(major, tarball, process.env.REPL_LAB_DEBIAN_MIRROR), progress);
+    progress.step(`importing it as ${image}`);
+    const [repo = image, tag = "latest"] = image.split(":");
+    await engine.importImage(createReadStream(tarball), repo, tag, imageChanges(major));
+    progress.step(`built ${image}`);
+    return image;
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,28 @@
+// Every container, volume and network repl-lab creates carries these labels: they are the lab's state.
+import type { Role } from "./topology.js";
+
+export const LABEL = {
+  lab: "repl-lab.lab",
+  node: "repl-lab.node",
+  role: "repl-lab.role",
+  /** Set on everything repl-lab creates, so `ls` and test cleanup can find every lab. */
+  managed: "repl-lab.managed",
+} as const;
+
+/** Nodes created for a check (not part of the lab's topology) carry this as their node label. */
+export const CHECK_NODE = "_check";
+
+export function labLabels(lab: string): Record<string, string> {
+  return { [LABEL.managed]: "true", [LABEL.lab]: lab };
+}
+
+export function nodeLabels(lab: string, node: string, role: Role): Record<string, string> {
+  return { ...labLabels(lab), [LABEL.node]: node, [LABEL.role]: role };
+}
+
+/** Docker's own names for a lab's objects. */
+export const names = {
+  network: (lab: string) => `repl-lab-${lab}`,
+  container: (lab: string, node: string) => `repl-lab-${lab}-${node}`,
+  volume: (lab: string, node: string) => `repl-lab-${lab}-${node}-data`,
+};

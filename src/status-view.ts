@@ -1,0 +1,158 @@
+// Status rows to table text: human units in tables (raw numbers stay in --json), colour for states.
+import Table from "cli-table3";
+import type { ChalkInstance } from "chalk";
+import type { LabStatus, NodeStatus, ReplicationStatus, SlotStatus } from "./lab-status.js";
+
+export function formatBytes(bytes: number | null): string {
+  if (bytes === null || Number.isNaN(bytes)) return "-";
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let value = Math.abs(bytes);
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  const sign = bytes < 0 ? "-" : "";
+  return unit === 0 ? `${sign}${value} B` : `${sign}${value.toFixed(1)} ${units[unit]}`;
+}
+
+export function formatSeconds(seconds: number | null): string {
+  if (seconds === null || Number.isNaN(seconds)) return "-";
+  const abs = Math.abs(seconds);
+  if (abs < 0.001) return `${(seconds * 1_000_000).toFixed(0)} µs`;
+  if (abs < 1) return `${(seconds * 1000).toFixed(abs < 0.01 ? 2 : 1)} ms`;
+  if (abs < 60) return `${seconds.toFixed(1)} s`;
+  if (abs < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+}
+
+export function colourState(state: string | null, colour: ChalkInstance): string {
+  if (state === null) return "-";
+  switch (state) {
+    case "streaming":
+    case "running":
+    case "primary":
+      return colour.green(state);
+    case "sync":
+      return colour.green.bold(state);
+    case "quorum":
+      return colour.cyan(state);
+    case "potential":
+    case "catchup":
+    case "startup":
+    case "backup":
+    case "paused":
+    case "restarting":
+      return colour.yellow(state);
+    case "async":
+    case "standby":
+      return colour.blue(state);
+    case "exited":
+    case "dead":
+    case "stopping":
+      return colour.red(state);
+    default:
+      return state;
+  }
+}
+
+function table(head: string[], colour: ChalkInstance): Table.Table {
+  return new Table({
+    head: head.map((title) => colour.bold(title)),
+    style: { head: [], border: [] },
+    chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" },
+  });
+}
+
+function dash(value: string | number | null | undefined): string {
+  return value === null || value === undefined || value === "" ? "-" : String(value);
+}
+
+/** Replay delay as the seed measures it, marked when the standby has replayed all it received. */
+function replayDelayCell(node: NodeStatus): string {
+  if (node.role !== "standby" || node.replay_delay === null) return "-";
+  const caughtUp = node.receive_lsn !== null && node.receive_lsn === node.replay_lsn;
+  return `${formatSeconds(node.replay_delay)}${caughtUp ? " (caught up)" : ""}`;
+}
+
+export function nodesTable(nodes: NodeStatus[], colour: ChalkInstance): string {
+  const out = table(["node", "role", "container", "port", "timeline", "current_lsn", "receive_lsn", "replay_lsn", "replay delay", "upstream"], colour);
+  for (const node of nodes) {
+    const role = node.role_source === "server" ? colourState(node.role, colour) : colour.dim(`${node.role}?`);
+    out.push([
+      node.name,
+      role,
+      colourState(node.container_state, colour),
+      dash(node.host_port),
+      dash(node.timeline),
+      dash(node.current_lsn),
+      dash(node.receive_lsn),
+      dash(node.replay_lsn),
+      replayDelayCell(node),
+      node.upstream ? `${node.upstream} (${node.receiver_status ?? "?"})` : "-",
+    ]);
+  }
+  return out.toString();
+}
+
+export function replicationTable(rows: ReplicationStatus[], colour: ChalkInstance): string {
+  const out = table(
+    ["application_name", "client_addr", "state", "sync_priority", "sync_state", "sent_lsn", "write_lsn", "flush_lsn", "replay_lsn", "lag", "write_lag", "flush_lag", "replay_lag"],
+    colour,
+  );
+  for (const row of rows) {
+    out.push([
+      row.application_name,
+      dash(row.client_addr),
+      colourState(row.state, colour),
+      String(row.sync_priority),
+      colourState(row.sync_state, colour),
+      dash(row.sent_lsn),
+      dash(row.write_lsn),
+      dash(row.flush_lsn),
+      dash(row.replay_lsn),
+      formatBytes(row.replay_lag_bytes),
+      formatSeconds(row.write_lag),
+      formatSeconds(row.flush_lag),
+      formatSeconds(row.replay_lag),
+    ]);
+  }
+  return out.toString();
+}
+
+export function slotsTable(rows: SlotStatus[], colour: ChalkInstance): string {
+  const out = table(["slot_name", "slot_type", "active", "restart_lsn", "wal_status", "retained"], colour);
+  for (const row of rows) {
+    out.push([
+      row.slot_name,
+      row.slot_type,
+      row.active ? colour.green("yes") : colour.yellow("no"),
+      dash(row.restart_lsn),
+      dash(row.wal_status),
+      formatBytes(row.retained_bytes),
+    ]);
+  }
+  return out.toString();
+}
+
+/** The whole status screen: nodes, then each primary's pg_stat_replication and slots, then warnings. */
+export function renderStatus(status: LabStatus, colour: ChalkInstance): string {
+  const parts: string[] = [colour.bold(`lab ${status.lab}`), nodesTable(status.nodes, colour)];
+  const primaries = [...new Set([...status.replication.map((row) => row.primary), ...status.slots.map((row) => row.primary)])];
+  for (const node of status.nodes) {
+    if (node.role === "primary" && node.role_source === "server" && !primaries.includes(node.name)) primaries.push(node.name);
+  }
+  for (const primary of primaries) {
+    const replication = status.replication.filter((row) => row.primary === primary);
+    parts.push(colour.bold(`pg_stat_replication on ${primary}`));
+    parts.push(replication.length > 0 ? replicationTable(replication, colour) : colour.dim("(no standby connected)"));
+    const slots = status.slots.filter((row) => row.primary === primary);
+    parts.push(colour.bold(`pg_replication_slots on ${primary}`));
+    parts.push(slots.length > 0 ? slotsTable(slots, colour) : colour.dim("(no replication slots)"));
+  }
+  for (const node of status.nodes) {
+    if (node.error && node.container_state === "running") parts.push(colour.yellow(`${node.name}: could not ask the server: ${node.error}`));
+  }
+  for (const warning of status.warnings) parts.push(colour.red.bold(`WARNING: ${warning}`));
+  return parts.join("\n");
+}

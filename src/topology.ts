@@ -1,0 +1,181 @@
+// One topology model for every way a lab is described: CLI flags and lab files share this schema.
+import { z } from "zod";
+import { parseSyncSpec, renderSyncSpec, SyncSpecError, type SyncSpec } from "./sync-spec.js";
+
+export const LEADER = "leader";
+export const MAX_FOLLOWERS = 16;
+export const SYNC_COMMIT_LEVELS = ["off", "local", "remote_write", "on", "remote_apply"] as const;
+export type SyncCommit = (typeof SYNC_COMMIT_LEVELS)[number];
+export type Role = "primary" | "standby";
+
+export function followerName(index: number): string {
+  return `standby${index}`;
+}
+
+/** Settings that have their own flag (or that repl-lab itself must own); `-c` may not set them. */
+const MANAGED_SETTINGS: Record<string, string> = {
+  synchronous_standby_names: "use --sync",
+  synchronous_commit: "use --sync-commit",
+  wal_sender_timeout: "use --wal-sender-timeout",
+  primary_conninfo: "repl-lab writes it when a follower is bootstrapped",
+  primary_slot_name: "use --no-slots to run without replication slots",
+  cluster_name: "repl-lab names each node",
+  listen_addresses: "repl-lab publishes each node on 127.0.0.1",
+  port: "use --port for host ports",
+  data_directory: "repl-lab owns the data directory",
+  hba_file: "repl-lab writes pg_hba.conf",
+  config_file: "repl-lab writes the configuration",
+  wal_level: "replication needs wal_level=replica or higher; repl-lab sets it",
+};
+
+const SETTING_NAME = /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/;
+
+/** Accepts a number written as digits in a string (as flags arrive) but not "two" or "1.5". */
+function wholeNumber(min: number, max: number) {
+  const message = `must be a whole number from ${min} to ${max}`;
+  return z.preprocess(
+    (value) => (typeof value === "string" && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value),
+    z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message }),
+  );
+}
+
+const settingValue = z.union([z.string(), z.number(), z.boolean()]).transform((value) => {
+  if (typeof value === "boolean") return value ? "on" : "off";
+  return String(value);
+});
+
+/** The lab file's shape; flags fill the same fields. */
+export const LabSpecSchema = z
+  .object({
+    lab: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, {
+        error: "must be 1-40 characters: lower-case letters, digits, - and _, starting with a letter or digit",
+      })
+      .default("default"),
+    image: z.string().min(1, { error: "must not be empty" }).optional(),
+    followers: wholeNumber(1, MAX_FOLLOWERS).default(2),
+    sync: z.string().optional(),
+    syncCommit: z
+      .enum(SYNC_COMMIT_LEVELS, { error: `must be one of ${SYNC_COMMIT_LEVELS.join(", ")}` })
+      .default("on"),
+    slots: z.boolean().default(true),
+    walSenderTimeout: z
+      .string()
+      .regex(/^\d+\s*(ms|s|min|h)?$/, { error: 'must be a duration such as "5s", "500ms" or "1min"' })
+      .optional(),
+    settings: z.record(z.string(), settingValue).default({}),
+    port: wholeNumber(1024, 65535 - MAX_FOLLOWERS).optional(),
+  })
+  .strict();
+
+export type LabSpecInput = z.input<typeof LabSpecSchema>;
+
+export interface NodeSpec {
+  name: string;
+  role: Role;
+  /** Host port on 127.0.0.1; undefined lets Docker choose a free one. */
+  hostPort: number | undefined;
+}
+
+export interface Topology {
+  lab: string;
+  image: string | undefined;
+  nodes: NodeSpec[];
+  followers: string[];
+  sync: SyncSpec | null;
+  syncCommit: SyncCommit;
+  slots: boolean;
+  walSenderTimeout: string | undefined;
+  settings: Record<string, string>;
+}
+
+export class TopologyError extends Error {}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.join(".");
+  if (issue.code === "unrecognized_keys") return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`;
+  return path ? `${path}: ${issue.message}` : issue.message;
+}
+
+/** Validates a lab description and computes the nodes it has. Throws TopologyError with the field path. */
+export function buildTopology(input: unknown): Topology {
+  const parsed = LabSpecSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new TopologyError(parsed.error.issues.map(formatIssue).join("; "));
+  }
+  const spec = parsed.data;
+  for (const name of Object.keys(spec.settings)) {
+    if (!SETTING_NAME.test(name)) throw new TopologyError(`settings: "${name}" is not a PostgreSQL setting name`);
+    const managed = MANAGED_SETTINGS[name];
+    if (managed) throw new TopologyError(`settings: ${name} cannot be set with -c (${managed})`);
+  }
+  for (const [name, value] of Object.entries(spec.settings)) {
+    if (/[\n\r\0]/.test(value)) throw new TopologyError(`settings: ${name} has a line break in its value`);
+  }
+  const followers = Array.from({ length: spec.followers }, (_, index) => followerName(index + 1));
+  let sync: SyncSpec | null = null;
+  if (spec.sync !== undefined) {
+    try {
+      sync = parseSyncSpec(spec.sync, followers);
+    } catch (error) {
+      if (error instanceof SyncSpecError) throw new TopologyError(`sync: ${error.message}`);
+      throw error;
+    }
+  }
+  const port = spec.port;
+  const nodes: NodeSpec[] = [
+    { name: LEADER, role: "primary", hostPort: port },
+    ...followers.map((name, index) => ({
+      name,
+      role: "standby" as const,
+      hostPort: port === undefined ? undefined : port + index + 1,
+    })),
+  ];
+  return {
+    lab: spec.lab,
+    image: spec.image,
+    nodes,
+    followers,
+    sync,
+    syncCommit: spec.syncCommit,
+    slots: spec.slots,
+    walSenderTimeout: spec.walSenderTimeout,
+    settings: spec.settings,
+  };
+}
+
+/** Parses repeated `-c name=value` flags into a settings record. */
+export function parseSettingFlags(flags: readonly string[]): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const flag of flags) {
+    const match = /^\s*([^=\s]+)\s*=(.*)$/.exec(flag);
+    if (!match) throw new TopologyError(`-c ${flag}: expected name=value, e.g. -c max_connections=200`);
+    const [, name = "", value = ""] = match;
+    settings[name] = value.trim();
+  }
+  return settings;
+}
+
+/**
+ * postgresql.conf settings for one node. Every node gets the same replication limits, because a hot
+ * standby refuses to start with max_wal_senders or max_replication_slots below its primary's.
+ * https://www.postgresql.org/docs/current/hot-standby.html#HOT-STANDBY-ADMIN
+ */
+export function nodeSettings(topology: Topology, node: NodeSpec): [string, string][] {
+  const followers = topology.followers.length;
+  const settings: [string, string][] = [
+    ["listen_addresses", "*"],
+    ["cluster_name", node.name],
+    ["wal_level", "replica"],
+    // A base backup with -X stream holds two walsenders while it runs, and all followers bootstrap at once.
+    ["max_wal_senders", String(Math.max(10, 2 * followers + 2))],
+    ["max_replication_slots", String(Math.max(10, followers + 2))],
+    ["hot_standby", "on"],
+    ["synchronous_standby_names", node.role === "primary" ? renderSyncSpec(topology.sync) : ""],
+    ["synchronous_commit", topology.syncCommit],
+  ];
+  if (topology.walSenderTimeout !== undefined) settings.push(["wal_sender_timeout", topology.walSenderTimeout]);
+  settings.push(...Object.entries(topology.settings));
+  return settings;
+}

@@ -1,0 +1,75 @@
+# repl-lab node entrypoint. The same script runs every node, under `repl-lab up` and under a
+# rendered compose file, in the official postgres image and in repl-lab/postgres alike: it uses
+# only bash, gosu and PostgreSQL's own programs, never the image's docker-entrypoint.sh.
+#
+# Environment: REPL_LAB_NODE, REPL_LAB_ROLE (primary|standby), REPL_LAB_PRIMARY_HOST,
+# REPL_LAB_SLOT (empty: no replication slot), REPL_LAB_SUPERUSER_PASSWORD,
+# REPL_LAB_REPLICATION_PASSWORD, PGDATA.
+# Arguments: postgresql.conf settings as name=value, written to $PGDATA/repl-lab.conf at every start.
+set -euo pipefail
+
+log() { echo "repl-lab[$REPL_LAB_NODE]: $*"; }
+
+# The seed's pitfall: PostgreSQL refuses a data directory not owned by it or with looser mode than 0700.
+mkdir -p "$PGDATA" /var/run/postgresql
+chown postgres:postgres "$PGDATA" /var/run/postgresql
+chmod 0700 "$PGDATA"
+
+init_primary() {
+  log "initdb"
+  local pwfile
+  pwfile=$(mktemp)
+  printf '%s\n' "$REPL_LAB_SUPERUSER_PASSWORD" > "$pwfile"
+  chown postgres "$pwfile"
+  # Checksums let pg_rewind bring a former primary back as a follower.
+  gosu postgres initdb -D "$PGDATA" -U postgres --pwfile="$pwfile" --data-checksums \
+    --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 > /dev/null
+  rm -f "$pwfile"
+  # samenet: the subnets this server is directly on, i.e. the lab's own network (and the host's
+  # connections through published ports, which arrive from that network's gateway).
+  cat > "$PGDATA/pg_hba.conf" <<HBA
+# written by repl-lab
+local all         all                 trust
+host  replication replicator samenet  scram-sha-256
+host  all         all        samenet  scram-sha-256
+HBA
+  log "creating role replicator"
+  echo "CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD '$REPL_LAB_REPLICATION_PASSWORD';" |
+    gosu postgres postgres --single -D "$PGDATA" -j postgres > /dev/null
+}
+
+bootstrap_standby() {
+  log "waiting for $REPL_LAB_PRIMARY_HOST"
+  until pg_isready -q -h "$REPL_LAB_PRIMARY_HOST" -p 5432 -t 1; do sleep 0.2; done
+  local slot_args=()
+  if [ -n "${REPL_LAB_SLOT:-}" ]; then slot_args=(--create-slot --slot="$REPL_LAB_SLOT"); fi
+  log "pg_basebackup from $REPL_LAB_PRIMARY_HOST"
+  # No application_name here: the backup shows as "pg_basebackup" in pg_stat_replication, and the
+  # walreceiver then names itself after cluster_name (set to the node's name), as PostgreSQL defaults.
+  PGPASSWORD="$REPL_LAB_REPLICATION_PASSWORD" gosu postgres pg_basebackup \
+    -d "host=$REPL_LAB_PRIMARY_HOST port=5432 user=replicator" \
+    -D "$PGDATA" -X stream --checkpoint=fast --write-recovery-conf "${slot_args[@]}"
+  log "base backup complete"
+}
+
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  case "$REPL_LAB_ROLE" in
+    primary) init_primary ;;
+    standby) bootstrap_standby ;;
+    *) log "unknown role '$REPL_LAB_ROLE'"; exit 64 ;;
+  esac
+fi
+
+{
+  echo "# written by repl-lab at every start; ALTER SYSTEM (postgresql.auto.conf) overrides it"
+  for setting in "$@"; do
+    value=${setting#*=}
+    printf "%s = '%s'\n" "${setting%%=*}" "${value//\'/\'\'}"
+  done
+} > "$PGDATA/repl-lab.conf"
+chown postgres:postgres "$PGDATA/repl-lab.conf"
+grep -qx "include_if_exists = 'repl-lab.conf'" "$PGDATA/postgresql.conf" ||
+  echo "include_if_exists = 'repl-lab.conf'" >> "$PGDATA/postgresql.conf"
+
+log "starting postgres as $REPL_LAB_ROLE"
+exec gosu postgres postgres -D "$PGDATA"
