@@ -2,7 +2,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { stringify } from "yaml";
-import { labLabels } from "./labels.js";
+import { labLabels, names } from "./labels.js";
 import { PGDATA, planLab, POSTGRES_PORT, type LabSecrets, type NodePlan } from "./node-plan.js";
 import type { Topology } from "./topology.js";
 
@@ -18,7 +18,7 @@ export function composeSecrets(lab: string, seed: string | undefined): LabSecret
 
 /** Compose interpolates $VAR in every string; $$ is a literal dollar sign. */
 function escapeDollars<T>(value: T): T {
-  if (typeof value === "string") return value.replaceAll("$", "$$") as T;
+  if (typeof value === "string") return value.replaceAll("$", () => "$$") as T;
   if (Array.isArray(value)) return value.map(escapeDollars) as T;
   if (value && typeof value === "object") {
     return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, escapeDollars(entry)])) as T;
@@ -26,13 +26,13 @@ function escapeDollars<T>(value: T): T {
   return value;
 }
 
-function composeService(plan: NodePlan, volumeKey: string): Record<string, unknown> {
+function composeService(plan: NodePlan, volumeKey: string, entrypoint: string[]): Record<string, unknown> {
   const hostPort = plan.node.hostPort === undefined ? "" : String(plan.node.hostPort);
   return {
     image: plan.image,
-    entrypoint: plan.entrypoint,
-    command: plan.command,
-    environment: plan.env,
+    entrypoint,
+    command: escapeDollars(plan.command),
+    environment: escapeDollars(plan.env),
     labels: plan.labels,
     stop_signal: "SIGINT",
     stop_grace_period: "30s",
@@ -54,21 +54,25 @@ export interface RenderOptions {
 
 export function renderCompose(topology: Topology, options: RenderOptions): string {
   const plans = planLab(topology, options.image, options.secrets);
+  // Every node runs the same entrypoint: one array, which the YAML writer turns into an anchor
+  // (&entrypoint) and aliases, so the script appears once in the file.
+  const entrypoint = escapeDollars(plans[0]!.entrypoint);
   const services: Record<string, unknown> = {};
   const volumes: Record<string, unknown> = {};
   for (const plan of plans) {
     const volumeKey = `${plan.node.name}-data`;
-    services[plan.node.name] = composeService(plan, volumeKey);
+    services[plan.node.name] = composeService(plan, volumeKey, entrypoint);
     volumes[volumeKey] = { name: plan.volumeName, labels: labLabels(topology.lab) };
   }
-  const document = escapeDollars({
+  const document = {
+    "x-repl-lab-node-entrypoint": entrypoint,
     services,
-    networks: { lab: { name: `repl-lab-${topology.lab}`, labels: labLabels(topology.lab) } },
+    networks: { lab: { name: names.network(topology.lab), labels: labLabels(topology.lab) } },
     volumes,
-  });
+  };
   const header = readFileSync(new URL("../templates/compose-header.yaml", import.meta.url), "utf8")
     .replaceAll("{{command}}", options.command)
     .replaceAll("{{file}}", options.file)
     .replaceAll("{{lab}}", topology.lab);
-  return header + stringify(document, { lineWidth: 0 });
+  return header + stringify(document, { lineWidth: 0, anchorPrefix: "entrypoint" });
 }

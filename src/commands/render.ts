@@ -1,5 +1,6 @@
 // repl-lab render: the topology as a compose file, written to a file or stdout.
 import { writeFile } from "node:fs/promises";
+import { basename } from "node:path";
 import { composeSecrets, renderCompose } from "../compose.js";
 import { DEFAULT_MAJOR, OFFICIAL_IMAGE } from "../image.js";
 import type { Topology } from "../topology.js";
@@ -18,7 +19,7 @@ export async function render(options: RenderCommandOptions): Promise<string> {
     image: topology.image ?? process.env.REPL_LAB_IMAGE ?? OFFICIAL_IMAGE(DEFAULT_MAJOR),
     secrets: composeSecrets(topology.lab, options.seed),
     command: options.command,
-    file: options.output ?? "docker-compose.yml",
+    file: options.output ? basename(options.output) : "docker-compose.yml",
   });
   if (options.output) await writeFile(options.output, text);
   return text;

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Installs what repl-lab needs and is missing, and does nothing else: Node packages, the build, a
+# Docker engine (installed and started only where none answers and we are root on Debian), the
+# compose tool, and a PostgreSQL image (the official postgres:17 where a registry answers, else
+# repl-lab/postgres:17 built from Debian's packages). Safe to run again: a ready machine takes ~1 s.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { echo "setup: $*" >&2; }
+root_on_debian() { [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; }
+
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then
+    say "apt-get update"
+    apt-get update -qq > /dev/null
+    apt_updated=1
+  fi
+  say "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" > /dev/null
+}
+
+# 1. Node packages, exactly as locked.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# 2. The build (TypeScript to dist/), when a source is newer than the output.
+if [ ! -f dist/cli.js ] || [ -n "$(find src tsconfig.json -newer dist/cli.js -print -quit)" ]; then
+  say "building (tsc)"
+  npx --no-install tsc -p tsconfig.json
+fi
+
+# 3. A Docker engine that answers.
+if ! docker info > /dev/null 2>&1; then
+  if ! command -v dockerd > /dev/null; then
+    if root_on_debian; then
+      apt_install docker.io
+    else
+      say "no Docker engine answers and none can be installed here: install Docker, start it, and run this again"
+      exit 1
+    fi
+  fi
+  if ! docker info > /dev/null 2>&1; then
+    say "starting dockerd (log: /var/log/repl-lab-dockerd.log)"
+    if [ "$(id -u)" != 0 ]; then
+      say "dockerd is installed but not running, and starting it needs root: start Docker and run this again"
+      exit 1
+    fi
+    nohup dockerd > /var/log/repl-lab-dockerd.log 2>&1 &
+    for _ in $(seq 1 120); do
+      docker info > /dev/null 2>&1 && break
+      sleep 0.5
+    done
+    docker info > /dev/null 2>&1 || { say "dockerd did not answer within 60 s; see /var/log/repl-lab-dockerd.log"; exit 1; }
+  fi
+fi
+
+# 4. A compose tool, for rendered labs (and their test).
+if ! docker compose version > /dev/null 2>&1 && ! command -v docker-compose > /dev/null; then
+  if root_on_debian; then apt_install docker-compose; else say "no compose tool found: rendered files need docker compose or docker-compose"; fi
+fi
+
+# 5. A PostgreSQL image: the one named by REPL_LAB_IMAGE, else postgres:17, else repl-lab/postgres:17.
+have_image() { docker image inspect "$1" > /dev/null 2>&1; }
+if [ -n "${REPL_LAB_IMAGE:-}" ]; then
+  have_image "$REPL_LAB_IMAGE" || docker pull -q "$REPL_LAB_IMAGE" > /dev/null
+elif ! have_image postgres:17 && ! have_image repl-lab/postgres:17; then
+  if docker pull -q postgres:17 > /dev/null 2>&1; then
+    say "pulled postgres:17"
+  else
+    say "no registry answers: building repl-lab/postgres:17 from Debian's packages (about a minute)"
+    command -v mmdebstrap > /dev/null || { root_on_debian && apt_install mmdebstrap; }
+    node bin/repl-lab.js image build --pg 17 > /dev/null
+  fi
+fi

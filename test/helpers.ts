@@ -1,0 +1,106 @@
+// Shared by the integration tests: unique lab names, the CLI as a user runs it, and cleanup by label.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { DockerEngine } from "../src/docker.js";
+import { LABEL, labLabels } from "../src/labels.js";
+import { removeLab } from "../src/lab.js";
+
+export const TEST_LAB_PREFIX = "test-";
+export const CLI = fileURLToPath(new URL("../bin/repl-lab.js", import.meta.url));
+export const engine = new DockerEngine();
+
+export function uniqueLab(purpose: string): string {
+  return `${TEST_LAB_PREFIX}${purpose}-${randomBytes(3).toString("hex")}`;
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  env?: Record<string, string | undefined>;
+  input?: string;
+  timeoutMs?: number;
+  /** Called with the child as soon as it runs, e.g. to send it a signal. */
+  onSpawn?: (child: import("node:child_process").ChildProcess) => void;
+}
+
+/** Runs the built CLI exactly as a user would type it (node bin/repl-lab.js …), without colour. */
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, NO_COLOR: "1", DEBUG: "", ...options.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 200_000);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    options.onSpawn?.(child);
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+export async function runJson<T>(args: string[], options: CliOptions = {}): Promise<T> {
+  const result = await runCli([...args, "--json"], options);
+  if (result.code !== 0) throw new Error(`repl-lab ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
+  return JSON.parse(result.stdout) as T;
+}
+
+/** Everything on the engine that carries the lab's label. */
+export async function labResources(lab: string): Promise<{ containers: string[]; volumes: string[]; networks: string[] }> {
+  const labels = labLabels(lab);
+  const [containers, volumes, networks] = await Promise.all([
+    engine.listContainers(labels),
+    engine.listVolumes(labels),
+    engine.listNetworks(labels),
+  ]);
+  return {
+    containers: containers.map((container) => container.name),
+    volumes: volumes.map((volume) => volume.name),
+    networks: networks.map((network) => network.name),
+  };
+}
+
+export const nothing = { containers: [], volumes: [], networks: [] };
+
+/** Removes every lab whose name starts with the test prefix, whatever state it is in. */
+export async function removeTestLabs(): Promise<void> {
+  const managed = { [LABEL.managed]: "true" };
+  const [containers, volumes, networks] = await Promise.all([
+    engine.listContainers(managed),
+    engine.listVolumes(managed),
+    engine.listNetworks(managed),
+  ]);
+  const labs = new Set<string>([
+    ...containers.map((container) => container.lab),
+    ...volumes.map((volume) => volume.labels[LABEL.lab] ?? ""),
+    ...networks.map((network) => network.labels[LABEL.lab] ?? ""),
+  ]);
+  for (const lab of labs) if (lab.startsWith(TEST_LAB_PREFIX)) await removeLab(engine, lab);
+}
+
+export interface StatusJson {
+  lab: string;
+  nodes: { name: string; role: string; role_source: string; container_state: string; timeline: number | null; replay_lsn: string | null }[];
+  replication: { application_name: string; state: string; sync_priority: number; sync_state: string; replay_lag_bytes: number | null }[];
+  slots: { slot_name: string; active: boolean; wal_status: string | null }[];
+  warnings: string[];
+}
+
+/** application_name → "state/sync_state/priority", the shape PostgreSQL's own sync_rep test compares. */
+export function syncStates(status: StatusJson): Record<string, string> {
+  return Object.fromEntries(
+    status.replication.map((row) => [row.application_name, `${row.state}/${row.sync_state}/${row.sync_priority}`]),
+  );
+}

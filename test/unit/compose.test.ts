@@ -1,0 +1,63 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { composeSecrets, renderCompose } from "../../src/compose.js";
+import { buildTopology } from "../../src/topology.js";
+import { runCli } from "../helpers.js";
+
+const secrets = { superuserPassword: "su", replicationPassword: "rep" };
+
+function rendered(input: Record<string, unknown>) {
+  const text = renderCompose(buildTopology(input), { image: "postgres:17", secrets, command: "repl-lab render", file: "lab.yml" });
+  return { text, document: parse(text) as { services: Record<string, Record<string, unknown>>; volumes: Record<string, unknown>; networks: Record<string, unknown> } };
+}
+
+describe("renderCompose", () => {
+  it("has one service per node, ports on 127.0.0.1 only, labels and a volume each", () => {
+    const { document } = rendered({ lab: "demo", followers: 2, sync: "standby1", port: 15432 });
+    expect(Object.keys(document.services)).toEqual(["leader", "standby1", "standby2"]);
+    expect(document.services.leader!.ports).toEqual(["127.0.0.1:15432:5432"]);
+    expect(document.services.standby2!.ports).toEqual(["127.0.0.1:15434:5432"]);
+    expect(document.services.standby1!.labels).toEqual({
+      "repl-lab.managed": "true", "repl-lab.lab": "demo", "repl-lab.node": "standby1", "repl-lab.role": "standby",
+    });
+    expect(document.services.standby1!.depends_on).toEqual(["leader"]);
+    expect(Object.keys(document.volumes)).toEqual(["leader-data", "standby1-data", "standby2-data"]);
+    expect(document.networks).toEqual({ lab: { name: "repl-lab-demo", labels: { "repl-lab.managed": "true", "repl-lab.lab": "demo" } } });
+  });
+
+  it("puts the sync spec on the leader's command line of settings", () => {
+    const { document } = rendered({ followers: 2, sync: "FIRST 1 (standby1, standby2)" });
+    expect(document.services.leader!.command).toContain("synchronous_standby_names=FIRST 1 (standby1, standby2)");
+    expect(document.services.standby1!.command).toContain("synchronous_standby_names=");
+  });
+
+  it("escapes $ so compose does not interpolate the entrypoint script, and writes the script once", () => {
+    const { text, document } = rendered({ followers: 2 });
+    const script = (document.services.leader!.entrypoint as string[])[2]!;
+    expect(script).toContain('"$$PGDATA"');
+    expect(script).not.toMatch(/[^$]\$PGDATA/);
+    expect(text.match(/set -euo pipefail/g)).toHaveLength(1);
+  });
+
+  it("derives the same passwords from the same seed, and different ones without", () => {
+    expect(composeSecrets("demo", "seed")).toEqual(composeSecrets("demo", "seed"));
+    expect(composeSecrets("demo", "seed")).not.toEqual(composeSecrets("other", "seed"));
+    expect(composeSecrets("demo", undefined)).not.toEqual(composeSecrets("demo", undefined));
+  });
+});
+
+describe("the rendered examples in compose/", () => {
+  const examples = JSON.parse(readFileSync(new URL("../../compose/examples.json", import.meta.url), "utf8")) as { file: string; args: string[] }[];
+
+  it.each(examples)("$file is what `repl-lab render` prints for its arguments", async ({ file, args }) => {
+    const out = join(mkdtempSync(join(tmpdir(), "repl-lab-render-")), file);
+    const result = await runCli(["render", ...args, "-o", out]);
+    expect(result.stderr).toBe(`wrote ${out}\n`);
+    const expected = readFileSync(new URL(`../../compose/${file}`, import.meta.url), "utf8");
+    // The header quotes the command line, which names the output path.
+    expect(readFileSync(out, "utf8").replace(out, `compose/${file}`)).toBe(expected);
+  });
+});
