@@ -281,24 +281,21 @@ export class DockerEngine {
       .filter((line) => line.trim() !== "");
   }
 
-  /** Streams a container's output to the given streams; with follow, until the container stops. */
-  async streamLogs(id: string, options: { follow: boolean; tail: number | "all" }, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<void> {
+  /** Writes a container's output (stdout and stderr, in order) to `out`; with follow, until it stops. */
+  async streamLogs(id: string, options: { follow: boolean; tail: number | "all" }, out: NodeJS.WritableStream): Promise<void> {
     const container = this.docker.getContainer(id);
+    const tail = options.tail === "all" ? undefined : options.tail;
     if (!options.follow) {
       const buffer = (await this.call(`logs of ${id.slice(0, 12)}`, () =>
-        container.logs({ stdout: true, stderr: true, follow: false, tail: options.tail === "all" ? undefined : options.tail }),
+        container.logs({ stdout: true, stderr: true, follow: false, tail }),
       )) as Buffer;
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
-      splitMultiplexed(buffer, stdout, stderr);
-      out.write(Buffer.concat(stdout));
-      err.write(Buffer.concat(stderr));
+      out.write(demultiplex(buffer));
       return;
     }
     const stream = await this.call(`follow logs of ${id.slice(0, 12)}`, () =>
-      container.logs({ stdout: true, stderr: true, follow: true, tail: options.tail === "all" ? undefined : options.tail }),
+      container.logs({ stdout: true, stderr: true, follow: true, tail }),
     );
-    this.docker.modem.demuxStream(stream, out, err);
+    this.docker.modem.demuxStream(stream, out, out);
     await new Promise<void>((resolve) => {
       stream.on("end", resolve);
       stream.on("close", resolve);

@@ -30,9 +30,9 @@ export async function resolveImage(engine: DockerEngine, requested: string | und
     if (await engine.imageExists(wanted)) return wanted;
     progress.step(`pulling ${wanted}`);
     if (await engine.tryPull(wanted, 300_000)) return wanted;
-    const major = /:(\d+)/.exec(wanted)?.[1];
+    const major = Number(/:(\d+)/.exec(wanted)?.[1]);
     throw new LabError(`image ${wanted} is not on this engine and could not be pulled`, {
-      hint: major ? BUILD_HINT(Number(major)) : "pull or build it first, or choose another with --image",
+      hint: DEBIAN_SUITE_FOR_MAJOR[major] ? BUILD_HINT(major) : `pull or build it first, or choose another with --image (\`repl-lab image build --pg ${DEFAULT_MAJOR}\` builds ${LOCAL_IMAGE(DEFAULT_MAJOR)})`,
     });
   }
   const official = OFFICIAL_IMAGE(DEFAULT_MAJOR);

@@ -91,13 +91,13 @@ SELECT pid, usename, application_name, host(client_addr) AS client_addr, state,
        sync_priority, sync_state,
        pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8 AS replay_lag_bytes
 FROM pg_stat_replication
-ORDER BY sync_priority = 0, sync_priority, application_name`;
+ORDER BY sync_priority = 0, sync_priority, length(application_name), application_name`;
 
 const SLOTS_QUERY = `
 SELECT slot_name, slot_type, active, active_pid, restart_lsn::text, wal_status,
        pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::float8 AS retained_bytes
 FROM pg_replication_slots
-ORDER BY slot_name`;
+ORDER BY length(slot_name), slot_name`;
 
 interface NodeRow {
   in_recovery: boolean;

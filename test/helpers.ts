@@ -66,9 +66,9 @@ export async function labResources(lab: string): Promise<{ containers: string[];
     engine.listNetworks(labels),
   ]);
   return {
-    containers: containers.map((container) => container.name),
-    volumes: volumes.map((volume) => volume.name),
-    networks: networks.map((network) => network.name),
+    containers: containers.map((container) => container.name).sort(),
+    volumes: volumes.map((volume) => volume.name).sort(),
+    networks: networks.map((network) => network.name).sort(),
   };
 }
 

@@ -1,0 +1,112 @@
+// Bad input: a one-line error with a hint, a distinct exit code, and nothing left on the engine.
+import { createServer, type Server } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { removeLab } from "../../src/lab.js";
+import { engine, labResources, nothing, runCli, uniqueLab } from "../helpers.js";
+
+const USAGE = 2;
+const LAB_ERROR = 1;
+const ENGINE_UNREACHABLE = 3;
+
+function errorLines(stderr: string): string[] {
+  return stderr.split("\n").filter((line) => line.startsWith("error:"));
+}
+
+describe("up with bad input", () => {
+  const lab = uniqueLab("bad");
+  afterAll(async () => {
+    await removeLab(engine, lab);
+  });
+
+  it.each([
+    [["--followers", "0"], "followers: must be a whole number from 1 to 16"],
+    [["--followers", "-1"], "followers: must be a whole number from 1 to 16"],
+    [["--followers", "17"], "followers: must be a whole number from 1 to 16"],
+    [["--followers", "two"], "followers: must be a whole number from 1 to 16"],
+    [["--sync", "standby3"], 'sync: unknown standby "standby3" (this lab has standby1, standby2)'],
+    [["--sync", "FIRST 3 (standby1, standby2)"], "num_sync 3 is larger than the 2 standbys"],
+    [["--sync", "ANY 1 (standby1"], "cannot read"],
+    [["-c", "max_connections"], "-c max_connections: expected name=value"],
+    [["-c", "synchronous_standby_names=x"], "use --sync"],
+    [["-c", "no_such_setting=1"], "-c no_such_setting: not a PostgreSQL setting"],
+    [["--sync-commit", "always"], "argument 'always' is invalid"],
+    [["--wal-sender-timeout", "soon"], "walSenderTimeout: must be a duration"],
+    [["--wait-timeout", "never"], "--wait-timeout never: expected a duration"],
+    [["--port", "80"], "port: must be a whole number from 1024"],
+    [["--file", "/nonexistent/lab.yaml"], "cannot read lab file /nonexistent/lab.yaml"],
+  ])("up %j is a usage error that creates nothing", async (args, message) => {
+    const { code, stderr, stdout } = await runCli(["up", "--lab", lab, ...args]);
+    expect(code).toBe(USAGE);
+    expect(stdout).toBe("");
+    expect(errorLines(stderr)).toHaveLength(1);
+    expect(stderr).toContain(message);
+    expect(stderr).not.toMatch(/\n\s+at /); // no stack trace without DEBUG
+    expect(await labResources(lab)).toEqual(nothing);
+  });
+
+  it("an image that is not here and cannot be pulled is a lab error naming the command that builds one", async () => {
+    const { code, stderr } = await runCli(["up", "--lab", lab, "--image", "repl-lab/postgres:99"]);
+    expect(code).toBe(LAB_ERROR);
+    expect(stderr).toContain("image repl-lab/postgres:99 is not on this engine and could not be pulled");
+    expect(stderr).toContain("repl-lab image build --pg 17");
+    expect(await labResources(lab)).toEqual(nothing);
+  });
+
+  it("an unreachable engine is exit code 3 with a hint", async () => {
+    const { code, stderr } = await runCli(["up", "--lab", lab], { env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
+    expect(code).toBe(ENGINE_UNREACHABLE);
+    expect(errorLines(stderr)).toEqual(["error: cannot reach the Docker engine (connect ENOENT /nonexistent/docker.sock)"]);
+    expect(stderr).toContain("hint: start a Docker engine");
+  });
+
+  it("an unknown lab is a lab error for status, env, sql and down", async () => {
+    for (const args of [["status"], ["env"], ["sql", "leader", "SELECT 1"], ["down"]]) {
+      const { code, stderr } = await runCli([...args, "--lab", lab]);
+      expect(code).toBe(LAB_ERROR);
+      expect(errorLines(stderr)[0]).toMatch(new RegExp(`no lab named "${lab}"`));
+    }
+  });
+
+  it("an unknown command or option is a usage error", async () => {
+    expect((await runCli(["frobnicate"])).code).toBe(USAGE);
+    expect((await runCli(["up", "--folowers", "2"])).code).toBe(USAGE);
+  });
+
+  it("a bad lab file field is reported with its path", async () => {
+    const { writeFileSync, mkdtempSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const file = join(mkdtempSync(join(tmpdir(), "repl-lab-file-")), "lab.yaml");
+    writeFileSync(file, `lab: ${lab}\nfollowers: 3\nsync: "ANY 4 (*)"\nsettings:\n  max_connections: 50\n`);
+    const { code, stderr } = await runCli(["up", "--file", file]);
+    expect(code).toBe(USAGE);
+    expect(stderr).toContain('sync: num_sync 4 is larger than the 3 standbys it can choose from (in "ANY 4 (*)")');
+    writeFileSync(file, `lab: ${lab}\nfollower: 3\n`);
+    expect((await runCli(["up", "--file", file])).stderr).toContain("unknown field follower");
+    expect(await labResources(lab)).toEqual(nothing);
+  });
+});
+
+describe("up with a host port that is taken", () => {
+  const lab = uniqueLab("port");
+  let server: Server;
+  let port: number;
+
+  beforeAll(async () => {
+    server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    server.close();
+    await removeLab(engine, lab);
+  });
+
+  it("says which port and creates nothing", async () => {
+    // The leader takes --port, standby1 the next one: make standby1's port the taken one.
+    const { code, stderr } = await runCli(["up", "--lab", lab, "--followers", "1", "--port", String(port - 1)]);
+    expect(code).toBe(LAB_ERROR);
+    expect(errorLines(stderr)).toEqual([`error: port ${port} on 127.0.0.1 (for standby1) is taken; nothing was created`]);
+    expect(await labResources(lab)).toEqual(nothing);
+  });
+});
