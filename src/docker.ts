@@ -258,10 +258,16 @@ export class DockerEngine {
 
   async removeNetwork(id: string): Promise<void> {
     await this.call(`remove network ${id.slice(0, 12)}`, async () => {
-      try {
-        await this.docker.getNetwork(id).remove();
-      } catch (error) {
-        if (statusCode(error) !== 404) throw error;
+      // The engine may still be detaching a container that was just removed ("has active endpoints").
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.docker.getNetwork(id).remove();
+          return;
+        } catch (error) {
+          if (statusCode(error) === 404) return;
+          if (attempt >= 20 || !/active endpoints/.test(engineMessage(error))) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
       }
     });
   }

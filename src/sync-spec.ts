@@ -110,7 +110,8 @@ export function expectedSyncStates(spec: SyncSpec | null, standbys: readonly str
   }
   const groups: ExpectedGroup[] = [];
   let syncLeft = spec?.num ?? 0;
-  for (const priority of [...byPriority.keys()].sort((a, b) => a - b)) {
+  // Priority order, asynchronous standbys (priority 0) last.
+  for (const priority of [...byPriority.keys()].sort((a, b) => Number(a === 0) - Number(b === 0) || a - b)) {
     const members = byPriority.get(priority) ?? [];
     const counts: Partial<Record<SyncState, number>> = {};
     if (priority === 0 || spec === null) {

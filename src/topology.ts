@@ -26,6 +26,7 @@ const MANAGED_SETTINGS: Record<string, string> = {
   hba_file: "repl-lab writes pg_hba.conf",
   config_file: "repl-lab writes the configuration",
   wal_level: "replication needs wal_level=replica or higher; repl-lab sets it",
+  wal_keep_size: "repl-lab keeps WAL with replication slots, or with wal_keep_size under --no-slots",
 };
 
 const SETTING_NAME = /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/;
@@ -175,6 +176,11 @@ export function nodeSettings(topology: Topology, node: NodeSpec): [string, strin
     ["synchronous_standby_names", node.role === "primary" ? renderSyncSpec(topology.sync) : ""],
     ["synchronous_commit", topology.syncCommit],
   ];
+  if (!topology.slots) {
+    // Without slots nothing holds WAL for a follower that falls behind or is still bootstrapping
+    // (parallel base backups each force a checkpoint): keep some, as wal_keep_segments did before slots.
+    settings.push(["wal_keep_size", `${Math.max(256, 32 * followers)}MB`]);
+  }
   if (topology.walSenderTimeout !== undefined) settings.push(["wal_sender_timeout", topology.walSenderTimeout]);
   settings.push(...Object.entries(topology.settings));
   return settings;

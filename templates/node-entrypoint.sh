@@ -42,7 +42,17 @@ bootstrap_standby() {
   log "waiting for $REPL_LAB_PRIMARY_HOST"
   until pg_isready -q -h "$REPL_LAB_PRIMARY_HOST" -p 5432 -t 1; do sleep 0.2; done
   local slot_args=()
-  if [ -n "${REPL_LAB_SLOT:-}" ]; then slot_args=(--create-slot --slot="$REPL_LAB_SLOT"); fi
+  if [ -n "${REPL_LAB_SLOT:-}" ]; then
+    # The slot is created before the backup starts, so it holds every WAL segment the backup will
+    # need: with --create-slot pg_basebackup makes it only after the backup has begun, and a
+    # checkpoint from a follower bootstrapping alongside can recycle that WAL in between.
+    log "creating replication slot $REPL_LAB_SLOT on $REPL_LAB_PRIMARY_HOST"
+    PGPASSWORD="$REPL_LAB_REPLICATION_PASSWORD" gosu postgres psql -X -q -v ON_ERROR_STOP=1 \
+      "host=$REPL_LAB_PRIMARY_HOST port=5432 user=replicator dbname=postgres" \
+      -c "SELECT pg_create_physical_replication_slot('$REPL_LAB_SLOT', true)
+          WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = '$REPL_LAB_SLOT')" > /dev/null
+    slot_args=(--slot="$REPL_LAB_SLOT")
+  fi
   log "pg_basebackup from $REPL_LAB_PRIMARY_HOST"
   # No application_name here: the backup shows as "pg_basebackup" in pg_stat_replication, and the
   # walreceiver then names itself after cluster_name (set to the node's name), as PostgreSQL defaults.

@@ -2,7 +2,7 @@
 // with the sync_state the spec implies. A failed or interrupted `up` removes everything it created.
 import { createServer } from "node:net";
 import type { DockerEngine, LabContainer } from "../docker.js";
-import { InterruptedError, LabError, UsageError } from "../errors.js";
+import { InterruptedError, LabError, ReplLabError, UsageError } from "../errors.js";
 import { resolveImage } from "../image.js";
 import { CHECK_NODE, LABEL, labLabels, names } from "../labels.js";
 import { labEndpoints, labExists, readLab, removeLab } from "../lab.js";
@@ -83,7 +83,14 @@ export async function up(engine: DockerEngine, options: UpOptions, progress: Pro
   } catch (error) {
     const interrupted = options.signal?.aborted ?? false;
     progress.step(interrupted ? "interrupted: removing what was created" : "up failed: removing what was created");
-    await removeLab(engine, topology.lab);
+    try {
+      await removeLab(engine, topology.lab);
+    } catch (cleanupError) {
+      // Say both: what went wrong, and that something may be left (down removes it by label).
+      if (error instanceof ReplLabError) {
+        error.details.push(`and removing the lab failed: ${(cleanupError as Error).message}; run \`repl-lab down --lab ${topology.lab}\``);
+      }
+    }
     if (interrupted) throw new InterruptedError(`interrupted; lab "${topology.lab}" was removed`);
     throw error;
   }
