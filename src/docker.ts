@@ -236,6 +236,17 @@ export class DockerEngine {
     return info.State.Running ? undefined : info.State.ExitCode;
   }
 
+  /** SIGKILL, the way a crash or `kill -9` ends a server; a container that is already stopped is fine. */
+  async killContainer(id: string): Promise<void> {
+    await this.call(`kill container ${id.slice(0, 12)}`, async () => {
+      try {
+        await this.docker.getContainer(id).kill({ signal: "SIGKILL" });
+      } catch (error) {
+        if (statusCode(error) !== 404 && statusCode(error) !== 409) throw error;
+      }
+    });
+  }
+
   async removeContainer(id: string): Promise<void> {
     await this.call(`remove container ${id.slice(0, 12)}`, async () => {
       try {

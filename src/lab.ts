@@ -76,7 +76,10 @@ export interface RemovedResources {
 export async function removeLab(engine: DockerEngine, lab: string, options: { keepVolumes?: boolean } = {}): Promise<RemovedResources> {
   const labels = labLabels(lab);
   const containers = await engine.listContainers(labels);
-  await Promise.all(containers.map((container) => engine.removeContainer(container.id)));
+  // Killed all at once, removed one by one: many concurrent force-removals on one bridge network
+  // can leave the engine (20.10) with a phantom endpoint that blocks removing the network.
+  await Promise.all(containers.filter((container) => container.state === "running").map((container) => engine.killContainer(container.id)));
+  for (const container of containers) await engine.removeContainer(container.id);
   const networks = await engine.listNetworks(labels);
   await Promise.all(networks.map((network) => engine.removeNetwork(network.id)));
   const volumes = options.keepVolumes ? [] : await engine.listVolumes(labels);
