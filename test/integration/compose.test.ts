@@ -1,0 +1,65 @@
+// A rendered compose file, brought up by the compose tool itself (not by repl-lab), streams.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { removeLab } from "../../src/lab.js";
+import { retryUntil } from "../../src/retry.js";
+import { engine, labResources, nothing, runCli, runJson, syncStates, uniqueLab, type StatusJson } from "../helpers.js";
+
+/** `docker compose` (v2) where the plugin is installed, else `docker-compose` (v1). */
+function composeCommand(): string[] {
+  try {
+    execFileSync("docker", ["compose", "version"], { stdio: "ignore" });
+    return ["docker", "compose"];
+  } catch {
+    return ["docker-compose"];
+  }
+}
+
+describe("a rendered compose file", () => {
+  const lab = uniqueLab("compose");
+  const file = join(mkdtempSync(join(tmpdir(), "repl-lab-compose-")), "docker-compose.yml");
+  const [tool = "docker-compose", ...toolArgs] = composeCommand();
+  const compose = (...args: string[]) =>
+    execFileSync(tool, [...toolArgs, "-f", file, "-p", lab, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 180_000 });
+
+  afterAll(async () => {
+    try {
+      compose("down", "-v");
+    } catch {
+      // removeLab below removes whatever the compose tool left
+    }
+    await removeLab(engine, lab);
+  });
+
+  it("runs as-is with the compose tool and gives the same streaming cluster", async () => {
+    const rendered = await runCli(["render", "--lab", lab, "--followers", "2", "--sync", "FIRST 1 (standby1, standby2)", "-o", file]);
+    expect(rendered.code).toBe(0);
+    compose("up", "-d");
+    // The containers carry repl-lab's labels, so repl-lab can watch a lab it did not start.
+    const status = await retryUntil(
+      async () => {
+        const current = await runJson<StatusJson>(["status", "--lab", lab]).catch(() => undefined);
+        const states = current ? syncStates(current) : {};
+        return states.standby1 === "streaming/sync/1" && states.standby2 === "streaming/potential/2" ? current : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 500, onTimeout: () => new Error(`compose lab never streamed:\n${compose("logs", "--tail", "20")}`) },
+    );
+    expect(status.nodes.map((node) => `${node.name}:${node.role}`)).toEqual(["leader:primary", "standby1:standby", "standby2:standby"]);
+
+    expect((await runCli(["sql", "--lab", lab, "leader", "CREATE TABLE c (v text); INSERT INTO c VALUES ('via compose')"])).code).toBe(0);
+    const rows = await retryUntil(
+      async () => {
+        const read = await runJson<{ v: string }[]>(["sql", "--lab", lab, "standby2", "SELECT v FROM c"]).catch(() => []);
+        return read.length > 0 ? read : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 200, onTimeout: () => new Error("standby2 never showed the row") },
+    );
+    expect(rows).toEqual([{ v: "via compose" }]);
+
+    compose("down", "-v");
+    expect(await labResources(lab)).toEqual(nothing);
+  });
+});
