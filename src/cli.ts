@@ -2,7 +2,6 @@
 // errors become an exit code and a one-line message in exactly one place (report).
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import Table from "cli-table3";
 import { parse as parseYaml } from "yaml";
 import { down } from "./commands/down.js";
 import { env, exportLines } from "./commands/env.js";
@@ -19,6 +18,7 @@ import { ExitCode, exitCodeOf, ReplLabError, UsageError } from "./errors.js";
 import { resolveImage } from "./image.js";
 import { colour, debugEnabled, errorLine, hintLine, printJson, printLine, silentProgress, stderrProgress } from "./output.js";
 import { parseDuration } from "./retry.js";
+import { table } from "./status-view.js";
 import { buildTopology, parseSettingFlags, SYNC_COMMIT_LEVELS, TopologyError, type Topology } from "./topology.js";
 
 const DEFAULT_LAB = process.env.REPL_LAB_NAME || "default";
@@ -119,13 +119,13 @@ function addTopologyOptions(command: Command): Command {
 const labOption = () => new Option("--lab <name>", `lab name (env REPL_LAB_NAME; default "${DEFAULT_LAB}")`).default(DEFAULT_LAB);
 
 function printUpResult(result: UpResult): void {
-  const table = new Table({ head: ["node", "role", "port", "url"].map((title) => colour.bold(title)), style: { head: [], border: [] } });
-  for (const node of result.nodes) table.push([node.name, node.role, node.port ?? "-", node.url ?? "-"]);
+  const out = table(["node", "role", "port", "url"], colour);
+  for (const node of result.nodes) out.push([node.name, node.role, node.port ?? "-", node.url ?? "-"]);
   printLine(
     `lab ${colour.bold(result.lab)} is up in ${(result.elapsed_ms / 1000).toFixed(1)} s: ${result.image}, ` +
       `synchronous_standby_names = '${result.synchronous_standby_names}', synchronous_commit = ${result.synchronous_commit}`,
   );
-  printLine(table.toString());
+  printLine(out.toString());
   printLine(colour.dim(`next: repl-lab status${result.lab === DEFAULT_LAB ? "" : ` --lab ${result.lab}`}`));
 }
 
@@ -223,9 +223,9 @@ Examples:
       const labs = await ls(engine());
       if (flags.json) return printJson(labs);
       if (labs.length === 0) return printLine("no labs on this engine (start one with `repl-lab up`)");
-      const table = new Table({ head: ["lab", "nodes", "running", "volumes"].map((title) => colour.bold(title)), style: { head: [], border: [] } });
-      for (const lab of labs) table.push([lab.lab, lab.nodes, lab.running, lab.volumes]);
-      printLine(table.toString());
+      const out = table(["lab", "nodes", "running", "volumes"], colour);
+      for (const lab of labs) out.push([lab.lab, lab.nodes, lab.running, lab.volumes]);
+      printLine(out.toString());
     });
 
   program
@@ -258,9 +258,9 @@ Examples:
       const result = await sql(engine(), { lab: flags.lab, node, query });
       if (flags.json) return printJson(result.rows);
       if (result.fields.length === 0) return printLine(`${result.command}${result.rowCount === null ? "" : ` ${result.rowCount}`}`);
-      const table = new Table({ head: result.fields.map((field) => colour.bold(field)), style: { head: [], border: [] } });
-      for (const row of result.rows) table.push(result.fields.map((field) => formatCell(row[field])));
-      printLine(table.toString());
+      const out = table(result.fields, colour);
+      for (const row of result.rows) out.push(result.fields.map((field) => formatCell(row[field])));
+      printLine(out.toString());
       printLine(colour.dim(`(${result.rows.length} row${result.rows.length === 1 ? "" : "s"})`));
     });
 

@@ -56,7 +56,8 @@ export function colourState(state: string | null, colour: ChalkInstance): string
   }
 }
 
-function table(head: string[], colour: ChalkInstance): Table.Table {
+/** The one table style: bold headings, no rules between rows. */
+export function table(head: string[], colour: ChalkInstance): Table.Table {
   return new Table({
     head: head.map((title) => colour.bold(title)),
     style: { head: [], border: [] },
