@@ -3,7 +3,12 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { parse as parseYaml } from "yaml";
+import { delay } from "./commands/delay.js";
 import { down } from "./commands/down.js";
+import { events } from "./commands/events.js";
+import { fault, FAULT_ACTIONS, type FaultAction } from "./commands/fault.js";
+import { sync, type SyncChange, type SyncResult } from "./commands/sync.js";
+import { promote, rejoin, switchover } from "./failover.js";
 import { env, exportLines } from "./commands/env.js";
 import { imageBuild } from "./commands/image.js";
 import { logs } from "./commands/logs.js";
@@ -18,7 +23,7 @@ import { ExitCode, exitCodeOf, ReplLabError, UsageError } from "./errors.js";
 import { resolveImage } from "./image.js";
 import { colour, debugEnabled, errorLine, hintLine, printJson, printLine, silentProgress, stderrProgress } from "./output.js";
 import { parseDuration } from "./retry.js";
-import { table } from "./status-view.js";
+import { replicationTable, table } from "./status-view.js";
 import { buildTopology, parseSettingFlags, SYNC_COMMIT_LEVELS, TopologyError, type Topology } from "./topology.js";
 
 const DEFAULT_LAB = process.env.REPL_LAB_NAME || "default";
@@ -187,13 +192,18 @@ Examples:
     .option("--json", "print { nodes, replication, slots } as JSON (one object per line with --watch)")
     .option("-w, --watch", "refresh every second until Ctrl-C")
     .option("--interval <duration>", "refresh interval for --watch", "1s")
+    .option("--events", "with --watch: print a timestamped line per change instead of redrawing (same as `repl-lab events`)")
     .addHelpText("after", `
 Examples:
   $ repl-lab status
   $ repl-lab status --watch
   $ repl-lab status --json | jq '.replication[] | {application_name, sync_state, replay_lag_bytes}'`)
-    .action(async (flags: { lab: string; json?: boolean; watch?: boolean; interval: string }) => {
+    .action(async (flags: { lab: string; json?: boolean; watch?: boolean; interval: string; events?: boolean }) => {
       const intervalMs = durationFlag(flags.interval, "--interval");
+      if (flags.events) {
+        if (!flags.watch) throw new UsageError("--events goes with --watch");
+        return withInterrupt((signal) => events(engine(), { lab: flags.lab, json: Boolean(flags.json), intervalMs, signal }));
+      }
       await withInterrupt((signal) =>
         status(engine(), { lab: flags.lab, json: Boolean(flags.json), watch: Boolean(flags.watch), intervalMs, signal }),
       );
@@ -288,6 +298,158 @@ Examples:
         tail = Number(flags.tail);
       }
       await logs(engine(), { lab: flags.lab, node, follow: Boolean(flags.follow), tail });
+    });
+
+
+  const FAULT_HELP: Record<FaultAction, string> = {
+    kill: "SIGKILL a node's container: its connections drop, the primary notices at once",
+    stop: "stop a node cleanly (fast shutdown)",
+    start: "start a stopped node and wait until it accepts connections",
+    restart: "restart a node and wait until it accepts connections",
+    pause: "freeze a node without closing its connections: the primary notices after wal_sender_timeout",
+    unpause: "unfreeze a paused node",
+    partition: "cut a node off the lab network",
+    heal: "put a partitioned node back on the lab network",
+  };
+  for (const action of FAULT_ACTIONS) {
+    program
+      .command(action)
+      .description(FAULT_HELP[action])
+      .argument("<node>", "leader, standby1, …")
+      .addOption(labOption())
+      .option("--json", "print the result as JSON")
+      .addHelpText("after", `\nExample:\n  $ repl-lab ${action} standby1 && repl-lab status`)
+      .action(async (node: string, flags: { lab: string; json?: boolean }) => {
+        const result = await fault(engine(), { lab: flags.lab, node, action }, stderrProgress());
+        if (flags.json) printJson(result);
+        else printLine(`${result.message} (${result.before} → ${result.after}, ${result.elapsed_ms} ms)`);
+      });
+  }
+
+  program
+    .command("delay")
+    .description("make a follower lag on demand: replay delay (recovery_min_apply_delay) or network latency (netem)")
+    .argument("<node>", "a standby")
+    .addOption(labOption())
+    .option("--apply <duration>", "replay each transaction no sooner than this after its commit on the primary")
+    .option("--network <duration>", "add network latency with tc netem (needs tc in the image and netem in the kernel)")
+    .option("--clear", "remove both delays")
+    .option("--json", "print the result as JSON")
+    .addHelpText("after", `
+Examples:
+  $ repl-lab delay standby2 --apply 2s      then: repl-lab sql leader "INSERT …"; repl-lab status
+  $ repl-lab delay standby2 --clear`)
+    .action(async (node: string, flags: { lab: string; apply?: string; network?: string; clear?: boolean; json?: boolean }) => {
+      const result = await delay(engine(), { lab: flags.lab, node, apply: flags.apply, network: flags.network, clear: Boolean(flags.clear) });
+      if (flags.json) printJson(result);
+      else
+        printLine(
+          `${result.node}: recovery_min_apply_delay = ${result.recovery_min_apply_delay}` +
+            (result.network_delay ? `, network delay ${result.network_delay}` : ""),
+        );
+    });
+
+  const syncCommand = program
+    .command("sync")
+    .description("change synchronous replication on the running primary (ALTER SYSTEM + reload, no restart)")
+    .addHelpText("after", `
+Examples:
+  $ repl-lab sync set "FIRST 1 (standby1, standby2)"
+  $ repl-lab sync off                       the seed's manual fallback: synchronous_standby_names = ''
+  $ repl-lab sync commit remote_apply`);
+  const printSync = (result: SyncResult, json?: boolean) => {
+    if (json) return printJson(result);
+    printLine(
+      `${result.primary}: synchronous_standby_names = '${result.synchronous_standby_names ?? ""}', synchronous_commit = ${result.synchronous_commit}`,
+    );
+    if (result.replication.length > 0) printLine(replicationTable(result.replication, colour));
+    if (!result.settled) printLine(colour.yellow("pg_stat_replication did not show the expected sync states within 10 s"));
+  };
+  const runSync = async (change: SyncChange, flags: { lab: string; json?: boolean }) => printSync(await sync(engine(), { lab: flags.lab, change }), flags.json);
+  syncCommand
+    .command("set")
+    .description("set synchronous_standby_names")
+    .argument("<spec>", 'standby1 | "FIRST 1 (standby1, standby2)" | "ANY 2 (*)"')
+    .addOption(labOption())
+    .option("--json", "print the result as JSON")
+    .action((spec: string, flags: { lab: string; json?: boolean }) => runSync({ kind: "standbys", spec }, flags));
+  syncCommand
+    .command("off")
+    .description("synchronous_standby_names = '': waiting commits complete, replication becomes asynchronous")
+    .addOption(labOption())
+    .option("--json", "print the result as JSON")
+    .action((flags: { lab: string; json?: boolean }) => runSync({ kind: "standbys", spec: null }, flags));
+  syncCommand
+    .command("commit")
+    .description("set synchronous_commit")
+    .argument("<level>", SYNC_COMMIT_LEVELS.join(" | "))
+    .addOption(labOption())
+    .option("--json", "print the result as JSON")
+    .action((level: string, flags: { lab: string; json?: boolean }) => runSync({ kind: "commit", level }, flags));
+
+  program
+    .command("promote")
+    .description("promote a standby (pg_promote) and make the other standbys follow it")
+    .argument("<node>", "a standby")
+    .addOption(labOption())
+    .option("--json", "print the result as JSON")
+    .addHelpText("after", `
+Example (failover):
+  $ repl-lab kill leader && repl-lab promote standby1 && repl-lab status`)
+    .action(async (node: string, flags: { lab: string; json?: boolean }) => {
+      const result = await promote(engine(), flags.lab, node, stderrProgress());
+      if (flags.json) return printJson(result);
+      printLine(`${result.new_primary} is primary on timeline ${result.timeline ?? "?"} (pg_promote took ${result.promote_ms} ms)`);
+      if (result.following.length > 0) printLine(`following it: ${result.following.join(", ")}`);
+      for (const name of result.not_following) printLine(colour.yellow(`${name} could not follow (it may have WAL the new primary lacks): repl-lab rejoin ${name}`));
+      if (result.split_brain.length > 0) {
+        printLine(colour.red.bold(`SPLIT BRAIN: ${result.split_brain.join(", ")} still run${result.split_brain.length === 1 ? "s" : ""} as primary and accept writes. Stop it, or rejoin it: repl-lab rejoin ${result.split_brain[0]}`));
+      }
+    });
+
+  program
+    .command("rejoin")
+    .description("bring a former primary (or any diverged node) back as a follower, with pg_rewind or a fresh base backup")
+    .argument("<node>", "the node to bring back")
+    .addOption(labOption())
+    .option("--reclone", "use a fresh base backup instead of pg_rewind")
+    .option("--json", "print the result as JSON")
+    .action(async (node: string, flags: { lab: string; reclone?: boolean; json?: boolean }) => {
+      const result = await rejoin(engine(), flags.lab, node, { reclone: Boolean(flags.reclone) }, stderrProgress());
+      if (flags.json) return printJson(result);
+      printLine(`${result.node} follows ${result.primary} again, by ${result.method}: ${result.reason} (${(result.elapsed_ms / 1000).toFixed(1)} s)`);
+    });
+
+  program
+    .command("switchover")
+    .description("planned change of primary with no acknowledged write lost: clean stop, promote, old primary follows")
+    .argument("<node>", "the standby to make primary")
+    .addOption(labOption())
+    .option("--json", "print the result as JSON")
+    .action(async (node: string, flags: { lab: string; json?: boolean }) => {
+      const result = await switchover(engine(), flags.lab, node, stderrProgress());
+      if (flags.json) return printJson(result);
+      printLine(
+        `${result.new_primary} is primary; ${result.old_primary} follows it (${result.rejoin.method}). ` +
+          `Writes were refused for ${result.unavailable_ms} ms.`,
+      );
+    });
+
+  program
+    .command("events")
+    .description("print a timestamped line per change in role, container state, timeline, walsender state or sync_state")
+    .addOption(labOption())
+    .option("--json", "one JSON object per event")
+    .option("--interval <duration>", "how often to look", "250ms")
+    .addHelpText("after", `
+Example, in a second terminal while you break things:
+  $ repl-lab events
+  16:55:01.234  standby1  container running → exited
+  16:55:01.234  standby1  walsender gone (on leader) (was streaming, sync)
+  16:55:01.234  standby2  sync_state potential → sync (on leader)`)
+    .action(async (flags: { lab: string; json?: boolean; interval: string }) => {
+      const intervalMs = durationFlag(flags.interval, "--interval");
+      await withInterrupt((signal) => events(engine(), { lab: flags.lab, json: Boolean(flags.json), intervalMs, signal }));
     });
 
   addTopologyOptions(program.command("render"))

@@ -37,6 +37,7 @@ function composeService(plan: NodePlan, volumeKey: string, entrypoint: string[])
     stop_signal: "SIGINT",
     stop_grace_period: "30s",
     shm_size: "256m",
+    cap_add: ["NET_ADMIN"],
     ports: [`127.0.0.1:${hostPort}:${POSTGRES_PORT}`],
     volumes: [`${volumeKey}:${PGDATA}`],
     networks: ["lab"],

@@ -20,6 +20,8 @@ export interface LabContainer {
   status: string;
   hostPort: number | undefined;
   labels: Record<string, string>;
+  /** Names of the networks the container is attached to (a partitioned node has lost its lab network). */
+  networks: string[];
 }
 
 export interface ExecResult {
@@ -156,6 +158,8 @@ export class DockerEngine {
             PortBindings: { [port]: [{ HostIp: "127.0.0.1", HostPort: plan.node.hostPort ? String(plan.node.hostPort) : "" }] },
             NetworkMode: network,
             ShmSize: 256 * 1024 * 1024,
+            // Lets `delay --network` add latency with tc/netem where the image and kernel have them.
+            CapAdd: ["NET_ADMIN"],
           },
           NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [plan.node.name] } } },
         });
@@ -203,6 +207,7 @@ export class DockerEngine {
         status: info.Status,
         hostPort: published?.PublicPort,
         labels: containerLabels,
+        networks: Object.keys(info.NetworkSettings?.Networks ?? {}),
       };
     });
   }
@@ -231,9 +236,102 @@ export class DockerEngine {
     return env;
   }
 
+  async containerImage(id: string): Promise<string> {
+    const info = await this.call(`inspect container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).inspect());
+    return info.Config.Image;
+  }
+
   async containerExitCode(id: string): Promise<number | undefined> {
     const info = await this.call(`inspect container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).inspect());
     return info.State.Running ? undefined : info.State.ExitCode;
+  }
+
+  /** A clean stop: the container's stop signal (SIGINT, PostgreSQL's fast shutdown), SIGKILL after the timeout. */
+  async stopContainer(id: string, timeoutSeconds = 30): Promise<void> {
+    await this.call(`stop container ${id.slice(0, 12)}`, async () => {
+      try {
+        await this.docker.getContainer(id).stop({ t: timeoutSeconds });
+      } catch (error) {
+        if (statusCode(error) !== 304) throw error;
+      }
+    });
+  }
+
+  async restartContainer(id: string): Promise<void> {
+    await this.call(`restart container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).restart({ t: 30 }));
+  }
+
+  async pauseContainer(id: string): Promise<void> {
+    await this.call(`pause container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).pause());
+  }
+
+  async unpauseContainer(id: string): Promise<void> {
+    await this.call(`unpause container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).unpause());
+  }
+
+  async disconnectNetwork(network: string, id: string): Promise<void> {
+    await this.call(`disconnect ${id.slice(0, 12)} from ${network}`, () =>
+      this.docker.getNetwork(network).disconnect({ Container: id, Force: true }),
+    );
+  }
+
+  async connectNetwork(network: string, id: string, aliases: string[]): Promise<void> {
+    await this.call(`connect ${id.slice(0, 12)} to ${network}`, () =>
+      this.docker.getNetwork(network).connect({ Container: id, EndpointConfig: { Aliases: aliases } }),
+    );
+  }
+
+  /** Whether a file exists in a container, running or not (stopped containers' volumes are read too). */
+  async fileExists(id: string, path: string): Promise<boolean> {
+    return this.call(`stat ${path} in ${id.slice(0, 12)}`, async () => {
+      try {
+        // HEAD answers with a stream; left open, its socket would keep the process alive for minutes.
+        const response = (await this.docker.getContainer(id).infoArchive({ path })) as unknown as { destroy?: () => void };
+        response.destroy?.();
+        return true;
+      } catch (error) {
+        if (statusCode(error) === 404) return false;
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Replaces a stopped node's container with one that differs only in what `change` says (labels and
+   * environment), on the same volume, network alias and host port. Labels cannot change on a
+   * container, so this is how a node's role label follows the server when repl-lab rebuilds it.
+   */
+  async recreateContainer(id: string, change: { labels?: Record<string, string>; env?: Record<string, string> }): Promise<string> {
+    const info = await this.call(`inspect container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).inspect());
+    const env = new Map((info.Config.Env ?? []).map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
+    for (const [key, value] of Object.entries(change.env ?? {})) env.set(key, value);
+    const port = `${POSTGRES_PORT}/tcp`;
+    const previousPort = info.NetworkSettings.Ports?.[port]?.[0]?.HostPort ?? info.HostConfig.PortBindings?.[port]?.[0]?.HostPort ?? "";
+    const networks = Object.entries(info.NetworkSettings.Networks ?? {});
+    const name = info.Name.replace(/^\//, "");
+    await this.removeContainer(id);
+    const created = await this.call(`create container ${name}`, () =>
+      this.docker.createContainer({
+        name,
+        Image: info.Config.Image,
+        Entrypoint: info.Config.Entrypoint as string[],
+        Cmd: info.Config.Cmd,
+        Env: [...env].map(([key, value]) => `${key}=${value}`),
+        Labels: { ...info.Config.Labels, ...change.labels },
+        StopSignal: (info.Config as { StopSignal?: string }).StopSignal,
+        StopTimeout: (info.Config as { StopTimeout?: number }).StopTimeout,
+        ExposedPorts: info.Config.ExposedPorts,
+        HostConfig: { ...info.HostConfig, PortBindings: { [port]: [{ HostIp: "127.0.0.1", HostPort: previousPort }] } },
+        NetworkingConfig: {
+          EndpointsConfig: Object.fromEntries(networks.map(([network, endpoint]) => [
+            network,
+            // Docker adds the old container's short id as an alias; keep only the node's own names.
+            { Aliases: (endpoint.Aliases ?? []).filter((alias: string) => !info.Id.startsWith(alias)) },
+          ])),
+        },
+      }),
+    );
+    return created.id;
   }
 
   /** SIGKILL, the way a crash or `kill -9` ends a server; a container that is already stopped is fine. */
@@ -395,9 +493,26 @@ export class DockerEngine {
   }
 
   /** Runs a throwaway container to completion and returns its output; it is removed whatever happens. */
-  async runToCompletion(options: { name: string; image: string; cmd: string[]; labels: Record<string, string> }): Promise<ExecResult> {
+  async runToCompletion(options: {
+    name: string;
+    image: string;
+    cmd: string[];
+    labels: Record<string, string>;
+    env?: Record<string, string>;
+    binds?: string[];
+    network?: string;
+    user?: string;
+  }): Promise<ExecResult> {
     const container = await this.call(`create container ${options.name}`, () =>
-      this.docker.createContainer({ name: options.name, Image: options.image, Entrypoint: options.cmd, Labels: options.labels, User: "postgres" }),
+      this.docker.createContainer({
+        name: options.name,
+        Image: options.image,
+        Entrypoint: options.cmd,
+        Labels: options.labels,
+        User: options.user ?? "postgres",
+        Env: Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`),
+        HostConfig: { Binds: options.binds, NetworkMode: options.network },
+      }),
     );
     try {
       await this.call(`start container ${options.name}`, () => container.start());

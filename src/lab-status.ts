@@ -2,16 +2,23 @@
 // server, pg_stat_replication and pg_replication_slots from every primary. Each node is asked with its
 // own timeout, so a stopped, paused or cut-off node never makes status hang.
 import type { DockerEngine, LabContainer } from "./docker.js";
+import { names } from "./labels.js";
 import { labEndpoints, type Lab } from "./lab.js";
+import { PGDATA } from "./node-plan.js";
 import { openSession, type Endpoint, type Session } from "./postgres.js";
 
 export interface NodeStatus {
   name: string;
-  /** From the server (pg_is_in_recovery) when it answers, else from the container's label. */
+  /**
+   * From the server (pg_is_in_recovery) when it answers; for a stopped or frozen node, from its data
+   * directory (standby.signal, what PostgreSQL itself will read when it starts); else the label.
+   */
   role: string;
-  role_source: "server" | "label";
+  role_source: "server" | "data" | "label";
   container: string;
   container_state: string;
+  /** Running but cut off the lab network (`repl-lab partition`). */
+  partitioned: boolean;
   host_port: number | null;
   timeline: number | null;
   current_lsn: string | null;
@@ -71,8 +78,8 @@ export interface LabStatus {
 const NODE_QUERY = `
 SELECT pg_is_in_recovery() AS in_recovery,
        CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END AS current_lsn,
-       pg_last_wal_receive_lsn()::text AS receive_lsn,
-       pg_last_wal_replay_lsn()::text AS replay_lsn,
+       CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn()::text END AS receive_lsn,
+       CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END AS replay_lsn,
        CASE WHEN pg_is_in_recovery()
             THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS replay_delay,
        CASE WHEN pg_is_in_recovery()
@@ -123,6 +130,7 @@ function emptyStatus(node: LabContainer, error: string | null): NodeStatus {
     role_source: "label",
     container: node.name,
     container_state: node.state,
+    partitioned: node.state !== "exited" && node.state !== "created" && !node.networks.includes(names.network(node.lab)),
     host_port: node.hostPort ?? null,
     timeline: null,
     current_lsn: null,
@@ -135,9 +143,22 @@ function emptyStatus(node: LabContainer, error: string | null): NodeStatus {
   };
 }
 
-async function probeNode(node: LabContainer, endpoint: Endpoint | undefined, timeoutMs: number): Promise<NodeProbe> {
-  if (node.state !== "running" || !endpoint) {
-    return { status: emptyStatus(node, `container ${node.state}`), replication: [], slots: [] };
+/** A node whose server cannot be asked: its role as its data directory says. */
+async function roleFromDataDirectory(engine: DockerEngine, node: LabContainer, error: string): Promise<NodeStatus> {
+  const status = emptyStatus(node, error);
+  try {
+    const standby = await engine.fileExists(node.id, `${PGDATA}/standby.signal`);
+    return { ...status, role: standby ? "standby" : "primary", role_source: "data" };
+  } catch {
+    return status;
+  }
+}
+
+async function probeNode(engine: DockerEngine, node: LabContainer, endpoint: Endpoint | undefined, timeoutMs: number): Promise<NodeProbe> {
+  const unreachable = emptyStatus(node, null);
+  if (node.state !== "running" || !endpoint || unreachable.partitioned) {
+    const why = unreachable.partitioned ? "partitioned from the lab network" : `container ${node.state}`;
+    return { status: await roleFromDataDirectory(engine, node, why), replication: [], slots: [] };
   }
   let session: Session | undefined;
   try {
@@ -165,7 +186,7 @@ async function probeNode(node: LabContainer, endpoint: Endpoint | undefined, tim
       slots: slots.map((entry) => ({ primary: node.node, ...entry })),
     };
   } catch (error) {
-    return { status: emptyStatus(node, (error as Error).message), replication: [], slots: [] };
+    return { status: await roleFromDataDirectory(engine, node, (error as Error).message), replication: [], slots: [] };
   } finally {
     await session?.close();
   }
@@ -173,13 +194,13 @@ async function probeNode(node: LabContainer, endpoint: Endpoint | undefined, tim
 
 export async function readLabStatus(engine: DockerEngine, lab: Lab, options: { timeoutMs?: number } = {}): Promise<LabStatus> {
   const endpoints = await labEndpoints(engine, lab);
-  const probes = await Promise.all(lab.nodes.map((node) => probeNode(node, endpoints.get(node.node), options.timeoutMs ?? 2000)));
+  const probes = await Promise.all(lab.nodes.map((node) => probeNode(engine, node, endpoints.get(node.node), options.timeoutMs ?? 2000)));
   const nodes = probes.map((probe) => probe.status);
   const warnings: string[] = [];
   const primaries = nodes.filter((node) => node.role_source === "server" && node.role === "primary");
   if (primaries.length > 1) {
     warnings.push(
-      `split brain: ${primaries.map((node) => node.name).join(" and ")} are all primaries accepting writes; clients may write to either`,
+      `split brain: ${primaries.map((node) => node.name).join(" and ")} are ${primaries.length === 2 ? "both" : "all"} primaries accepting writes; clients may write to any of them`,
     );
   }
   return {
@@ -189,4 +210,9 @@ export async function readLabStatus(engine: DockerEngine, lab: Lab, options: { t
     slots: probes.flatMap((probe) => probe.slots),
     warnings,
   };
+}
+
+/** The node(s) that answer as primaries; more than one is a split brain. */
+export function primariesOf(status: LabStatus): NodeStatus[] {
+  return status.nodes.filter((node) => node.role_source === "server" && node.role === "primary");
 }

@@ -117,3 +117,15 @@ export function isTransientConnectionError(error: unknown): boolean {
 function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").trim().slice(0, 200);
 }
+
+/**
+ * ALTER SYSTEM SET (or RESET, for null) then a reload: PostgreSQL's own way to change a setting on a
+ * running server without a restart; connected sessions stay connected and see the new value.
+ */
+export async function alterSystem(session: Session, settings: Record<string, string | null>): Promise<void> {
+  for (const [name, value] of Object.entries(settings)) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a setting name: ${name}`);
+    await session.query(value === null ? `ALTER SYSTEM RESET ${name}` : `ALTER SYSTEM SET ${name} = ${pg.escapeLiteral(value)}`);
+  }
+  await session.query("SELECT pg_reload_conf()");
+}

@@ -83,7 +83,7 @@ export function nodesTable(nodes: NodeStatus[], colour: ChalkInstance): string {
     out.push([
       node.name,
       role,
-      colourState(node.container_state, colour),
+      node.partitioned ? colour.red(`${node.container_state}, partitioned`) : colourState(node.container_state, colour),
       dash(node.host_port),
       dash(node.timeline),
       dash(node.current_lsn),

@@ -1,0 +1,64 @@
+// What changed between two looks at a lab: one event per change in container state, role, timeline,
+// walsender state or sync_state, so a person can read afterwards how long each step took.
+import type { LabStatus } from "./lab-status.js";
+
+export interface LabEvent {
+  node: string;
+  field: "container" | "partitioned" | "role" | "server" | "timeline" | "replication" | "state" | "sync_state" | "warning";
+  from: string | null;
+  to: string | null;
+  /** The primary whose pg_stat_replication row changed. */
+  primary?: string;
+}
+
+const show = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+
+export function diffStatus(previous: LabStatus | undefined, next: LabStatus): LabEvent[] {
+  const events: LabEvent[] = [];
+  for (const node of next.nodes) {
+    const before = previous?.nodes.find((candidate) => candidate.name === node.name);
+    const change = (field: LabEvent["field"], from: unknown, to: unknown) => {
+      if (show(from) !== show(to)) events.push({ node: node.name, field, from: show(from), to: show(to) });
+    };
+    change("container", before?.container_state, node.container_state);
+    if (before?.partitioned !== node.partitioned && (before || node.partitioned)) change("partitioned", before?.partitioned ?? false, node.partitioned);
+    const answers = (status: typeof node | undefined) => (status === undefined ? null : status.role_source === "server" ? "answering" : "not answering");
+    change("server", answers(before), answers(node));
+    if (node.role_source === "server") change("role", before?.role_source === "server" ? before.role : null, node.role);
+    if (node.timeline !== null) change("timeline", before?.timeline ?? null, node.timeline);
+  }
+  const key = (row: { primary: string; application_name: string }) => `${row.primary}/${row.application_name}`;
+  const previousRows = new Map((previous?.replication ?? []).map((row) => [key(row), row]));
+  const nextRows = new Map(next.replication.map((row) => [key(row), row]));
+  for (const [rowKey, row] of nextRows) {
+    const before = previousRows.get(rowKey);
+    const base = { node: row.application_name, primary: row.primary };
+    if (!before) {
+      events.push({ ...base, field: "replication", from: null, to: `${row.state}, ${row.sync_state}` });
+      continue;
+    }
+    if (before.state !== row.state) events.push({ ...base, field: "state", from: before.state, to: row.state });
+    if (before.sync_state !== row.sync_state) events.push({ ...base, field: "sync_state", from: before.sync_state, to: row.sync_state });
+  }
+  for (const [rowKey, row] of previousRows) {
+    if (!nextRows.has(rowKey)) {
+      events.push({ node: row.application_name, primary: row.primary, field: "replication", from: `${row.state}, ${row.sync_state}`, to: null });
+    }
+  }
+  for (const warning of next.warnings) {
+    if (!previous?.warnings.includes(warning)) events.push({ node: "lab", field: "warning", from: null, to: warning });
+  }
+  return events;
+}
+
+/** One line: "standby2  sync_state potential → sync (on leader)". */
+export function describeEvent(event: LabEvent): string {
+  const where = event.primary ? ` (on ${event.primary})` : "";
+  if (event.field === "warning") return `WARNING ${event.to}`;
+  if (event.field === "replication") {
+    return event.to === null
+      ? `${event.node}  walsender gone${where} (was ${event.from})`
+      : `${event.node}  walsender connected${where}: ${event.to}`;
+  }
+  return `${event.node}  ${event.field} ${event.from ?? "-"} → ${event.to ?? "-"}${where}`;
+}
