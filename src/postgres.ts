@@ -127,5 +127,13 @@ export async function alterSystem(session: Session, settings: Record<string, str
     if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a setting name: ${name}`);
     await session.query(value === null ? `ALTER SYSTEM RESET ${name}` : `ALTER SYSTEM SET ${name} = ${pg.escapeLiteral(value)}`);
   }
+  const [before] = await session.query<{ loaded: Date }>("SELECT pg_conf_load_time() AS loaded");
   await session.query("SELECT pg_reload_conf()");
+  // The reload is asynchronous: wait (briefly) until this backend has read the files again, so what
+  // the caller reads next in this session is the new value.
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const [after] = await session.query<{ loaded: Date }>("SELECT pg_conf_load_time() AS loaded");
+    if (!before || !after || after.loaded.getTime() > before.loaded.getTime()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

@@ -104,3 +104,33 @@ export function syncStates(status: StatusJson): Record<string, string> {
     status.replication.map((row) => [row.application_name, `${row.state}/${row.sync_state}/${row.sync_priority}`]),
   );
 }
+
+/** A pg client on a node, from the URL `repl-lab env` prints; the caller ends it. */
+export async function connectNode(lab: string, node: string): Promise<import("pg").Client> {
+  const { default: pg } = await import("pg");
+  const urls = await runJson<Record<string, string>>(["env", "--lab", lab]);
+  const url = urls[node];
+  if (!url) throw new Error(`${node} has no URL in ${JSON.stringify(urls)}`);
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  client.on("error", () => undefined);
+  await client.connect();
+  return client;
+}
+
+/** Polls `status --json` until `predicate` holds; returns that status. */
+export async function statusUntil(lab: string, predicate: (status: StatusJson) => boolean, timeoutMs = 20_000): Promise<StatusJson> {
+  const { retryUntil } = await import("../src/retry.js");
+  let last: StatusJson | undefined;
+  return retryUntil(
+    async () => {
+      last = await runJson<StatusJson>(["status", "--lab", lab]);
+      return predicate(last) ? last : undefined;
+    },
+    { timeoutMs, intervalMs: 200, onTimeout: () => new Error(`status never matched; last: ${JSON.stringify(last && syncStates(last))}`) },
+  );
+}
+
+/** Resolves to "done" or "pending" after at most `ms`: a bounded look at whether a query is still waiting. */
+export function settledWithin<T>(promise: Promise<T>, ms: number): Promise<"done" | "pending"> {
+  return Promise.race([promise.then(() => "done" as const), new Promise<"pending">((resolve) => setTimeout(() => resolve("pending"), ms))]);
+}

@@ -36,13 +36,14 @@ async function setNetworkDelay(engine: DockerEngine, id: string, delay: string |
   }
   if (result.exitCode === 0) return;
   if (delay === null) return; // nothing to clear
-  if (result.exitCode === 127 || /not found/.test(result.stderr)) {
+  const output = `${result.stdout}${result.stderr}`;
+  if (result.exitCode === 126 || result.exitCode === 127 || /executable file not found|not found/.test(output)) {
     throw new LabError("this node's image has no `tc` (iproute2), so it cannot add network latency", { hint: NETEM_HINT });
   }
-  if (/qdisc kind is unknown/i.test(result.stderr)) {
+  if (/qdisc kind is unknown/i.test(output)) {
     throw new LabError("this kernel has no netem queueing discipline (tc: Specified qdisc kind is unknown)", { hint: NETEM_HINT });
   }
-  throw new LabError(`tc failed: ${result.stderr.trim()}`, { hint: NETEM_HINT });
+  throw new LabError(`tc failed: ${output.trim()}`, { hint: NETEM_HINT });
 }
 
 export async function delay(engine: DockerEngine, options: DelayOptions): Promise<DelayResult> {
