@@ -10,7 +10,7 @@ import { ENV, PGDATA, POSTGRES_PORT } from "./node-plan.js";
 import type { Progress } from "./output.js";
 import { alterSystem, withSession, type Endpoint, type Session } from "./postgres.js";
 import { retryUntil } from "./retry.js";
-import { waitForServer } from "./commands/fault.js";
+import { waitForServer } from "./server-wait.js";
 
 export interface LabContext {
   lab: Lab;

@@ -3,10 +3,9 @@
 import type { DockerEngine, LabContainer } from "../docker.js";
 import { LabError } from "../errors.js";
 import { names } from "../labels.js";
-import { labEndpoints, readLab, requireLab, requireNode } from "../lab.js";
+import { readLab, requireLab, requireNode } from "../lab.js";
 import type { Progress } from "../output.js";
-import { isTransientConnectionError, openSession } from "../postgres.js";
-import { retryUntil } from "../retry.js";
+import { waitForServer } from "../server-wait.js";
 
 export const FAULT_ACTIONS = ["kill", "stop", "start", "restart", "pause", "unpause", "partition", "heal"] as const;
 export type FaultAction = (typeof FAULT_ACTIONS)[number];
@@ -110,39 +109,4 @@ export async function fault(engine: DockerEngine, options: { lab: string; node: 
     message: `${node.node} ${transition.done}`,
     elapsed_ms: Date.now() - started,
   };
-}
-
-/** Waits until a node's server answers a query (a standby answers once it is consistent). */
-export async function waitForServer(engine: DockerEngine, labName: string, nodeName: string, timeoutMs = 60_000): Promise<void> {
-  let lastError = "no answer yet";
-  await retryUntil(
-    async () => {
-      const lab = await readLab(engine, labName);
-      const node = requireNode(lab, nodeName);
-      if (node.state === "exited") {
-        throw new LabError(`${nodeName} stopped again while starting`, {
-          details: [`last log lines of ${node.name}:`, ...(await engine.logs(node.id, 15))],
-        });
-      }
-      const endpoint = (await labEndpoints(engine, lab)).get(nodeName);
-      if (!endpoint) return undefined;
-      try {
-        const session = await openSession(endpoint, { timeoutMs: 2000 });
-        await session.query("SELECT 1");
-        await session.close();
-        return true;
-      } catch (error) {
-        lastError = (error as Error).message;
-        if (isTransientConnectionError(error) || /starting up|not yet accepting/.test(lastError)) return undefined;
-        throw error;
-      }
-    },
-    {
-      timeoutMs,
-      intervalMs: 200,
-      onTimeout: () => new LabError(`${nodeName} did not accept connections within ${timeoutMs / 1000} s (last: ${lastError})`, {
-        hint: `see \`repl-lab logs ${nodeName}\``,
-      }),
-    },
-  );
 }
