@@ -156,6 +156,8 @@ Examples:
   $ repl-lab status                               nodes, pg_stat_replication, slots
   $ repl-lab sql leader "CREATE TABLE t (id int)"
   $ repl-lab env                                  connection URLs as shell exports
+  $ repl-lab kill standby1                        SIGKILL a follower; watch with repl-lab events
+  $ repl-lab kill leader && repl-lab promote standby1 && repl-lab rejoin leader
   $ repl-lab down                                 remove the lab
 
 Exit codes: 0 ok, 1 lab error, 2 usage error, 3 Docker engine unreachable, 70 internal error, 130 interrupted.
@@ -509,6 +511,11 @@ export function report(error: unknown): number {
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {
+  // `repl-lab status | head` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

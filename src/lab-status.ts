@@ -82,9 +82,9 @@ SELECT pg_is_in_recovery() AS in_recovery,
        CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END AS replay_lsn,
        CASE WHEN pg_is_in_recovery()
             THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS replay_delay,
+       -- A standby's timeline is known while its walreceiver runs; the checkpoint's could be an old one.
        CASE WHEN pg_is_in_recovery()
-            THEN coalesce((SELECT received_tli FROM pg_stat_wal_receiver),
-                          (SELECT timeline_id FROM pg_control_checkpoint()))
+            THEN (SELECT received_tli FROM pg_stat_wal_receiver)
             ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS timeline,
        (SELECT sender_host FROM pg_stat_wal_receiver) AS upstream,
        (SELECT status FROM pg_stat_wal_receiver) AS receiver_status`;
