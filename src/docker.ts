@@ -301,7 +301,10 @@ export class DockerEngine {
    * environment), on the same volume, network alias and host port. Labels cannot change on a
    * container, so this is how a node's role label follows the server when repl-lab rebuilds it.
    */
-  async recreateContainer(id: string, change: { labels?: Record<string, string>; env?: Record<string, string> }): Promise<string> {
+  async recreateContainer(
+    id: string,
+    change: { labels?: Record<string, string>; env?: Record<string, string>; settings?: Record<string, string> },
+  ): Promise<string> {
     const info = await this.call(`inspect container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).inspect());
     const env = new Map((info.Config.Env ?? []).map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
     for (const [key, value] of Object.entries(change.env ?? {})) env.set(key, value);
@@ -315,7 +318,11 @@ export class DockerEngine {
         name,
         Image: info.Config.Image,
         Entrypoint: info.Config.Entrypoint as string[],
-        Cmd: info.Config.Cmd,
+        // The entrypoint's arguments are the node's postgresql.conf settings, as name=value.
+        Cmd: (info.Config.Cmd ?? []).map((argument) => {
+          const name = argument.slice(0, argument.indexOf("="));
+          return change.settings && name in change.settings ? `${name}=${change.settings[name]}` : argument;
+        }),
         Env: [...env].map(([key, value]) => `${key}=${value}`),
         Labels: { ...info.Config.Labels, ...change.labels },
         StopSignal: (info.Config as { StopSignal?: string }).StopSignal,

@@ -23,12 +23,12 @@ export interface LabContext {
 
 export async function readContext(engine: DockerEngine, labName: string): Promise<LabContext> {
   const lab = await requireLab(engine, labName);
-  const [status, endpoints, env] = await Promise.all([
+  const [status, endpoints, envs] = await Promise.all([
     readLabStatus(engine, lab),
     labEndpoints(engine, lab),
-    engine.containerEnv(lab.nodes[0]!.id),
+    Promise.all(lab.nodes.map((node) => engine.containerEnv(node.id))),
   ]);
-  const envs = await Promise.all(lab.nodes.map((node) => engine.containerEnv(node.id)));
+  const env = envs[0] ?? {};
   return {
     lab,
     status,
@@ -41,8 +41,9 @@ export async function readContext(engine: DockerEngine, labName: string): Promis
 
 export function nodeStatus(context: LabContext, name: string): NodeStatus {
   const node = context.status.nodes.find((candidate) => candidate.name === name);
-  if (!node) requireNode(context.lab, name);
-  return node!;
+  if (node) return node;
+  requireNode(context.lab, name);
+  throw new LabError(`${name} has no status`);
 }
 
 /** The one running primary other than `except`; refuses none and a split brain. */
@@ -238,6 +239,9 @@ export async function rejoin(engine: DockerEngine, labName: string, target: stri
   const id = await engine.recreateContainer(node.id, {
     labels: { [LABEL.role]: "standby" },
     env: { [ENV.role]: "standby", [ENV.primaryHost]: primary.name, [ENV.slot]: context.slots ? target : "" },
+    // Like every follower, it starts with synchronous_standby_names = '', so promoting it later
+    // gives an asynchronous primary, as promote says, rather than the spec it had as the leader.
+    settings: { synchronous_standby_names: "" },
   });
   progress.step(`starting ${target} as a standby of ${primary.name}`);
   await engine.startContainer(id);

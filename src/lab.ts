@@ -50,7 +50,7 @@ export function requireNode(lab: Lab, node: string): LabContainer {
 export function requireRunning(node: LabContainer): void {
   if (node.state !== "running") {
     throw new LabError(`${node.node} is ${node.state}, not running`, {
-      hint: node.state === "paused" ? `unpause it with \`docker unpause ${node.name}\`` : `see why with \`repl-lab logs ${node.node}\``,
+      hint: node.state === "paused" ? `unpause it with \`repl-lab unpause ${node.node}\`` : `start it with \`repl-lab start ${node.node}\``,
     });
   }
 }

@@ -63,13 +63,12 @@ export async function sync(engine: DockerEngine, options: { lab: string; change:
   let replication: ReplicationStatus[] = [];
   let settled = true;
   if (options.change.kind === "standbys") {
-    const effective = spec ?? (current?.names ? parseSyncSpec(current.names, standbys) : null);
     settled = await retryUntil(
       async () => {
         const status = await readLabStatus(engine, lab);
         replication = status.replication.filter((row) => row.primary === primary.name);
         const streaming = replication.filter((row) => row.state === "streaming").map((row) => row.application_name);
-        return matchesExpected(expectedSyncStates(effective, streaming), replication) ? true : undefined;
+        return matchesExpected(expectedSyncStates(spec, streaming), replication) ? true : undefined;
       },
       { timeoutMs: 10_000, intervalMs: 100, onTimeout: () => new Error("not settled") },
     ).catch(() => false);
