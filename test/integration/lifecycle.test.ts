@@ -42,6 +42,17 @@ describe("a lab with two followers and --sync standby1", () => {
     expect(stdout).not.toMatch(/\x1b\[/); // NO_COLOR
   });
 
+  it("status --watch refreshes until Ctrl-C, one JSON object per look with --json", async () => {
+    const result = await runCli(["status", "--lab", lab, "--watch", "--json", "--interval", "300ms"], {
+      onSpawn: (child) => setTimeout(() => child.kill("SIGINT"), 2500),
+    });
+    expect(result.code).toBe(0);
+    const looks = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as StatusJson & { time: string });
+    expect(looks.length).toBeGreaterThanOrEqual(3);
+    for (const look of looks) expect(syncStates(look)).toEqual({ standby1: "streaming/sync/1", standby2: "streaming/async/0" });
+    expect(new Date(looks[1]!.time).getTime()).toBeGreaterThan(new Date(looks[0]!.time).getTime());
+  });
+
   it("replicates a row written on the leader to every follower", async () => {
     const marker = `row-${Date.now()}`;
     const write = await runCli(["sql", "--lab", lab, "leader", `CREATE TABLE seen (note text); INSERT INTO seen VALUES ('${marker}')`]);
