@@ -148,11 +148,16 @@ describe("fault commands", () => {
     const watching = runCli(["events", "--lab", lab], {
       timeoutMs: 60_000,
       onSpawn: (child) => {
+        let killed = false;
         child.stdout?.on("data", (chunk: Buffer) => {
           output += chunk.toString();
+          // Break the lab only once events has taken its first look, so the change is seen as one.
+          if (!killed && output.includes("walsender connected (on leader): streaming, potential")) {
+            killed = true;
+            void runCli(["kill", "--lab", lab, "standby1"]);
+          }
           if (output.includes("sync_state potential → sync")) setTimeout(() => child.kill("SIGINT"), 300);
         });
-        setTimeout(() => void runCli(["kill", "--lab", lab, "standby1"]), 1500);
       },
     });
     const result = await watching;
