@@ -107,6 +107,22 @@ async function withInterrupt<T>(work: (signal: AbortSignal) => Promise<T>): Prom
   }
 }
 
+/**
+ * Runs a change that must not stop halfway (a container removed and not yet recreated would leave the
+ * node without one): Ctrl-C is noted and the change finishes first. Each takes seconds.
+ */
+async function uninterrupted<T>(what: string, work: () => Promise<T>): Promise<T> {
+  const onSignal = () => process.stderr.write(`${what} is in progress and will finish in a few seconds; please wait\n`);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    return await work();
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
 function addTopologyOptions(command: Command): Command {
   return command
     .option("--lab <name>", `lab name (env REPL_LAB_NAME; default "${DEFAULT_LAB}")`)
@@ -399,7 +415,7 @@ Examples:
 Example (failover):
   $ repl-lab kill leader && repl-lab promote standby1 && repl-lab status`)
     .action(async (node: string, flags: { lab: string; json?: boolean }) => {
-      const result = await promote(engine(), flags.lab, node, stderrProgress());
+      const result = await uninterrupted("promote", () => promote(engine(), flags.lab, node, stderrProgress()));
       if (flags.json) return printJson(result);
       printLine(`${result.new_primary} is primary on timeline ${result.timeline ?? "?"} (pg_promote took ${result.promote_ms} ms)`);
       if (result.following.length > 0) printLine(`following it: ${result.following.join(", ")}`);
@@ -417,7 +433,7 @@ Example (failover):
     .option("--reclone", "use a fresh base backup instead of pg_rewind")
     .option("--json", "print the result as JSON")
     .action(async (node: string, flags: { lab: string; reclone?: boolean; json?: boolean }) => {
-      const result = await rejoin(engine(), flags.lab, node, { reclone: Boolean(flags.reclone) }, stderrProgress());
+      const result = await uninterrupted("rejoin", () => rejoin(engine(), flags.lab, node, { reclone: Boolean(flags.reclone) }, stderrProgress()));
       if (flags.json) return printJson(result);
       printLine(`${result.node} follows ${result.primary} again, by ${result.method}: ${result.reason} (${(result.elapsed_ms / 1000).toFixed(1)} s)`);
     });
@@ -429,7 +445,7 @@ Example (failover):
     .addOption(labOption())
     .option("--json", "print the result as JSON")
     .action(async (node: string, flags: { lab: string; json?: boolean }) => {
-      const result = await switchover(engine(), flags.lab, node, stderrProgress());
+      const result = await uninterrupted("switchover", () => switchover(engine(), flags.lab, node, stderrProgress()));
       if (flags.json) return printJson(result);
       printLine(
         `${result.new_primary} is primary; ${result.old_primary} follows it (${result.rejoin.method}). ` +

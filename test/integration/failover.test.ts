@@ -69,6 +69,26 @@ describe("failover", () => {
   });
 });
 
+describe("rejoin interrupted", () => {
+  it("finishes what it started when Ctrl-C arrives, so the node is never left without a container", async () => {
+    lab = uniqueLab("rejoin-int");
+    await runJson(["up", "--lab", lab, "--followers", "1"]);
+    await runCli(["kill", "--lab", lab, "leader"]);
+    await runJson(["promote", "--lab", lab, "standby1"]);
+    const result = await runCli(["rejoin", "--lab", lab, "leader"], {
+      onSpawn: (child) => {
+        child.stderr?.on("data", (chunk: Buffer) => {
+          if (chunk.toString().includes("pg_rewind leader against standby1")) child.kill("SIGINT");
+        });
+      },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain("rejoin is in progress and will finish in a few seconds; please wait");
+    const status = await statusUntil(lab, (current) => current.replication.some((row) => row.application_name === "leader" && row.state === "streaming"));
+    expect(status.nodes.map((node) => `${node.name}:${node.role}:${node.container_state}`)).toEqual(["leader:standby:running", "standby1:primary:running"]);
+  });
+});
+
 describe("switchover", () => {
   it("switchover standby2 under a running writer loses no acknowledged write", async () => {
     lab = uniqueLab("switch");
