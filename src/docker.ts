@@ -226,24 +226,15 @@ export class DockerEngine {
     return found.map((network) => ({ id: network.Id, name: network.Name, labels: network.Labels ?? {} }));
   }
 
-  async containerEnv(id: string): Promise<Record<string, string>> {
+  /** What repl-lab reads from a node's container config: one inspect. */
+  async inspectNode(id: string): Promise<{ env: Record<string, string>; image: string; exitCode: number | undefined }> {
     const info = await this.call(`inspect container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).inspect());
     const env: Record<string, string> = {};
     for (const entry of info.Config.Env ?? []) {
       const at = entry.indexOf("=");
       if (at > 0) env[entry.slice(0, at)] = entry.slice(at + 1);
     }
-    return env;
-  }
-
-  async containerImage(id: string): Promise<string> {
-    const info = await this.call(`inspect container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).inspect());
-    return info.Config.Image;
-  }
-
-  async containerExitCode(id: string): Promise<number | undefined> {
-    const info = await this.call(`inspect container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).inspect());
-    return info.State.Running ? undefined : info.State.ExitCode;
+    return { env, image: info.Config.Image, exitCode: info.State.Running ? undefined : info.State.ExitCode };
   }
 
   /** A clean stop: the container's stop signal (SIGINT, PostgreSQL's fast shutdown), SIGKILL after the timeout. */

@@ -26,7 +26,7 @@ export async function readContext(engine: DockerEngine, labName: string): Promis
   const [status, endpoints, envs] = await Promise.all([
     readLabStatus(engine, lab),
     labEndpoints(engine, lab),
-    Promise.all(lab.nodes.map((node) => engine.containerEnv(node.id))),
+    Promise.all(lab.nodes.map(async (node) => (await engine.inspectNode(node.id)).env)),
   ]);
   const env = envs[0] ?? {};
   return {
@@ -166,7 +166,7 @@ export interface RejoinResult {
 
 /** Throwaway container on the node's volume and the lab network, as the postgres user. */
 async function onNodeVolume(engine: DockerEngine, context: LabContext, node: LabContainer, purpose: string, script: string, env: Record<string, string>) {
-  const image = await engine.containerImage(node.id);
+  const { image } = await engine.inspectNode(node.id);
   return engine.runToCompletion({
     name: `${names.container(context.lab.name, CHECK_NODE)}-${purpose}-${node.node}`,
     image,

@@ -197,7 +197,7 @@ export async function readLabStatus(engine: DockerEngine, lab: Lab, options: { t
   const probes = await Promise.all(lab.nodes.map((node) => probeNode(engine, node, endpoints.get(node.node), options.timeoutMs ?? 2000)));
   const nodes = probes.map((probe) => probe.status);
   const warnings: string[] = [];
-  const primaries = nodes.filter((node) => node.role_source === "server" && node.role === "primary");
+  const primaries = primariesOf({ nodes });
   if (primaries.length > 1) {
     warnings.push(
       `split brain: ${primaries.map((node) => node.name).join(" and ")} are ${primaries.length === 2 ? "both" : "all"} primaries accepting writes; clients may write to any of them`,
@@ -213,6 +213,6 @@ export async function readLabStatus(engine: DockerEngine, lab: Lab, options: { t
 }
 
 /** The node(s) that answer as primaries; more than one is a split brain. */
-export function primariesOf(status: LabStatus): NodeStatus[] {
+export function primariesOf(status: Pick<LabStatus, "nodes">): NodeStatus[] {
   return status.nodes.filter((node) => node.role_source === "server" && node.role === "primary");
 }

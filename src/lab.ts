@@ -128,7 +128,7 @@ export async function labEndpoints(engine: DockerEngine, lab: Lab): Promise<Map<
   const endpoints = new Map<string, Endpoint>();
   const first = lab.nodes[0];
   if (!first) return endpoints;
-  const env = await engine.containerEnv(first.id);
+  const { env } = await engine.inspectNode(first.id);
   for (const node of lab.nodes) {
     if (node.hostPort === undefined) continue;
     endpoints.set(node.node, {

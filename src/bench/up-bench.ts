@@ -6,13 +6,13 @@ import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import Table from "cli-table3";
 import { DockerEngine } from "../docker.js";
 import { resolveImage } from "../image.js";
 import { labLabels, names } from "../labels.js";
 import { removeLab } from "../lab.js";
 import { generateSecrets, planLab, type NodePlan } from "../node-plan.js";
-import { silentProgress } from "../output.js";
+import { colour, silentProgress } from "../output.js";
+import { table } from "../status-view.js";
 import { buildTopology } from "../topology.js";
 
 const run = promisify(execFile);
@@ -79,10 +79,7 @@ async function main(): Promise<void> {
   const engine = new DockerEngine();
   await engine.ping();
   const image = await resolveImage(engine, undefined, silentProgress);
-  const table = new Table({
-    head: ["followers", "rounds", "docker CLI baseline (median)", "repl-lab up (median)", "ratio", `target ≤ ${TARGET_RATIO}×`],
-    style: { head: [], border: [] },
-  });
+  const out = table(["followers", "rounds", "docker CLI baseline (median)", "repl-lab up (median)", "ratio", `target ≤ ${TARGET_RATIO}×`], colour);
   for (const followers of SIZES) {
     const baseline: number[] = [];
     const ours: number[] = [];
@@ -101,7 +98,7 @@ async function main(): Promise<void> {
       }
     }
     const ratio = median(ours) / median(baseline);
-    table.push([
+    out.push([
       followers,
       ROUNDS,
       `${(median(baseline) / 1000).toFixed(2)} s`,
@@ -110,7 +107,7 @@ async function main(): Promise<void> {
       ratio <= TARGET_RATIO ? "met" : "NOT met",
     ]);
   }
-  process.stdout.write(`up to all-streaming, ${image}, ${new Date().toISOString()}\n${table.toString()}\n`);
+  process.stdout.write(`up to all-streaming, ${image}, ${new Date().toISOString()}\n${out.toString()}\n`);
 }
 
 main().catch((error: unknown) => {

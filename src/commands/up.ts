@@ -191,7 +191,7 @@ async function waitUntilStreaming(engine: DockerEngine, topology: Topology, opti
         const lab = await readLab(engine, topology.lab);
         const stopped = lab.nodes.find((node) => node.state !== "running");
         if (stopped) {
-          const exitCode = await engine.containerExitCode(stopped.id);
+          const { exitCode } = await engine.inspectNode(stopped.id);
           throw new LabError(`${stopped.node} stopped while the lab was starting (exit code ${exitCode ?? "?"})`, {
             details: [`last log lines of ${stopped.name}:`, ...(await engine.logs(stopped.id, 20))],
             hint: "fix what its log says, then run `repl-lab up` again",
