@@ -26,10 +26,10 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# 2. The build (TypeScript to dist/), when a source is newer than the output.
-if [ ! -f dist/cli.js ] || [ -n "$(find src tsconfig.json -newer dist/cli.js -print -quit)" ]; then
-  say "building (tsc)"
-  npx --no-install tsc -p tsconfig.json
+# 2. The build (the esbuild bundle and tsc's type declarations in dist/), when an input is newer than it.
+if [ ! -f dist/cli.js ] || [ -n "$(find src scripts/build.mjs tsconfig.json package.json -newer dist/cli.js -print -quit)" ]; then
+  say "building (esbuild bundle, tsc declarations)"
+  node scripts/build.mjs
 fi
 
 # 3. A Docker engine that answers.

@@ -1,94 +1,22 @@
-// The only file that knows commander. Each action normalises its options and calls commands/<name>;
-// errors become an exit code and a one-line message in exactly one place (report).
-import { readFileSync } from "node:fs";
+// The only file that knows commander. Each action turns flags into options, calls commands/<verb>,
+// and prints what it returns through a view; errors become an exit code in one place (report).
+// Everything but commander is loaded on demand, so `--help` and `--version` start as fast as Node.
 import { Command, CommanderError, Option } from "commander";
-import { parse as parseYaml } from "yaml";
-import { delay } from "./commands/delay.js";
-import { down } from "./commands/down.js";
-import { events } from "./commands/events.js";
-import { fault, FAULT_ACTIONS, type FaultAction } from "./commands/fault.js";
-import { sync, type SyncChange, type SyncResult } from "./commands/sync.js";
-import { promote, rejoin, switchover } from "./failover.js";
-import { env, exportLines } from "./commands/env.js";
-import { imageBuild } from "./commands/image.js";
-import { logs } from "./commands/logs.js";
-import { ls } from "./commands/ls.js";
-import { psql } from "./commands/psql.js";
-import { render } from "./commands/render.js";
-import { sql } from "./commands/sql.js";
-import { status } from "./commands/status.js";
-import { up, type UpResult } from "./commands/up.js";
-import { DockerEngine } from "./docker.js";
-import { ExitCode, exitCodeOf, ReplLabError, UsageError } from "./errors.js";
-import { resolveImage } from "./image.js";
-import { colour, debugEnabled, errorLine, hintLine, printJson, printLine, silentProgress, stderrProgress } from "./output.js";
-import { parseDuration } from "./retry.js";
-import { replicationTable, table } from "./status-view.js";
-import { buildTopology, parseSettingFlags, SYNC_COMMIT_LEVELS, TopologyError, type Topology } from "./topology.js";
+import { readPackageFile } from "./core/package-files.js";
+import { defaultLabName, FAULT_ACTIONS, SYNC_COMMIT_LEVELS, type FaultAction } from "./core/constants.js";
+import type { TopologyFlags } from "./cli-options.js";
+import type { SyncChange } from "./commands/sync.js";
+import type { Runtime } from "./lab/runtime.js";
 
-const DEFAULT_LAB = process.env.REPL_LAB_NAME || "default";
+const VERSION = (JSON.parse(readPackageFile("package.json")) as { version: string }).version;
 
-interface TopologyFlags {
-  lab?: string;
-  file?: string;
-  followers?: string;
-  sync?: string;
-  syncCommit?: string;
-  slots?: boolean;
-  walSenderTimeout?: string;
-  setting?: string[];
-  port?: string;
-  image?: string;
-}
-
-/** Lab file first, flags over it; one schema validates both. */
-function topologyFrom(flags: TopologyFlags): Topology {
-  let input: Record<string, unknown> = {};
-  if (flags.file) {
-    let text: string;
-    try {
-      text = readFileSync(flags.file, "utf8");
-    } catch (error) {
-      throw new UsageError(`cannot read lab file ${flags.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-    try {
-      const parsed: unknown = parseYaml(text);
-      if (parsed !== null && (typeof parsed !== "object" || Array.isArray(parsed))) throw new Error("expected a mapping of fields");
-      input = { ...((parsed as Record<string, unknown> | null) ?? {}) };
-    } catch (error) {
-      throw new UsageError(`${flags.file} is not a lab file: ${(error as Error).message.split("\n")[0]}`, {
-        hint: "see lab.example.yaml in the README",
-      });
-    }
-  }
-  const given: Record<string, unknown> = {
-    lab: flags.lab,
-    followers: flags.followers,
-    sync: flags.sync,
-    syncCommit: flags.syncCommit,
-    slots: flags.slots === false ? false : undefined,
-    walSenderTimeout: flags.walSenderTimeout,
-    port: flags.port,
-    image: flags.image,
-  };
-  for (const [key, value] of Object.entries(given)) if (value !== undefined) input[key] = value;
-  if (input.lab === undefined) input.lab = DEFAULT_LAB;
-  try {
-    if (flags.setting && flags.setting.length > 0) {
-      input.settings = { ...((input.settings as Record<string, unknown> | undefined) ?? {}), ...parseSettingFlags(flags.setting) };
-    }
-    return buildTopology(input);
-  } catch (error) {
-    if (error instanceof TopologyError) throw new UsageError(error.message, { hint: "see `repl-lab up --help`" });
-    throw error;
-  }
-}
-
-function durationFlag(text: string, flag: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined || ms <= 0) throw new UsageError(`${flag} ${text}: expected a duration such as 90s, 2min or 500ms`);
-  return ms;
-}
+const load = {
+  runtime: async (): Promise<Runtime> => (await import("./lab/runtime.js")).dockerRuntime(),
+  options: () => import("./cli-options.js"),
+  duration: () => import("./core/duration.js"),
+  terminal: () => import("./views/terminal.js"),
+  results: () => import("./views/results.js"),
+};
 
 /** Runs work with Ctrl-C (and SIGTERM) turned into an abort signal rather than an instant exit. */
 async function withInterrupt<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -108,8 +36,8 @@ async function withInterrupt<T>(work: (signal: AbortSignal) => Promise<T>): Prom
 }
 
 /**
- * Runs a change that must not stop halfway (a container removed and not yet recreated would leave the
- * node without one): Ctrl-C is noted and the change finishes first. Each takes seconds.
+ * Runs a change that must not stop halfway (a container renamed aside and its replacement not yet
+ * started would leave the node down): Ctrl-C is noted and the change finishes first. Each takes seconds.
  */
 async function uninterrupted<T>(what: string, work: () => Promise<T>): Promise<T> {
   const onSignal = () => process.stderr.write(`${what} is in progress and will finish in a few seconds; please wait\n`);
@@ -123,9 +51,16 @@ async function uninterrupted<T>(what: string, work: () => Promise<T>): Promise<T
   }
 }
 
+/** Prints a result as JSON, or as its view. */
+async function show<T>(result: T, json: boolean | undefined, view: (result: T) => string | Promise<string>): Promise<void> {
+  const { printJson, printLine } = await load.terminal();
+  if (json) printJson(result);
+  else printLine(await view(result));
+}
+
 function addTopologyOptions(command: Command): Command {
   return command
-    .option("--lab <name>", `lab name (env REPL_LAB_NAME; default "${DEFAULT_LAB}")`)
+    .option("--lab <name>", `lab name (env REPL_LAB_NAME; default "${defaultLabName()}")`)
     .option("-f, --file <lab.yaml>", "read the topology from a YAML lab file (flags override it)")
     .option("-n, --followers <n>", "number of followers, 1 to 16 (default 2)")
     .option("--sync <spec>", 'synchronous standbys: standby1 | "FIRST 2 (standby1, standby2)" | "ANY 1 (*)"; left out: asynchronous')
@@ -133,35 +68,27 @@ function addTopologyOptions(command: Command): Command {
     .option("--no-slots", "bootstrap followers without replication slots")
     .option("--wal-sender-timeout <duration>", "wal_sender_timeout, e.g. 5s (default PostgreSQL's 60s)")
     .option("-c, --setting <name=value>", "extra postgresql.conf setting for every node (repeatable)", (value: string, all: string[] = []) => [...all, value])
-    .option("--port <port>", "host port of the leader on 127.0.0.1; followers get the next ones (default: free ports)")
+    .option("--port <port>", "host port of the leader; followers get the next ones (default: free ports, fixed for the lab's life)")
     .option("--image <image>", "PostgreSQL image (env REPL_LAB_IMAGE; default postgres:17, else repl-lab/postgres:17)");
 }
 
-const labOption = () => new Option("--lab <name>", `lab name (env REPL_LAB_NAME; default "${DEFAULT_LAB}")`).default(DEFAULT_LAB);
+const labOption = () => new Option("--lab <name>", `lab name (env REPL_LAB_NAME; default "${defaultLabName()}")`).default(defaultLabName());
 
-function printUpResult(result: UpResult): void {
-  const out = table(["node", "role", "port", "url"], colour);
-  for (const node of result.nodes) out.push([node.name, node.role, node.port ?? "-", node.url ?? "-"]);
-  printLine(
-    `lab ${colour.bold(result.lab)} is up in ${(result.elapsed_ms / 1000).toFixed(1)} s: ${result.image}, ` +
-      `synchronous_standby_names = '${result.synchronous_standby_names}', synchronous_commit = ${result.synchronous_commit}`,
-  );
-  printLine(out.toString());
-  printLine(colour.dim(`next: repl-lab status${result.lab === DEFAULT_LAB ? "" : ` --lab ${result.lab}`}`));
-}
-
-function formatCell(value: unknown): string {
-  if (value === null || value === undefined) return "";
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === "object") return JSON.stringify(value);
-  return String(value);
-}
+const FAULT_HELP: Record<FaultAction, string> = {
+  kill: "SIGKILL a node's container: its connections drop, the primary notices at once",
+  stop: "stop a node cleanly (fast shutdown)",
+  start: "start a stopped node and wait until it accepts connections",
+  restart: "restart a node and wait until it accepts connections",
+  pause: "freeze a node without closing its connections: the primary notices after wal_sender_timeout",
+  unpause: "unfreeze a paused node",
+  partition: "cut a node off the lab network",
+  heal: "put a partitioned node back on the lab network",
+};
 
 export function buildProgram(): Command {
-  const engine = () => new DockerEngine();
   const program = new Command("repl-lab")
     .description("PostgreSQL replication labs out of real Docker containers: leaders, followers, lag, sync states and failover you can see.")
-    .version("0.1.0")
+    .version(VERSION)
     .showSuggestionAfterError()
     .exitOverride()
     .addHelpText(
@@ -195,12 +122,14 @@ Examples:
   $ repl-lab up --file lab.yaml --json`,
     )
     .action(async (flags: TopologyFlags & { waitTimeout: string; json?: boolean; quiet?: boolean }) => {
+      const [{ topologyFrom }, { durationMs }, { up }, { stderrProgress, colour }, { upView }] = await Promise.all([
+        load.options(), load.duration(), import("./commands/up.js"), load.terminal(), load.results(),
+      ]);
       const topology = topologyFrom(flags);
-      const waitTimeoutMs = durationFlag(flags.waitTimeout, "--wait-timeout");
-      const progress = stderrProgress(flags.quiet);
-      const result = await withInterrupt((signal) => up(engine(), { topology, waitTimeoutMs, signal }, progress));
-      if (flags.json) printJson(result);
-      else printUpResult(result);
+      const waitTimeoutMs = durationMs(flags.waitTimeout, "--wait-timeout");
+      const runtime = await load.runtime();
+      const result = await withInterrupt((signal) => up(runtime, { topology, waitTimeoutMs, signal }, stderrProgress(flags.quiet)));
+      await show(result, flags.json, (value) => upView(value, colour, defaultLabName()));
     });
 
   program
@@ -217,14 +146,18 @@ Examples:
   $ repl-lab status --watch
   $ repl-lab status --json | jq '.replication[] | {application_name, sync_state, replay_lag_bytes}'`)
     .action(async (flags: { lab: string; json?: boolean; watch?: boolean; interval: string; events?: boolean }) => {
-      const intervalMs = durationFlag(flags.interval, "--interval");
-      if (flags.events) {
-        if (!flags.watch) throw new UsageError("--events goes with --watch");
-        return withInterrupt((signal) => events(engine(), { lab: flags.lab, json: Boolean(flags.json), intervalMs, signal }));
+      const { durationMs } = await load.duration();
+      const intervalMs = durationMs(flags.interval, "--interval");
+      if (flags.events && !flags.watch) {
+        const { UsageError } = await import("./core/errors.js");
+        throw new UsageError("--events goes with --watch");
       }
-      await withInterrupt((signal) =>
-        status(engine(), { lab: flags.lab, json: Boolean(flags.json), watch: Boolean(flags.watch), intervalMs, signal }),
-      );
+      if (flags.events) return printEvents(flags.lab, intervalMs, flags.json);
+      if (flags.watch) return printWatch(flags.lab, intervalMs, flags.json);
+      const [runtime, { status }, { colour }, { renderStatus }] = await Promise.all([
+        load.runtime(), import("./commands/status.js"), load.terminal(), import("./views/status.js"),
+      ]);
+      await show(await status(runtime, { lab: flags.lab }), flags.json, (value) => renderStatus(value, colour));
     });
 
   program
@@ -234,13 +167,9 @@ Examples:
     .option("--keep-volumes", "keep the data volumes")
     .option("--json", "print what was removed as JSON")
     .action(async (flags: { lab: string; keepVolumes?: boolean; json?: boolean }) => {
-      const removed = await down(engine(), { lab: flags.lab, keepVolumes: Boolean(flags.keepVolumes) });
-      if (flags.json) printJson(removed);
-      else
-        printLine(
-          `removed lab ${flags.lab}: ${removed.containers.length} containers, ${removed.networks.length} network, ` +
-            (flags.keepVolumes ? "volumes kept" : `${removed.volumes.length} volumes`),
-        );
+      const [runtime, { down }, { downView }] = await Promise.all([load.runtime(), import("./commands/down.js"), load.results()]);
+      const removed = await down(runtime, { lab: flags.lab, keepVolumes: Boolean(flags.keepVolumes) });
+      await show(removed, flags.json, (value) => downView(value, Boolean(flags.keepVolumes)));
     });
 
   program
@@ -248,12 +177,8 @@ Examples:
     .description("list the labs on this Docker engine")
     .option("--json", "print as JSON")
     .action(async (flags: { json?: boolean }) => {
-      const labs = await ls(engine());
-      if (flags.json) return printJson(labs);
-      if (labs.length === 0) return printLine("no labs on this engine (start one with `repl-lab up`)");
-      const out = table(["lab", "nodes", "running", "volumes"], colour);
-      for (const lab of labs) out.push([lab.lab, lab.nodes, lab.running, lab.volumes]);
-      printLine(out.toString());
+      const [runtime, { ls }, { colour }, { lsView }] = await Promise.all([load.runtime(), import("./commands/ls.js"), load.terminal(), load.results()]);
+      await show(await ls(runtime), flags.json, (value) => lsView(value, colour));
     });
 
   program
@@ -266,9 +191,8 @@ Examples:
   $ eval "$(repl-lab env)" && psql "$STANDBY1_URL" -c 'SELECT pg_is_in_recovery()'
   $ repl-lab env --json`)
     .action(async (flags: { lab: string; json?: boolean }) => {
-      const urls = await env(engine(), { lab: flags.lab });
-      if (flags.json) printJson(urls);
-      else for (const line of exportLines(urls)) printLine(line);
+      const [runtime, { env }, { exportLines }] = await Promise.all([load.runtime(), import("./commands/env.js"), load.results()]);
+      await show(await env(runtime, { lab: flags.lab }), flags.json, exportLines);
     });
 
   program
@@ -283,13 +207,12 @@ Examples:
   $ repl-lab sql leader "CREATE TABLE t (id int); INSERT INTO t VALUES (1)"
   $ repl-lab sql standby1 "SELECT * FROM t"`)
     .action(async (node: string, query: string, flags: { lab: string; json?: boolean }) => {
-      const result = await sql(engine(), { lab: flags.lab, node, query });
-      if (flags.json) return printJson(result.rows);
-      if (result.fields.length === 0) return printLine(`${result.command}${result.rowCount === null ? "" : ` ${result.rowCount}`}`);
-      const out = table(result.fields, colour);
-      for (const row of result.rows) out.push(result.fields.map((field) => formatCell(row[field])));
-      printLine(out.toString());
-      printLine(colour.dim(`(${result.rows.length} row${result.rows.length === 1 ? "" : "s"})`));
+      const [runtime, { sql }, { colour, printJson, printLine }, { sqlView }] = await Promise.all([
+        load.runtime(), import("./commands/sql.js"), load.terminal(), load.results(),
+      ]);
+      const result = await sql(runtime, { lab: flags.lab, node, query });
+      if (flags.json) printJson(result.rows);
+      else printLine(sqlView(result, colour));
     });
 
   program
@@ -299,7 +222,8 @@ Examples:
     .argument("[psql-args...]", "extra arguments for psql, after --")
     .addOption(labOption())
     .action(async (node: string, args: string[], flags: { lab: string }) => {
-      process.exitCode = await psql(engine(), { lab: flags.lab, node, args });
+      const [runtime, { psql }] = await Promise.all([load.runtime(), import("./commands/psql.js")]);
+      process.exitCode = await psql(runtime, { lab: flags.lab, node, args, stdio: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr } });
     });
 
   program
@@ -312,23 +236,16 @@ Examples:
     .action(async (node: string, flags: { lab: string; follow?: boolean; tail: string }) => {
       let tail: number | "all" = "all";
       if (flags.tail !== "all") {
-        if (!/^\d+$/.test(flags.tail)) throw new UsageError(`--tail ${flags.tail}: expected a number of lines or "all"`);
+        if (!/^\d+$/.test(flags.tail)) {
+          const { UsageError } = await import("./core/errors.js");
+          throw new UsageError(`--tail ${flags.tail}: expected a number of lines or "all"`);
+        }
         tail = Number(flags.tail);
       }
-      await logs(engine(), { lab: flags.lab, node, follow: Boolean(flags.follow), tail });
+      const [runtime, { logs }] = await Promise.all([load.runtime(), import("./commands/logs.js")]);
+      for await (const chunk of await logs(runtime, { lab: flags.lab, node, follow: Boolean(flags.follow), tail })) process.stdout.write(chunk);
     });
 
-
-  const FAULT_HELP: Record<FaultAction, string> = {
-    kill: "SIGKILL a node's container: its connections drop, the primary notices at once",
-    stop: "stop a node cleanly (fast shutdown)",
-    start: "start a stopped node and wait until it accepts connections",
-    restart: "restart a node and wait until it accepts connections",
-    pause: "freeze a node without closing its connections: the primary notices after wal_sender_timeout",
-    unpause: "unfreeze a paused node",
-    partition: "cut a node off the lab network",
-    heal: "put a partitioned node back on the lab network",
-  };
   for (const action of FAULT_ACTIONS) {
     program
       .command(action)
@@ -338,9 +255,10 @@ Examples:
       .option("--json", "print the result as JSON")
       .addHelpText("after", `\nExample:\n  $ repl-lab ${action} standby1 && repl-lab status`)
       .action(async (node: string, flags: { lab: string; json?: boolean }) => {
-        const result = await fault(engine(), { lab: flags.lab, node, action }, stderrProgress());
-        if (flags.json) printJson(result);
-        else printLine(`${result.message} (${result.before} → ${result.after}, ${result.elapsed_ms} ms)`);
+        const [runtime, { fault }, { stderrProgress }, { faultView }] = await Promise.all([
+          load.runtime(), import("./commands/fault.js"), load.terminal(), load.results(),
+        ]);
+        await show(await fault(runtime, { lab: flags.lab, node, action }, stderrProgress()), flags.json, faultView);
       });
   }
 
@@ -358,13 +276,9 @@ Examples:
   $ repl-lab delay standby2 --apply 2s      then: repl-lab sql leader "INSERT …"; repl-lab status
   $ repl-lab delay standby2 --clear`)
     .action(async (node: string, flags: { lab: string; apply?: string; network?: string; clear?: boolean; json?: boolean }) => {
-      const result = await delay(engine(), { lab: flags.lab, node, apply: flags.apply, network: flags.network, clear: Boolean(flags.clear) });
-      if (flags.json) printJson(result);
-      else
-        printLine(
-          `${result.node}: recovery_min_apply_delay = ${result.recovery_min_apply_delay}` +
-            (result.network_delay ? `, network delay ${result.network_delay}` : ""),
-        );
+      const [runtime, { delay }, { delayView }] = await Promise.all([load.runtime(), import("./commands/delay.js"), load.results()]);
+      const result = await delay(runtime, { lab: flags.lab, node, apply: flags.apply, network: flags.network, clear: Boolean(flags.clear) });
+      await show(result, flags.json, delayView);
     });
 
   const syncCommand = program
@@ -375,15 +289,10 @@ Examples:
   $ repl-lab sync set "FIRST 1 (standby1, standby2)"
   $ repl-lab sync off                       the seed's manual fallback: synchronous_standby_names = ''
   $ repl-lab sync commit remote_apply`);
-  const printSync = (result: SyncResult, json?: boolean) => {
-    if (json) return printJson(result);
-    printLine(
-      `${result.primary}: synchronous_standby_names = '${result.synchronous_standby_names ?? ""}', synchronous_commit = ${result.synchronous_commit}`,
-    );
-    if (result.replication.length > 0) printLine(replicationTable(result.replication, colour));
-    if (!result.settled) printLine(colour.yellow("pg_stat_replication did not show the expected sync states within 10 s"));
+  const runSync = async (change: SyncChange, flags: { lab: string; json?: boolean }) => {
+    const [runtime, { sync }, { colour }, { syncView }] = await Promise.all([load.runtime(), import("./commands/sync.js"), load.terminal(), load.results()]);
+    await show(await sync(runtime, { lab: flags.lab, change }), flags.json, (value) => syncView(value, colour));
   };
-  const runSync = async (change: SyncChange, flags: { lab: string; json?: boolean }) => printSync(await sync(engine(), { lab: flags.lab, change }), flags.json);
   syncCommand
     .command("set")
     .description("set synchronous_standby_names")
@@ -415,14 +324,11 @@ Examples:
 Example (failover):
   $ repl-lab kill leader && repl-lab promote standby1 && repl-lab status`)
     .action(async (node: string, flags: { lab: string; json?: boolean }) => {
-      const result = await uninterrupted("promote", () => promote(engine(), flags.lab, node, stderrProgress()));
-      if (flags.json) return printJson(result);
-      printLine(`${result.new_primary} is primary on timeline ${result.timeline ?? "?"} (pg_promote took ${result.promote_ms} ms)`);
-      if (result.following.length > 0) printLine(`following it: ${result.following.join(", ")}`);
-      for (const name of result.not_following) printLine(colour.yellow(`${name} could not follow (it may have WAL the new primary lacks): repl-lab rejoin ${name}`));
-      if (result.split_brain.length > 0) {
-        printLine(colour.red.bold(`SPLIT BRAIN: ${result.split_brain.join(", ")} still run${result.split_brain.length === 1 ? "s" : ""} as primary and accept writes. Stop it, or rejoin it: repl-lab rejoin ${result.split_brain[0]}`));
-      }
+      const [runtime, { promote }, { stderrProgress, colour }, { promoteView }] = await Promise.all([
+        load.runtime(), import("./commands/promote.js"), load.terminal(), load.results(),
+      ]);
+      const result = await uninterrupted("promote", () => promote(runtime, { lab: flags.lab, node }, stderrProgress()));
+      await show(result, flags.json, (value) => promoteView(value, colour));
     });
 
   program
@@ -433,9 +339,11 @@ Example (failover):
     .option("--reclone", "use a fresh base backup instead of pg_rewind")
     .option("--json", "print the result as JSON")
     .action(async (node: string, flags: { lab: string; reclone?: boolean; json?: boolean }) => {
-      const result = await uninterrupted("rejoin", () => rejoin(engine(), flags.lab, node, { reclone: Boolean(flags.reclone) }, stderrProgress()));
-      if (flags.json) return printJson(result);
-      printLine(`${result.node} follows ${result.primary} again, by ${result.method}: ${result.reason} (${(result.elapsed_ms / 1000).toFixed(1)} s)`);
+      const [runtime, { rejoin }, { stderrProgress }, { rejoinView }] = await Promise.all([
+        load.runtime(), import("./commands/rejoin.js"), load.terminal(), load.results(),
+      ]);
+      const result = await uninterrupted("rejoin", () => rejoin(runtime, { lab: flags.lab, node, reclone: Boolean(flags.reclone) }, stderrProgress()));
+      await show(result, flags.json, rejoinView);
     });
 
   program
@@ -445,12 +353,11 @@ Example (failover):
     .addOption(labOption())
     .option("--json", "print the result as JSON")
     .action(async (node: string, flags: { lab: string; json?: boolean }) => {
-      const result = await uninterrupted("switchover", () => switchover(engine(), flags.lab, node, stderrProgress()));
-      if (flags.json) return printJson(result);
-      printLine(
-        `${result.new_primary} is primary; ${result.old_primary} follows it (${result.rejoin.method}). ` +
-          `Writes were refused for ${result.unavailable_ms} ms.`,
-      );
+      const [runtime, { switchover }, { stderrProgress, colour }, { switchoverView }] = await Promise.all([
+        load.runtime(), import("./commands/switchover.js"), load.terminal(), load.results(),
+      ]);
+      const result = await uninterrupted("switchover", () => switchover(runtime, { lab: flags.lab, node }, stderrProgress()));
+      await show(result, flags.json, (value) => switchoverView(value, colour));
     });
 
   program
@@ -466,8 +373,8 @@ Example, in a second terminal while you break things:
   16:55:01.234  standby1  walsender gone (on leader) (was streaming, sync)
   16:55:01.234  standby2  sync_state potential → sync (on leader)`)
     .action(async (flags: { lab: string; json?: boolean; interval: string }) => {
-      const intervalMs = durationFlag(flags.interval, "--interval");
-      await withInterrupt((signal) => events(engine(), { lab: flags.lab, json: Boolean(flags.json), intervalMs, signal }));
+      const { durationMs } = await load.duration();
+      await printEvents(flags.lab, durationMs(flags.interval, "--interval"), flags.json);
     });
 
   addTopologyOptions(program.command("render"))
@@ -479,16 +386,13 @@ Examples:
   $ repl-lab render -n 2 --sync standby1 -o docker-compose.yml && docker compose up -d
   $ repl-lab render --file lab.yaml > lab-compose.yml`)
     .action(async (flags: TopologyFlags & { output?: string; seed?: string }) => {
-      let topology = topologyFrom(flags);
-      if (!topology.image && !process.env.REPL_LAB_IMAGE) {
-        // The image `up` would use here; with no engine to ask, the official one.
-        const image = await resolveImage(new DockerEngine(), undefined, silentProgress).catch(() => undefined);
-        if (image) topology = { ...topology, image };
-      }
+      const [{ topologyFrom }, { render }, { printNote }] = await Promise.all([load.options(), import("./commands/render.js"), load.terminal()]);
+      const topology = topologyFrom(flags);
+      const runtime = topology.image ? undefined : await load.runtime();
       const command = ["repl-lab", ...process.argv.slice(2)].join(" ");
-      const text = await render({ topology, output: flags.output, seed: flags.seed, command });
-      if (!flags.output) process.stdout.write(text);
-      else process.stderr.write(`wrote ${flags.output}\n`);
+      const result = await render(runtime, { topology, output: flags.output, seed: flags.seed, command });
+      if (result.output) printNote(`wrote ${result.output}`);
+      else process.stdout.write(result.text);
     });
 
   const image = program.command("image").description("PostgreSQL images for labs");
@@ -498,31 +402,50 @@ Examples:
     .option("--pg <major>", "PostgreSQL major version: 17 (Debian trixie) or 15 (Debian bookworm)", "17")
     .option("--json", "print the image name as JSON")
     .action(async (flags: { pg: string; json?: boolean }) => {
-      const built = await imageBuild(engine(), { pg: flags.pg }, stderrProgress());
-      if (flags.json) printJson({ image: built });
-      else printLine(built);
+      const [{ imageBuild, checkMajor }, { stderrProgress }] = await Promise.all([import("./commands/image.js"), load.terminal()]);
+      checkMajor(flags.pg);
+      const built = await imageBuild(await load.runtime(), { pg: flags.pg }, stderrProgress());
+      await show(built, flags.json, (value) => value.image);
     });
 
   return program;
 }
 
+/** `status --watch`: a redraw (or a JSON line) per look until Ctrl-C. */
+async function printWatch(lab: string, intervalMs: number, json: boolean | undefined): Promise<void> {
+  const [runtime, { watchStatus }, { colour, printJsonLine }, { watchScreen }] = await Promise.all([
+    load.runtime(), import("./commands/status.js"), load.terminal(), load.results(),
+  ]);
+  const clearScreen = process.stdout.isTTY && !json;
+  await withInterrupt(async (signal) => {
+    for await (const tick of watchStatus(runtime, { lab, intervalMs, signal })) {
+      if (json) printJsonLine({ time: tick.time, ...tick.status });
+      else process.stdout.write(clearScreen ? `\x1b[H\x1b[2J${watchScreen(tick, colour, intervalMs)}\n` : `${watchScreen(tick, colour, intervalMs)}\n\n`);
+    }
+  });
+}
+
+/** `events`: a line (or a JSON object) per change until Ctrl-C. */
+async function printEvents(lab: string, intervalMs: number, json: boolean | undefined): Promise<void> {
+  const [runtime, { events }, { printJsonLine, printLine }, { eventLine }] = await Promise.all([
+    load.runtime(), import("./commands/events.js"), load.terminal(), load.results(),
+  ]);
+  await withInterrupt(async (signal) => {
+    for await (const event of events(runtime, { lab, intervalMs, signal })) {
+      if (json) printJsonLine(event);
+      else printLine(eventLine(event));
+    }
+  });
+}
+
 /** The one place errors become messages and exit codes. */
-export function report(error: unknown): number {
+export async function report(error: unknown): Promise<number> {
   if (error instanceof CommanderError) {
     // commander has printed its own message (or the help/version text).
-    return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    return error.exitCode === 0 ? 0 : 2;
   }
-  if (error instanceof ReplLabError) {
-    process.stderr.write(errorLine(error.message) + "\n");
-    for (const line of error.details) process.stderr.write(`  ${line}\n`);
-    if (error.hint) process.stderr.write(hintLine(error.hint) + "\n");
-    if (debugEnabled() && error.stack) process.stderr.write(error.stack + "\n");
-    return error.exitCode;
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(errorLine(`unexpected: ${message}`) + "\n");
-  if (debugEnabled() && error instanceof Error && error.stack) process.stderr.write(error.stack + "\n");
-  else process.stderr.write(hintLine("run again with DEBUG=1 for details, and report it if it persists") + "\n");
+  const [{ errorText }, { exitCodeOf }] = await Promise.all([import("./views/errors.js"), import("./core/errors.js")]);
+  process.stderr.write(errorText(error));
   return exitCodeOf(error);
 }
 
@@ -532,10 +455,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
     throw error;
   });
-  const program = buildProgram();
   try {
-    await program.parseAsync(argv);
+    await buildProgram().parseAsync(argv);
   } catch (error) {
-    process.exitCode = report(error);
+    process.exitCode = await report(error);
   }
 }

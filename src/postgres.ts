@@ -1,10 +1,14 @@
-// The only module that knows `pg`: one place for timeouts, application_name and query logging
-// (text and duration, never parameters).
+// The only module that knows `pg`: one place for timeouts, application_name, query logging (text
+// and duration, never parameters) and the mapping of driver errors to repl-lab's: a server that
+// cannot be reached is a NodeUnavailableError naming the node, a refused statement a SqlError.
 import pg from "pg";
-import { debug } from "./output.js";
+import { NodeUnavailableError, SqlError } from "./core/errors.js";
+import { debug } from "./core/log.js";
 
 // pg_lsn, int8 and numeric stay strings in pg by default; repl-lab casts in SQL where it wants numbers.
 export interface Endpoint {
+  /** The lab node this endpoint reaches, named in errors. */
+  node: string;
   host: string;
   port: number;
   user: string;
@@ -18,58 +22,114 @@ export function connectionUrl(endpoint: Endpoint): string {
   return `postgresql://${user}:${password}@${endpoint.host}:${endpoint.port}/${endpoint.database}`;
 }
 
-export interface QueryOptions {
-  /** Bounds connecting and each query, so a frozen or unreachable node never hangs the caller. */
+export interface SessionOptions {
+  /** Bounds connecting and each of our own queries, so a frozen or unreachable node never hangs the caller. */
   timeoutMs?: number;
 }
 
 export interface Session {
+  readonly node: string;
   query<Row extends object = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
   close(): Promise<void>;
 }
 
+/** How sessions are opened; the library and the CLI use openSession, unit tests hand in a fake. */
+export type Connect = (endpoint: Endpoint, options?: SessionOptions) => Promise<Session>;
+
+// SQLSTATE classes and codes that mean "the server is not there for you right now".
+// https://www.postgresql.org/docs/current/errcodes-appendix.html
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-4]|53300)$/;
+const UNAVAILABLE_MESSAGE = /Connection terminated|timeout|timed out|ECONNRESET|socket hang up|not queryable|Connection refused/i;
+
+/** Turns what the driver threw into a NodeUnavailableError or a SqlError for `node`. */
+export function mapDriverError(error: unknown, node: string): Error {
+  if (error instanceof NodeUnavailableError || error instanceof SqlError) return error;
+  const code = (error as { code?: string } | undefined)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const isSqlState = code !== undefined && /^[0-9A-Z]{5}$/.test(code);
+  if ((isSqlState && UNAVAILABLE_SQLSTATE.test(code)) || (!isSqlState && (code?.startsWith("E") || UNAVAILABLE_MESSAGE.test(message)))) {
+    return new NodeUnavailableError(node, `${node}: ${describeUnavailable(code, message)}`, code, {
+      hint: `see \`repl-lab status\` and \`repl-lab logs ${node}\``,
+      cause: error,
+    });
+  }
+  if (isSqlState) return new SqlError(node, `${node}: ${message} (SQLSTATE ${code})`, code, { cause: error });
+  return error instanceof Error ? error : new Error(message);
+}
+
+function describeUnavailable(code: string | undefined, message: string): string {
+  switch (code) {
+    case "ECONNREFUSED":
+      return "connection refused (the server is not listening: stopped, or not started yet)";
+    case "ECONNRESET":
+      return "connection reset by the server";
+    case "ETIMEDOUT":
+      return "no answer in time (a paused or cut-off node never answers)";
+    case "57P03":
+      return "the server is starting up and not accepting connections yet";
+    default:
+      return message;
+  }
+}
+
 async function connectClient(endpoint: Endpoint, timeoutMs: number, boundQueries: boolean): Promise<pg.Client> {
   const client = new pg.Client({
-    ...endpoint,
+    host: endpoint.host,
+    port: endpoint.port,
+    user: endpoint.user,
+    password: endpoint.password,
+    database: endpoint.database,
     application_name: "repl-lab",
     connectionTimeoutMillis: timeoutMs,
     // A user's own query may legitimately run long (or wait for a synchronous standby); ours may not.
     query_timeout: boundQueries ? timeoutMs : undefined,
   });
   // An error after connect (server shut down, network cut) must not crash the process.
-  client.on("error", (error) => debug(`connection to ${endpoint.host}:${endpoint.port} lost: ${error.message}`));
+  client.on("error", (error) => debug(`connection to ${endpoint.node} lost: ${error.message}`));
   try {
     await client.connect();
   } catch (error) {
     await client.end().catch(() => undefined);
-    throw error;
+    throw mapDriverError(/timeout/i.test((error as Error).message) ? Object.assign(error as Error, { code: "ETIMEDOUT" }) : error, endpoint.node);
   }
   return client;
 }
 
-export async function openSession(endpoint: Endpoint, options: QueryOptions = {}): Promise<Session> {
+export const openSession: Connect = async (endpoint, options = {}) => {
   const client = await connectClient(endpoint, options.timeoutMs ?? 5000, true);
   return {
+    node: endpoint.node,
     async query<Row extends object>(text: string, params?: unknown[]) {
       const started = Date.now();
       try {
         const result = await client.query<Row>(text, params);
-        debug(`sql ${endpoint.port} (${Date.now() - started} ms): ${oneLine(text)}`);
+        debug(`sql ${endpoint.node} (${Date.now() - started} ms): ${oneLine(text)}`);
         return result.rows;
       } catch (error) {
-        debug(`sql ${endpoint.port} failed after ${Date.now() - started} ms: ${oneLine(text)}: ${(error as Error).message}`);
-        throw error;
+        debug(`sql ${endpoint.node} failed after ${Date.now() - started} ms: ${oneLine(text)}: ${(error as Error).message}`);
+        throw mapDriverError(/Query read timeout/i.test((error as Error).message) ? Object.assign(error as Error, { code: "ETIMEDOUT" }) : error, endpoint.node);
       }
     },
-    async close() {
-      await client.end().catch(() => undefined);
-    },
+    close: () => closeClient(client),
   };
+};
+
+/**
+ * Sends Terminate and resolves once it is on its way, not when the server has finished exiting
+ * (pg's own end() waits for that, some 10-25 ms per connection, a tenth of a short command's run).
+ */
+async function closeClient(client: pg.Client): Promise<void> {
+  // pg keeps its socket as connection.stream; it is the only way to know the Terminate was sent.
+  const socket = (client as unknown as { connection?: { stream?: NodeJS.WritableStream & { destroy(): void; writableFinished?: boolean } } }).connection?.stream;
+  const ended = client.end().catch(() => undefined);
+  if (!socket || typeof socket.once !== "function") return ended;
+  await Promise.race([ended, new Promise<void>((resolve) => (socket.writableFinished ? resolve() : socket.once("finish", () => resolve())))]);
+  socket.destroy();
 }
 
 /** Opens a session, runs `work`, and always closes the session. */
-export async function withSession<T>(endpoint: Endpoint, work: (session: Session) => Promise<T>, options: QueryOptions = {}): Promise<T> {
-  const session = await openSession(endpoint, options);
+export async function withSession<T>(connect: Connect, endpoint: Endpoint, work: (session: Session) => Promise<T>, options: SessionOptions = {}): Promise<T> {
+  const session = await connect(endpoint, options);
   try {
     return await work(session);
   } finally {
@@ -85,55 +145,29 @@ export interface QueryResult {
 }
 
 /** Runs what a user typed (one or more statements) and keeps the column order of the last result. */
-export async function runUserQuery(endpoint: Endpoint, text: string, options: QueryOptions = {}): Promise<QueryResult> {
+export async function runUserQuery(endpoint: Endpoint, text: string, options: SessionOptions = {}): Promise<QueryResult> {
   const client = await connectClient(endpoint, options.timeoutMs ?? 5000, false);
   try {
     const started = Date.now();
     const results = await client.query({ text, rowMode: "array" });
-    debug(`sql ${endpoint.port} (${Date.now() - started} ms): ${oneLine(text)}`);
+    debug(`sql ${endpoint.node} (${Date.now() - started} ms): ${oneLine(text)}`);
     const all = (Array.isArray(results) ? results : [results]) as pg.QueryResult<unknown[]>[];
     const last = all[all.length - 1]!;
     const fields = last.fields.map((field) => field.name);
     const rows = last.rows.map((values) => Object.fromEntries(fields.map((name, index) => [name, values[index]])));
     return { command: last.command, rowCount: last.rowCount, fields, rows };
+  } catch (error) {
+    throw mapDriverError(error, endpoint.node);
   } finally {
-    await client.end().catch(() => undefined);
+    await closeClient(client);
   }
-}
-
-/** Errors worth retrying while a server starts: refused, reset, starting up, shutting down. */
-export function isTransientConnectionError(error: unknown): boolean {
-  const code = (error as { code?: string } | undefined)?.code;
-  const message = error instanceof Error ? error.message : "";
-  return (
-    code === "ECONNREFUSED" ||
-    code === "ECONNRESET" ||
-    code === "57P03" || // cannot_connect_now: the database system is starting up
-    code === "57P01" ||
-    /Connection terminated|timeout|ECONNRESET|socket hang up/i.test(message)
-  );
 }
 
 function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").trim().slice(0, 200);
 }
 
-/**
- * ALTER SYSTEM SET (or RESET, for null) then a reload: PostgreSQL's own way to change a setting on a
- * running server without a restart; connected sessions stay connected and see the new value.
- */
-export async function alterSystem(session: Session, settings: Record<string, string | null>): Promise<void> {
-  for (const [name, value] of Object.entries(settings)) {
-    if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a setting name: ${name}`);
-    await session.query(value === null ? `ALTER SYSTEM RESET ${name}` : `ALTER SYSTEM SET ${name} = ${pg.escapeLiteral(value)}`);
-  }
-  const [before] = await session.query<{ loaded: Date }>("SELECT pg_conf_load_time() AS loaded");
-  await session.query("SELECT pg_reload_conf()");
-  // The reload is asynchronous: wait (briefly) until this backend has read the files again, so what
-  // the caller reads next in this session is the new value.
-  for (let attempt = 0; attempt < 40; attempt++) {
-    const [after] = await session.query<{ loaded: Date }>("SELECT pg_conf_load_time() AS loaded");
-    if (!before || !after || after.loaded.getTime() > before.loaded.getTime()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+/** A setting's value as a SQL literal (what ALTER SYSTEM SET takes). */
+export function sqlLiteral(value: string): string {
+  return pg.escapeLiteral(value);
 }

@@ -1,5 +1,5 @@
 // Before and after the whole run: no lab named test-* is left on the engine, even when tests fail.
-import { EngineUnreachableError } from "../src/errors.js";
+import { EngineUnreachableError } from "../src/core/errors.js";
 import { removeTestLabs } from "./helpers.js";
 
 async function removeIfEngine(): Promise<void> {

@@ -2,13 +2,19 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { DockerEngine } from "../src/docker.js";
-import { LABEL, labLabels } from "../src/labels.js";
-import { removeLab } from "../src/lab.js";
+import { LABEL, labLabels } from "../src/core/labels.js";
+import { removeLab } from "../src/lab/context.js";
+import { dockerRuntime } from "../src/lab/runtime.js";
 
 export const TEST_LAB_PREFIX = "test-";
 export const CLI = fileURLToPath(new URL("../bin/repl-lab.js", import.meta.url));
-export const engine = new DockerEngine();
+export const runtime = await dockerRuntime();
+export const engine = runtime.engine;
+
+/** Removes everything carrying the lab's label, whatever state it is in (tests call it in afterEach/afterAll). */
+export async function dropLab(lab: string): Promise<void> {
+  if (lab) await removeLab(runtime, lab);
+}
 
 export function uniqueLab(purpose: string): string {
   return `${TEST_LAB_PREFIX}${purpose}-${randomBytes(3).toString("hex")}`;
@@ -83,11 +89,11 @@ export async function removeTestLabs(): Promise<void> {
     engine.listNetworks(managed),
   ]);
   const labs = new Set<string>([
-    ...containers.map((container) => container.lab),
+    ...containers.map((container) => container.labels[LABEL.lab] ?? ""),
     ...volumes.map((volume) => volume.labels[LABEL.lab] ?? ""),
     ...networks.map((network) => network.labels[LABEL.lab] ?? ""),
   ]);
-  for (const lab of labs) if (lab.startsWith(TEST_LAB_PREFIX)) await removeLab(engine, lab);
+  for (const lab of labs) if (lab.startsWith(TEST_LAB_PREFIX)) await removeLab(runtime, lab);
 }
 
 export interface StatusJson {
@@ -119,7 +125,7 @@ export async function connectNode(lab: string, node: string): Promise<import("pg
 
 /** Polls `status --json` until `predicate` holds; returns that status. */
 export async function statusUntil(lab: string, predicate: (status: StatusJson) => boolean, timeoutMs = 20_000): Promise<StatusJson> {
-  const { retryUntil } = await import("../src/retry.js");
+  const { retryUntil } = await import("../src/core/retry.js");
   let last: StatusJson | undefined;
   return retryUntil(
     async () => {

@@ -1,9 +1,11 @@
 // repl-lab delay <node> --apply 2s | --network 50ms | --clear: lag on demand on a follower.
-import type { DockerEngine } from "../docker.js";
-import { LabError, UsageError } from "../errors.js";
-import { nodeEndpoint, requireLab, requireNode } from "../lab.js";
-import { alterSystem, withSession } from "../postgres.js";
-import { parseDuration } from "../retry.js";
+import { parseDuration } from "../core/duration.js";
+import { LabError, UsageError } from "../core/errors.js";
+import type { ContainerEngine } from "../engine/engine.js";
+import { readLab, requireNode } from "../lab/context.js";
+import { onNode } from "../lab/replication.js";
+import type { Runtime } from "../lab/runtime.js";
+import { alterSystem } from "../lab/server.js";
 
 export interface DelayOptions {
   lab: string;
@@ -12,7 +14,7 @@ export interface DelayOptions {
   apply?: string;
   /** netem latency on the node's interface, e.g. "50ms". */
   network?: string;
-  clear: boolean;
+  clear?: boolean;
 }
 
 export interface DelayResult {
@@ -23,7 +25,7 @@ export interface DelayResult {
 
 const NETEM_HINT = "use --apply for a replay delay, which needs nothing from the kernel";
 
-async function setNetworkDelay(engine: DockerEngine, id: string, delay: string | null): Promise<void> {
+async function setNetworkDelay(engine: ContainerEngine, id: string, delay: string | null): Promise<void> {
   const command = delay === null
     ? ["tc", "qdisc", "del", "dev", "eth0", "root"]
     : ["tc", "qdisc", "replace", "dev", "eth0", "root", "netem", "delay", delay];
@@ -41,18 +43,20 @@ async function setNetworkDelay(engine: DockerEngine, id: string, delay: string |
   throw new LabError(`tc failed: ${output.trim()}`, { hint: NETEM_HINT });
 }
 
-export async function delay(engine: DockerEngine, options: DelayOptions): Promise<DelayResult> {
-  const given = [options.apply !== undefined, options.network !== undefined, options.clear].filter(Boolean).length;
+function checkOptions(options: DelayOptions): void {
+  const given = [options.apply !== undefined, options.network !== undefined, Boolean(options.clear)].filter(Boolean).length;
   if (given === 0) throw new UsageError("say what to delay: --apply <duration>, --network <duration> or --clear");
   if (options.clear && given > 1) throw new UsageError("--clear cannot be combined with --apply or --network");
   for (const [flag, value] of [["--apply", options.apply], ["--network", options.network]] as const) {
     if (value !== undefined && parseDuration(value) === undefined) throw new UsageError(`${flag} ${value}: expected a duration such as 2s or 50ms`);
   }
-  await engine.ping();
-  const lab = await requireLab(engine, options.lab);
+}
+
+export async function delay(runtime: Runtime, options: DelayOptions): Promise<DelayResult> {
+  checkOptions(options);
+  const lab = await readLab(runtime, options.lab);
   const node = requireNode(lab, options.node);
-  const endpoint = await nodeEndpoint(engine, lab, node);
-  const applied = await withSession(endpoint, async (session) => {
+  const applied = await onNode(lab, node.name, async (session) => {
     const [row] = await session.query<{ in_recovery: boolean }>("SELECT pg_is_in_recovery() AS in_recovery");
     if (options.apply !== undefined || options.clear) {
       if (!row?.in_recovery && options.apply !== undefined) {
@@ -66,7 +70,7 @@ export async function delay(engine: DockerEngine, options: DelayOptions): Promis
     const [setting] = await session.query<{ value: string }>("SELECT current_setting('recovery_min_apply_delay') AS value");
     return setting?.value ?? "0";
   });
-  if (options.network !== undefined) await setNetworkDelay(engine, node.id, `${parseDuration(options.network)}ms`);
-  if (options.clear) await setNetworkDelay(engine, node.id, null);
+  if (options.network !== undefined) await setNetworkDelay(runtime.engine, node.id, `${parseDuration(options.network)}ms`);
+  if (options.clear) await setNetworkDelay(runtime.engine, node.id, null);
   return { node: options.node, recovery_min_apply_delay: applied, network_delay: options.network ?? null };
 }

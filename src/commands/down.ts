@@ -1,19 +1,18 @@
 // repl-lab down [--keep-volumes]
-import type { DockerEngine } from "../docker.js";
-import { LabError } from "../errors.js";
-import { labExists, removeLab, type RemovedResources } from "../lab.js";
+import { LabError } from "../core/errors.js";
+import { labExists, removeLab, type RemovedResources } from "../lab/context.js";
+import type { Runtime } from "../lab/runtime.js";
 
 export interface DownOptions {
   lab: string;
   keepVolumes: boolean;
 }
 
-export async function down(engine: DockerEngine, options: DownOptions): Promise<RemovedResources> {
-  await engine.ping();
-  if (!(await labExists(engine, options.lab))) {
+export async function down(runtime: Runtime, options: DownOptions): Promise<RemovedResources> {
+  if (!(await labExists(runtime, options.lab))) {
     throw new LabError(`there is no lab named "${options.lab}" on this engine; nothing to remove`, {
       hint: "list labs with `repl-lab ls`",
     });
   }
-  return removeLab(engine, options.lab, { keepVolumes: options.keepVolumes });
+  return removeLab(runtime, options.lab, { keepVolumes: options.keepVolumes });
 }

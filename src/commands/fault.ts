@@ -1,26 +1,29 @@
 // repl-lab kill|stop|start|restart|pause|unpause|partition|heal <node>: one fault (or its repair) on
 // one of the lab's own containers, refused when the node is not in a state it applies to.
-import type { DockerEngine, LabContainer } from "../docker.js";
-import { LabError } from "../errors.js";
-import { names } from "../labels.js";
-import { readLab, requireLab, requireNode } from "../lab.js";
-import type { Progress } from "../output.js";
-import { waitForServer } from "../server-wait.js";
+import type { FaultAction } from "../core/constants.js";
+import { LabError } from "../core/errors.js";
+import { names } from "../core/labels.js";
+import { silentProgress, type Progress } from "../core/progress.js";
+import type { ContainerEngine, ContainerState } from "../engine/engine.js";
+import { readLab, requireNode, type LabNode } from "../lab/context.js";
+import type { Runtime } from "../lab/runtime.js";
+import { reread, waitForServer } from "../lab/server.js";
 
-export const FAULT_ACTIONS = ["kill", "stop", "start", "restart", "pause", "unpause", "partition", "heal"] as const;
-export type FaultAction = (typeof FAULT_ACTIONS)[number];
+export { FAULT_ACTIONS, type FaultAction } from "../core/constants.js";
 
 interface Transition {
   /** Container states the action applies to. */
-  from: string[];
+  from: readonly ContainerState[];
+  /** Whether the node must be on the lab network (true), off it (false), or either (undefined). */
+  attached?: boolean;
   /** What the node shows afterwards, and what it means for replication. */
   done: string;
-  act(engine: DockerEngine, node: LabContainer): Promise<void>;
+  act(engine: ContainerEngine, node: LabNode, lab: string): Promise<void>;
   /** Wait until the server accepts connections again. */
   waitForServer?: boolean;
 }
 
-const TRANSITIONS: Record<FaultAction, Transition> = {
+export const TRANSITIONS: Record<FaultAction, Transition> = {
   kill: {
     from: ["running"],
     done: "killed with SIGKILL: its connections drop at once, so the primary notices immediately",
@@ -55,17 +58,19 @@ const TRANSITIONS: Record<FaultAction, Transition> = {
   },
   partition: {
     from: ["running", "paused"],
+    attached: true,
     done: "cut off the lab network: nothing reaches it and it reaches nothing",
-    act: (engine, node) => engine.disconnectNetwork(names.network(node.lab), node.id),
+    act: (engine, node, lab) => engine.disconnectNetwork(names.network(lab), node.id),
   },
   heal: {
     from: ["running", "paused"],
+    attached: false,
     done: "back on the lab network",
-    act: (engine, node) => engine.connectNetwork(names.network(node.lab), node.id, [node.node]),
+    act: (engine, node, lab) => engine.connectNetwork(names.network(lab), node.id, [node.name]),
   },
 };
 
-const REPAIR_HINT: Record<string, (node: string) => string> = {
+const REPAIR_HINT: Partial<Record<ContainerState, (node: string) => string>> = {
   exited: (node) => `start it with \`repl-lab start ${node}\``,
   created: (node) => `start it with \`repl-lab start ${node}\``,
   paused: (node) => `unpause it with \`repl-lab unpause ${node}\``,
@@ -75,38 +80,42 @@ const REPAIR_HINT: Record<string, (node: string) => string> = {
 export interface FaultResult {
   node: string;
   action: FaultAction;
-  before: string;
-  after: string;
+  before: ContainerState;
+  after: ContainerState;
   message: string;
   elapsed_ms: number;
 }
 
-function refuse(action: FaultAction, node: LabContainer, why: string, hint?: string): never {
-  throw new LabError(`cannot ${action} ${node.node}: ${why}`, { hint: hint ?? REPAIR_HINT[node.state]?.(node.node) });
+/** Why the action cannot be done to the node as it is, or undefined when it can. */
+export function refusal(action: FaultAction, node: LabNode): LabError | undefined {
+  const transition = TRANSITIONS[action];
+  const refuse = (why: string, hint?: string) =>
+    new LabError(`cannot ${action} ${node.name}: ${why}`, { hint: hint ?? REPAIR_HINT[node.state]?.(node.name) });
+  if (!transition.from.includes(node.state)) return refuse(`it is ${node.state}`);
+  if (transition.attached === true && node.partitioned) return refuse("it is already partitioned", `heal it with \`repl-lab heal ${node.name}\``);
+  if (transition.attached === false && !node.partitioned) return refuse("it is not partitioned");
+  return undefined;
 }
 
-export async function fault(engine: DockerEngine, options: { lab: string; node: string; action: FaultAction }, progress: Progress): Promise<FaultResult> {
+export async function fault(runtime: Runtime, options: { lab: string; node: string; action: FaultAction }, progress: Progress = silentProgress): Promise<FaultResult> {
   const started = Date.now();
-  await engine.ping();
-  const lab = await requireLab(engine, options.lab);
+  const lab = await readLab(runtime, options.lab);
   const node = requireNode(lab, options.node);
+  const refused = refusal(options.action, node);
+  if (refused) throw refused;
   const transition = TRANSITIONS[options.action];
-  if (!transition.from.includes(node.state)) refuse(options.action, node, `it is ${node.state}`);
-  const attached = node.networks.includes(names.network(node.lab));
-  if (options.action === "partition" && !attached) refuse("partition", node, "it is already partitioned", `heal it with \`repl-lab heal ${node.node}\``);
-  if (options.action === "heal" && attached) refuse("heal", node, "it is not partitioned");
-  await transition.act(engine, node);
+  await transition.act(runtime.engine, node, lab.name);
   if (transition.waitForServer) {
-    progress.step(`${node.node}: waiting until the server accepts connections`);
-    await waitForServer(engine, options.lab, options.node);
+    progress.step(`${node.name}: waiting until the server accepts connections`);
+    await waitForServer(lab, node.name);
   }
-  const after = requireNode(await readLab(engine, options.lab), options.node);
+  const after = requireNode(await reread(lab), node.name);
   return {
-    node: node.node,
+    node: node.name,
     action: options.action,
     before: node.state,
     after: after.state,
-    message: `${node.node} ${transition.done}`,
+    message: `${node.name} ${transition.done}`,
     elapsed_ms: Date.now() - started,
   };
 }

@@ -1,16 +1,19 @@
 // repl-lab image build --pg 17|15
-import type { DockerEngine } from "../docker.js";
-import { UsageError } from "../errors.js";
-import { buildImage, DEBIAN_SUITE_FOR_MAJOR } from "../image.js";
-import type { Progress } from "../output.js";
+import { UsageError } from "../core/errors.js";
+import { silentProgress, type Progress } from "../core/progress.js";
+import { buildImage, DEBIAN_SUITE_FOR_MAJOR } from "../lab/image.js";
+import type { Runtime } from "../lab/runtime.js";
 
-export async function imageBuild(engine: DockerEngine, options: { pg: string }, progress: Progress): Promise<string> {
-  const major = Number(options.pg);
+export function checkMajor(pg: string | number): number {
+  const major = Number(pg);
   if (!DEBIAN_SUITE_FOR_MAJOR[major]) {
-    throw new UsageError(`--pg ${options.pg} is not supported`, {
-      hint: `choose one of ${Object.keys(DEBIAN_SUITE_FOR_MAJOR).join(", ")}`,
-    });
+    throw new UsageError(`--pg ${pg} is not supported`, { hint: `choose one of ${Object.keys(DEBIAN_SUITE_FOR_MAJOR).join(", ")}` });
   }
-  await engine.ping();
-  return buildImage(engine, major, progress);
+  return major;
+}
+
+export async function imageBuild(runtime: Runtime, options: { pg: string | number }, progress: Progress = silentProgress): Promise<{ image: string }> {
+  const major = checkMajor(options.pg);
+  await runtime.engine.ping();
+  return { image: await buildImage(runtime.engine, major, progress) };
 }

@@ -1,8 +1,7 @@
 // repl-lab ls: the labs on this engine, found by label.
-import type { DockerEngine } from "../docker.js";
-import { listLabs, type LabSummary } from "../lab.js";
+import { listLabs, type LabSummary } from "../lab/context.js";
+import type { Runtime } from "../lab/runtime.js";
 
-export async function ls(engine: DockerEngine): Promise<LabSummary[]> {
-  await engine.ping();
-  return listLabs(engine);
+export function ls(runtime: Runtime): Promise<LabSummary[]> {
+  return listLabs(runtime);
 }

@@ -1,10 +1,11 @@
-// repl-lab psql <node>: an interactive psql inside the node's container (the image's own psql).
-import type { DockerEngine } from "../docker.js";
-import { requireLab, requireNode, requireRunning } from "../lab.js";
+// repl-lab psql <node>: an interactive psql inside the node's container (the image's own psql), on
+// the streams the caller hands in.
+import type { Stdio } from "../engine/engine.js";
+import { readLab, requireNode, requireRunning } from "../lab/context.js";
+import type { Runtime } from "../lab/runtime.js";
 
-export async function psql(engine: DockerEngine, options: { lab: string; node: string; args: string[] }): Promise<number> {
-  await engine.ping();
-  const node = requireNode(await requireLab(engine, options.lab), options.node);
+export async function psql(runtime: Runtime, options: { lab: string; node: string; args: string[]; stdio: Stdio }): Promise<number> {
+  const node = requireNode(await readLab(runtime, options.lab), options.node);
   requireRunning(node);
-  return engine.execAttached(node.id, ["psql", "-U", "postgres", ...options.args], { user: "postgres" });
+  return runtime.engine.execAttached(node.id, ["psql", "-U", "postgres", ...options.args], { user: "postgres", stdio: options.stdio });
 }

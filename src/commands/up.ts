@@ -1,21 +1,23 @@
 // repl-lab up: network, volumes and containers for a topology, then wait until every follower streams
 // with the sync_state the spec implies. A failed or interrupted `up` removes everything it created.
 import { createServer } from "node:net";
-import type { DockerEngine, LabContainer } from "../docker.js";
-import { InterruptedError, LabError, ReplLabError, UsageError } from "../errors.js";
-import { resolveImage } from "../image.js";
-import { CHECK_NODE, LABEL, labLabels, names } from "../labels.js";
-import { labEndpoints, labExists, readLab, removeLab } from "../lab.js";
-import { generateSecrets, planLab } from "../node-plan.js";
-import type { Progress } from "../output.js";
-import { connectionUrl, isTransientConnectionError, openSession, type Endpoint, type Session } from "../postgres.js";
-import { retryUntil, throwIfInterrupted } from "../retry.js";
-import { describeExpected, expectedSyncStates, matchesExpected, renderSyncSpec } from "../sync-spec.js";
-import { LEADER, type Topology } from "../topology.js";
+import { InterruptedError, LabError, ReplLabError, UsageError } from "../core/errors.js";
+import { CHECK_NODE, LABEL, labLabels, names } from "../core/labels.js";
+import { dataMountTarget, generateSecrets, planLab } from "../core/node-plan.js";
+import { silentProgress, type Progress } from "../core/progress.js";
+import { throwIfInterrupted } from "../core/retry.js";
+import { describeExpected, expectedSyncStates, renderSyncSpec } from "../core/sync-spec.js";
+import { LEADER, type Topology } from "../core/topology.js";
+import { connectionUrl } from "../postgres.js";
+import { endpointOf, labExists, readLab, removeLab, requireNode } from "../lab/context.js";
+import { resolveImage } from "../lab/image.js";
+import type { Runtime } from "../lab/runtime.js";
+import { logTail, waitForStreaming } from "../lab/server.js";
 
 export interface UpOptions {
   topology: Topology;
   waitTimeoutMs: number;
+  /** Ctrl-C: stop, remove what was created, throw InterruptedError. */
   signal?: AbortSignal;
 }
 
@@ -37,25 +39,29 @@ export interface UpResult {
   elapsed_ms: number;
 }
 
-interface ReplicationProbeRow {
-  application_name: string;
-  state: string;
-  sync_priority: number;
-  sync_state: string;
-}
-
-export async function up(engine: DockerEngine, options: UpOptions, progress: Progress): Promise<UpResult> {
+export async function up(runtime: Runtime, options: UpOptions, progress: Progress = silentProgress): Promise<UpResult> {
   const started = Date.now();
-  const { topology } = options;
-  await engine.ping();
-  const image = await resolveImage(engine, topology.image, progress);
-  if (await labExists(engine, topology.lab)) {
+  const { topology, signal } = options;
+  const { engine } = runtime;
+  // Independent questions, asked at once: which image, whether the lab exists, which host ports.
+  const [resolved, exists, hostPorts] = await Promise.all([
+    resolveImage(engine, topology.image, progress, signal),
+    labExists(runtime, topology.lab),
+    chooseHostPorts(runtime, topology),
+  ]);
+  if (exists) {
     throw new LabError(`lab "${topology.lab}" already exists; nothing was changed`, {
       hint: `see it with \`repl-lab status --lab ${topology.lab}\`, remove it with \`repl-lab down --lab ${topology.lab}\`, or choose another --lab`,
     });
   }
-  await checkHostPortsFree(topology);
-  const plans = planLab(topology, image, generateSecrets());
+  const image = resolved.image;
+  const plans = planLab(topology, {
+    image,
+    secrets: generateSecrets(),
+    bindIp: runtime.host.bindIp,
+    hostPorts,
+    mountTarget: dataMountTarget(resolved.details.volumes),
+  });
 
   // The network is created first and by name: a second `up` of the same lab fails here, before it
   // could remove what the first one is building.
@@ -63,7 +69,7 @@ export async function up(engine: DockerEngine, options: UpOptions, progress: Pro
   try {
     await engine.createNetwork(network, labLabels(topology.lab));
   } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 409) {
+    if (error instanceof LabError && /already exists/.test(error.message)) {
       throw new LabError(`lab "${topology.lab}" already exists (its network ${network} is there); nothing was changed`, {
         hint: `remove it with \`repl-lab down --lab ${topology.lab}\``,
       });
@@ -71,20 +77,27 @@ export async function up(engine: DockerEngine, options: UpOptions, progress: Pro
     throw error;
   }
   try {
-    await checkSettingNames(engine, topology, image, options.signal);
-    throwIfInterrupted(options.signal);
+    throwIfInterrupted(signal);
     progress.step(`creating ${plans.length} containers and volumes for lab "${topology.lab}" (${image})`);
-    await settleAll(plans.map((plan) => engine.createVolume(plan.volumeName, labLabels(topology.lab))));
-    const ids = await settleAll(plans.map((plan) => engine.createNodeContainer(plan, network)));
-    throwIfInterrupted(options.signal);
-    await settleAll(ids.map((id) => engine.startContainer(id)));
-    progress.step(`leader initialising; ${topology.followers.length} follower(s) bootstrapping with pg_basebackup in parallel`);
-    await waitUntilStreaming(engine, topology, options, progress);
+    const settingsChecked = checkSettingNames(runtime, topology, image);
+    const created = (async () => {
+      await settleAll(plans.map((plan) => engine.createVolume(plan.volumeName, labLabels(topology.lab))));
+      const ids = await settleAll(plans.map((plan) => engine.createContainer(plan.container)));
+      throwIfInterrupted(signal);
+      // The leader starts alone: starts contend in the engine, and every follower waits for it anyway.
+      const [leaderId, ...followerIds] = ids;
+      await engine.startContainer(leaderId!);
+      progress.step(`leader initialising; ${topology.followers.length} follower(s) bootstrapping with pg_basebackup in parallel`);
+      await settleAll(followerIds.map((id) => engine.startContainer(id)));
+    })();
+    await settleAll([settingsChecked, created]);
+    throwIfInterrupted(signal);
+    await waitUntilReady(runtime, options, progress);
   } catch (error) {
-    const interrupted = options.signal?.aborted ?? false;
+    const interrupted = signal?.aborted ?? false;
     progress.step(interrupted ? "interrupted: removing what was created" : "up failed: removing what was created");
     try {
-      await removeLab(engine, topology.lab);
+      await removeLab(runtime, topology.lab);
     } catch (cleanupError) {
       // Say both: what went wrong, and that something may be left (down removes it by label).
       if (error instanceof ReplLabError) {
@@ -94,27 +107,25 @@ export async function up(engine: DockerEngine, options: UpOptions, progress: Pro
     if (interrupted) throw new InterruptedError(`interrupted; lab "${topology.lab}" was removed`);
     throw error;
   }
-  const lab = await readLab(engine, topology.lab);
-  const endpoints = await labEndpoints(engine, lab);
+  const lab = await readLab(runtime, topology.lab);
   progress.step(`lab "${topology.lab}" is ready`);
   return {
     lab: topology.lab,
     image,
     synchronous_standby_names: renderSyncSpec(topology.sync),
     synchronous_commit: topology.syncCommit,
-    nodes: lab.nodes.map((node) => upNode(node, endpoints.get(node.node))),
+    nodes: lab.nodes.map((node) => {
+      const endpoint = endpointOf(lab, node);
+      return {
+        name: node.name,
+        role: node.roleLabel,
+        container: node.container,
+        host: runtime.host.host,
+        port: node.hostPort ?? null,
+        url: endpoint ? connectionUrl(endpoint) : null,
+      };
+    }),
     elapsed_ms: Date.now() - started,
-  };
-}
-
-function upNode(node: LabContainer, endpoint: Endpoint | undefined): UpNode {
-  return {
-    name: node.node,
-    role: node.role,
-    container: node.name,
-    host: endpoint?.host ?? "127.0.0.1",
-    port: endpoint?.port ?? null,
-    url: endpoint ? connectionUrl(endpoint) : null,
   };
 }
 
@@ -126,36 +137,60 @@ async function settleAll<T>(work: Promise<T>[]): Promise<T[]> {
   return results.map((result) => (result as PromiseFulfilledResult<T>).value);
 }
 
-async function checkHostPortsFree(topology: Topology): Promise<void> {
-  for (const node of topology.nodes) {
-    if (node.hostPort === undefined) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once("error", () => resolve(false));
-      server.listen(node.hostPort, "127.0.0.1", () => server.close(() => resolve(true)));
+/** Whether a port on this host's loopback can be listened on; with port 0, which one the system gave. */
+function listenable(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(undefined));
+    server.listen(port, "127.0.0.1", () => {
+      const given = (server.address() as { port: number }).port;
+      server.close(() => resolve(given));
     });
-    if (!free) {
-      throw new LabError(`port ${node.hostPort} on 127.0.0.1 (for ${node.name}) is taken; nothing was created`, {
-        hint: "choose another --port, or leave --port out to let Docker pick free ports",
-      });
+  });
+}
+
+/**
+ * The host port of each node. Given with --port, each must be free. Otherwise, for a local engine,
+ * free ports are chosen here and fixed in the container, so a node keeps its URL across a stop and
+ * start (the engine gives a port it chose itself a new one at every start). A remote engine's ports
+ * cannot be checked from here: it chooses them.
+ */
+async function chooseHostPorts(runtime: Runtime, topology: Topology): Promise<Record<string, number>> {
+  const ports: Record<string, number> = {};
+  if (topology.nodes.some((node) => node.hostPort !== undefined)) {
+    for (const node of topology.nodes) {
+      if (node.hostPort === undefined) continue;
+      if ((await listenable(node.hostPort)) === undefined) {
+        throw new LabError(`port ${node.hostPort} on 127.0.0.1 (for ${node.name}) is taken; nothing was created`, {
+          hint: "choose another --port, or leave --port out to let repl-lab pick free ports",
+        });
+      }
     }
+    return ports;
   }
+  if (runtime.host.bindIp !== "127.0.0.1") return ports;
+  for (const node of topology.nodes) {
+    const port = await listenable(0);
+    if (port === undefined) throw new LabError("no free port on 127.0.0.1");
+    ports[node.name] = port;
+  }
+  return ports;
 }
 
 /**
  * Names given with -c are checked against the server's own list (postgres --describe-config), so a
- * typo is a usage error before any node starts rather than a leader that will not boot.
+ * typo is a usage error rather than a leader that will not boot.
  */
-async function checkSettingNames(engine: DockerEngine, topology: Topology, image: string, signal: AbortSignal | undefined): Promise<void> {
+async function checkSettingNames(runtime: Runtime, topology: Topology, image: string): Promise<void> {
   const wanted = Object.keys(topology.settings).filter((name) => !name.includes("."));
   if (wanted.length === 0) return;
-  const result = await engine.runToCompletion({
+  const result = await runtime.engine.runToCompletion({
     name: `${names.container(topology.lab, CHECK_NODE)}-settings`,
     image,
-    cmd: ["postgres", "--describe-config"],
+    entrypoint: ["postgres", "--describe-config"],
+    user: "postgres",
     labels: { ...labLabels(topology.lab), [LABEL.node]: CHECK_NODE },
   });
-  throwIfInterrupted(signal);
   if (result.exitCode !== 0) throw new LabError(`could not list PostgreSQL's settings in ${image}`, { details: result.stderr.split("\n") });
   const known = new Set(result.stdout.split("\n").map((line) => line.split("\t")[0]?.toLowerCase()));
   const unknown = wanted.filter((name) => !known.has(name.toLowerCase()));
@@ -166,92 +201,23 @@ async function checkSettingNames(engine: DockerEngine, topology: Topology, image
   }
 }
 
-function describeRows(rows: ReplicationProbeRow[], followers: readonly string[]): string {
-  return followers
-    .map((name) => {
-      const row = rows.find((candidate) => candidate.application_name === name);
-      return row ? `${name} ${row.state}/${row.sync_state} (priority ${row.sync_priority})` : `${name} not connected`;
-    })
-    .join(", ");
-}
-
-async function waitUntilStreaming(engine: DockerEngine, topology: Topology, options: UpOptions, progress: Progress): Promise<void> {
+async function waitUntilReady(runtime: Runtime, options: UpOptions, progress: Progress): Promise<void> {
+  const { topology } = options;
+  const lab = await readLab(runtime, topology.lab);
   const expected = expectedSyncStates(topology.sync, topology.followers);
-  const announced = new Set<string>();
-  let session: Session | undefined;
-  let lastSeen = "the leader was not accepting connections yet";
-  let lastRows: ReplicationProbeRow[] = [];
-  const closeSession = async () => {
-    await session?.close();
-    session = undefined;
-  };
-  try {
-    await retryUntil(
-      async () => {
-        const lab = await readLab(engine, topology.lab);
-        const stopped = lab.nodes.find((node) => node.state !== "running");
-        if (stopped) {
-          const { exitCode } = await engine.inspectNode(stopped.id);
-          throw new LabError(`${stopped.node} stopped while the lab was starting (exit code ${exitCode ?? "?"})`, {
-            details: [`last log lines of ${stopped.name}:`, ...(await engine.logs(stopped.id, 20))],
-            hint: "fix what its log says, then run `repl-lab up` again",
-          });
-        }
-        if (!session) {
-          const endpoint = (await labEndpoints(engine, lab)).get(LEADER);
-          if (!endpoint) return undefined;
-          try {
-            session = await openSession(endpoint, { timeoutMs: 2000 });
-            progress.step("leader accepting connections");
-          } catch (error) {
-            if (isTransientConnectionError(error)) return undefined;
-            throw error;
-          }
-        }
-        try {
-          lastRows = await session.query<ReplicationProbeRow>(
-            "SELECT application_name, state, sync_priority, sync_state FROM pg_stat_replication ORDER BY application_name",
-          );
-        } catch (error) {
-          await closeSession();
-          if (isTransientConnectionError(error)) return undefined;
-          throw error;
-        }
-        for (const row of lastRows) {
-          if (row.state === "streaming" && topology.followers.includes(row.application_name) && !announced.has(row.application_name)) {
-            announced.add(row.application_name);
-            progress.step(`${row.application_name} streaming (${announced.size}/${topology.followers.length})`);
-          }
-        }
-        lastSeen = describeRows(lastRows, topology.followers);
-        const allStreaming = topology.followers.every((name) =>
-          lastRows.some((row) => row.application_name === name && row.state === "streaming"),
-        );
-        return allStreaming && matchesExpected(expected, lastRows) ? true : undefined;
-      },
-      {
-        timeoutMs: options.waitTimeoutMs,
-        intervalMs: 100,
-        signal: options.signal,
-        onTimeout: async () => {
-          const lab = await readLab(engine, topology.lab);
-          const lagging = topology.followers.find(
-            (name) => !lastRows.some((row) => row.application_name === name && row.state === "streaming"),
-          );
-          const culprit = lab.nodes.find((node) => node.node === (lagging ?? LEADER));
-          const logLines = culprit ? await engine.logs(culprit.id, 15) : [];
-          return new LabError(`lab "${topology.lab}" was not ready after ${Math.round(options.waitTimeoutMs / 1000)} s (--wait-timeout)`, {
-            details: [
-              `awaited: every follower streaming, ${describeExpected(expected)}`,
-              `last seen: ${lastSeen}`,
-              ...(culprit ? [`last log lines of ${culprit.name}:`, ...logLines] : []),
-            ],
-            hint: "a busy machine may need a longer --wait-timeout",
-          });
-        },
-      },
-    );
-  } finally {
-    await closeSession();
-  }
+  const outcome = await waitForStreaming(lab, {
+    primary: LEADER,
+    standbys: topology.followers,
+    expected,
+    timeoutMs: options.waitTimeoutMs,
+    signal: options.signal,
+    progress,
+    failOnExit: true,
+  });
+  if (outcome.ready) return;
+  const culprit = requireNode(lab, outcome.missing[0] ?? LEADER);
+  throw new LabError(`lab "${topology.lab}" was not ready after ${Math.round(options.waitTimeoutMs / 1000)} s (--wait-timeout)`, {
+    details: [`awaited: every follower streaming, ${describeExpected(expected)}`, `last seen: ${outcome.lastSeen}`, ...(await logTail(lab, culprit))],
+    hint: "a busy machine may need a longer --wait-timeout",
+  });
 }

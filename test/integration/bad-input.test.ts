@@ -1,8 +1,7 @@
 // Bad input: a one-line error with a hint, a distinct exit code, and nothing left on the engine.
 import { createServer, type Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeLab } from "../../src/lab.js";
-import { engine, labResources, nothing, runCli, uniqueLab } from "../helpers.js";
+import { dropLab, labResources, nothing, runCli, uniqueLab } from "../helpers.js";
 
 const USAGE = 2;
 const LAB_ERROR = 1;
@@ -15,7 +14,7 @@ function errorLines(stderr: string): string[] {
 describe("up with bad input", () => {
   const lab = uniqueLab("bad");
   afterAll(async () => {
-    await removeLab(engine, lab);
+    await dropLab(lab);
   });
 
   it.each([
@@ -99,7 +98,7 @@ describe("up with a host port that is taken", () => {
   });
   afterAll(async () => {
     server.close();
-    await removeLab(engine, lab);
+    await dropLab(lab);
   });
 
   it("says which port and creates nothing", async () => {

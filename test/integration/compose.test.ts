@@ -4,9 +4,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { removeLab } from "../../src/lab.js";
-import { retryUntil } from "../../src/retry.js";
-import { engine, labResources, nothing, runCli, runJson, syncStates, uniqueLab, type StatusJson } from "../helpers.js";
+import { retryUntil } from "../../src/core/retry.js";
+import { dropLab, labResources, nothing, runCli, runJson, type StatusJson, syncStates, uniqueLab } from "../helpers.js";
 
 /** `docker compose` (v2) where the plugin is installed, else `docker-compose` (v1). */
 function composeCommand(): string[] {
@@ -31,7 +30,7 @@ describe("a rendered compose file", () => {
     } catch {
       // removeLab below removes whatever the compose tool left
     }
-    await removeLab(engine, lab);
+    await dropLab(lab);
   });
 
   it("runs as-is with the compose tool and gives the same streaming cluster", async () => {

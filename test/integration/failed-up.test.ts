@@ -1,7 +1,6 @@
 // A failed or interrupted up says what happened and leaves nothing behind.
 import { afterAll, describe, expect, it } from "vitest";
-import { removeLab } from "../../src/lab.js";
-import { engine, labResources, nothing, runCli, uniqueLab } from "../helpers.js";
+import { dropLab, labResources, nothing, runCli, uniqueLab } from "../helpers.js";
 
 describe("a failed up", () => {
   const labs: string[] = [];
@@ -11,7 +10,7 @@ describe("a failed up", () => {
     return name;
   };
   afterAll(async () => {
-    for (const name of labs) await removeLab(engine, name);
+    for (const name of labs) await dropLab(name);
   });
 
   it("reports a leader that cannot start, with its last log lines, and removes the lab", async () => {

@@ -1,14 +1,15 @@
 // Failover and switchover on real servers: promote, followers on the new timeline, rejoin with
 // pg_rewind, and a planned switchover under a running writer that loses no acknowledged write.
 import { afterEach, describe, expect, it } from "vitest";
-import type { PromoteResult, RejoinResult, SwitchoverResult } from "../../src/failover.js";
-import { removeLab } from "../../src/lab.js";
-import { retryUntil } from "../../src/retry.js";
-import { connectNode, engine, runCli, runJson, statusUntil, uniqueLab, type StatusJson } from "../helpers.js";
+import type { PromoteResult } from "../../src/commands/promote.js";
+import type { RejoinResult } from "../../src/commands/rejoin.js";
+import type { SwitchoverResult } from "../../src/commands/switchover.js";
+import { retryUntil } from "../../src/core/retry.js";
+import { connectNode, dropLab, runCli, runJson, type StatusJson, statusUntil, uniqueLab } from "../helpers.js";
 
 let lab = "";
 afterEach(async () => {
-  await removeLab(engine, lab);
+  await dropLab(lab);
 });
 
 async function rowsOn(node: string): Promise<number[]> {
@@ -121,10 +122,17 @@ describe("switchover", () => {
       await client?.end().catch(() => undefined);
     })();
 
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Writes flowing before the switchover, and after it, each waited for with a bound.
+    const acknowledgedAtLeast = (count: number) =>
+      retryUntil(async () => (acknowledged.length >= count ? true : undefined), {
+        timeoutMs: 30_000,
+        intervalMs: 20,
+        onTimeout: () => new Error(`the writer acknowledged only ${acknowledged.length} of ${count} writes`),
+      });
+    await acknowledgedAtLeast(10);
     const result = await runJson<SwitchoverResult>(["switchover", "--lab", lab, "standby2"]);
     console.log(`switchover to standby2: writes refused for ${result.unavailable_ms} ms; old leader back by ${result.rejoin.method}`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await acknowledgedAtLeast(acknowledged.length + 10);
     stop = true;
     await writer;
 

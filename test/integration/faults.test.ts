@@ -1,12 +1,12 @@
 // The seed's failure scenarios, reproduced with repl-lab's commands on real servers and read back
 // through `status`: what the primary does when a sync, potential or async standby fails.
 import { afterEach, describe, expect, it } from "vitest";
-import { removeLab } from "../../src/lab.js";
-import { connectNode, engine, runCli, runJson, settledWithin, statusUntil, syncStates, uniqueLab } from "../helpers.js";
+import { retryUntil } from "../../src/core/retry.js";
+import { connectNode, dropLab, runCli, runJson, settledWithin, statusUntil, syncStates, uniqueLab } from "../helpers.js";
 
 let lab = "";
 afterEach(async () => {
-  await removeLab(engine, lab);
+  await dropLab(lab);
 });
 
 async function upLab(args: string[]): Promise<void> {
@@ -124,14 +124,23 @@ describe("fault commands", () => {
     await upLab(["--followers", "1"]);
     const applied = await runCli(["delay", "--lab", lab, "standby1", "--apply", "2s"]);
     expect(applied.stdout.trim()).toBe("standby1: recovery_min_apply_delay = 2s");
-    await runCli(["sql", "--lab", lab, "leader", "INSERT INTO t DEFAULT VALUES"]);
-    const standby = await connectNode(lab, "standby1");
+    const [leader, standby] = [await connectNode(lab, "leader"), await connectNode(lab, "standby1")];
     try {
-      const count = async () => Number((await standby.query("SELECT count(*) AS n FROM t")).rows[0].n);
-      expect(await count()).toBe(0);
-      await new Promise((resolve) => setTimeout(resolve, 3500));
-      expect(await count()).toBe(1);
+      const { id } = (await leader.query("INSERT INTO t DEFAULT VALUES RETURNING id")).rows[0];
+      // Asked a moment after the commit: not replayed yet (the delay is 2 s).
+      expect((await standby.query("SELECT count(*)::int AS n FROM t")).rows[0].n).toBe(0);
+      // Then watched for, with a bound; when it appears, the standby's clock (the host's) says at
+      // least 2 s have passed since the transaction began on the leader.
+      const visibleAfter = await retryUntil(
+        async () => {
+          const [row] = (await standby.query("SELECT extract(epoch FROM now() - at)::float8 AS seconds FROM t WHERE id = $1", [id])).rows;
+          return row ? (row.seconds as number) : undefined;
+        },
+        { timeoutMs: 15_000, intervalMs: 50, onTimeout: () => new Error("the row never reached standby1") },
+      );
+      expect(visibleAfter).toBeGreaterThanOrEqual(2);
     } finally {
+      await leader.end();
       await standby.end();
     }
     expect((await runCli(["delay", "--lab", lab, "standby1", "--clear"])).stdout.trim()).toBe("standby1: recovery_min_apply_delay = 0");
@@ -144,11 +153,19 @@ describe("fault commands", () => {
 
   it("events prints a timestamped line per change as a standby dies and another takes over", async () => {
     await upLab(["--followers", "2", "--sync", "FIRST 1 (standby1, standby2)"]);
+    // Every line the change must produce; events is stopped (Ctrl-C) once all have appeared, or
+    // after 60 s, and the assertions then name what was missing.
+    const expected = [
+      /\d{3} {2}standby1 {2}container running → exited/,
+      /\d{3} {2}standby1 {2}walsender gone \(on leader\) \(was streaming, sync\)/,
+      /\d{3} {2}standby2 {2}sync_state potential → sync \(on leader\)/,
+    ];
     let output = "";
-    const watching = runCli(["events", "--lab", lab], {
+    const result = await runCli(["events", "--lab", lab], {
       timeoutMs: 60_000,
       onSpawn: (child) => {
         let killed = false;
+        let stopped = false;
         child.stdout?.on("data", (chunk: Buffer) => {
           output += chunk.toString();
           // Break the lab only once events has taken its first look, so the change is seen as one.
@@ -156,16 +173,16 @@ describe("fault commands", () => {
             killed = true;
             void runCli(["kill", "--lab", lab, "standby1"]);
           }
-          if (output.includes("sync_state potential → sync")) setTimeout(() => child.kill("SIGINT"), 300);
+          if (!stopped && expected.every((line) => line.test(output))) {
+            stopped = true;
+            child.kill("SIGINT");
+          }
         });
       },
     });
-    const result = await watching;
-    expect(result.code).toBe(0); // Ctrl-C is how a watch ends
+    expect(result.code, result.stderr).toBe(0); // Ctrl-C is how a watch ends
     const lines = output.trim().split("\n");
     expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} {2}leader {2}container - → running$/);
-    expect(output).toMatch(/\d{3} {2}standby1 {2}container running → exited/);
-    expect(output).toMatch(/\d{3} {2}standby1 {2}walsender gone \(on leader\) \(was streaming, sync\)/);
-    expect(output).toMatch(/\d{3} {2}standby2 {2}sync_state potential → sync \(on leader\)/);
+    for (const line of expected) expect(output).toMatch(line);
   });
 });

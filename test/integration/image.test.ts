@@ -2,8 +2,7 @@
 import Docker from "dockerode";
 import { afterAll, describe, expect, it } from "vitest";
 import type { UpResult } from "../../src/commands/up.js";
-import { removeLab } from "../../src/lab.js";
-import { engine, runCli, runJson, uniqueLab } from "../helpers.js";
+import { dropLab, engine, runCli, runJson, uniqueLab } from "../helpers.js";
 
 const docker = new Docker();
 
@@ -12,7 +11,7 @@ describe("image build", () => {
   let builtHere = false;
 
   afterAll(async () => {
-    await removeLab(engine, lab);
+    await dropLab(lab);
     // Leave the engine as the test found it.
     if (builtHere) await docker.getImage("repl-lab/postgres:15").remove({ force: true }).catch(() => undefined);
   });
@@ -25,7 +24,7 @@ describe("image build", () => {
   });
 
   it("builds repl-lab/postgres:15 from Debian bookworm and a lab runs on it", async () => {
-    builtHere = !(await engine.imageExists("repl-lab/postgres:15"));
+    builtHere = (await engine.inspectImage("repl-lab/postgres:15")) === undefined;
     const build = await runCli(["image", "build", "--pg", "15"], { timeoutMs: 600_000 });
     expect(build.code, build.stderr).toBe(0);
     expect(build.stdout.trim()).toBe("repl-lab/postgres:15");

@@ -1,9 +1,8 @@
 // A lab from up to down, driven through the CLI as a user types it, on the real engine.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UpResult } from "../../src/commands/up.js";
-import { removeLab } from "../../src/lab.js";
-import { retryUntil } from "../../src/retry.js";
-import { engine, labResources, nothing, runCli, runJson, syncStates, uniqueLab, type StatusJson } from "../helpers.js";
+import { retryUntil } from "../../src/core/retry.js";
+import { dropLab, labResources, nothing, runCli, runJson, type StatusJson, syncStates, uniqueLab } from "../helpers.js";
 
 describe("a lab with two followers and --sync standby1", () => {
   const lab = uniqueLab("life");
@@ -13,7 +12,7 @@ describe("a lab with two followers and --sync standby1", () => {
     result = await runJson<UpResult>(["up", "--lab", lab, "--followers", "2", "--sync", "standby1"]);
   });
   afterAll(async () => {
-    await removeLab(engine, lab);
+    await dropLab(lab);
   });
 
   it("returns only when both followers stream, with a URL per node on 127.0.0.1", () => {
@@ -43,14 +42,21 @@ describe("a lab with two followers and --sync standby1", () => {
   });
 
   it("status --watch refreshes until Ctrl-C, one JSON object per look with --json", async () => {
+    let looks = 0;
     const result = await runCli(["status", "--lab", lab, "--watch", "--json", "--interval", "300ms"], {
-      onSpawn: (child) => setTimeout(() => child.kill("SIGINT"), 2500),
+      timeoutMs: 60_000,
+      onSpawn: (child) => {
+        child.stdout?.on("data", (chunk: Buffer) => {
+          looks += chunk.toString().split("\n").length - 1;
+          if (looks === 2) child.kill("SIGINT");
+        });
+      },
     });
-    expect(result.code).toBe(0);
-    const looks = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as StatusJson & { time: string });
-    expect(looks.length).toBeGreaterThanOrEqual(2);
-    for (const look of looks) expect(syncStates(look)).toEqual({ standby1: "streaming/sync/1", standby2: "streaming/async/0" });
-    expect(new Date(looks[1]!.time).getTime()).toBeGreaterThan(new Date(looks[0]!.time).getTime());
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as StatusJson & { time: string });
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const look of lines) expect(syncStates(look)).toEqual({ standby1: "streaming/sync/1", standby2: "streaming/async/0" });
+    expect(new Date(lines[1]!.time).getTime()).toBeGreaterThan(new Date(lines[0]!.time).getTime());
   });
 
   it("replicates a row written on the leader to every follower", async () => {
@@ -128,7 +134,7 @@ describe("a lab with two followers and --sync standby1", () => {
 describe("down --keep-volumes", () => {
   const lab = uniqueLab("keep");
   afterAll(async () => {
-    await removeLab(engine, lab);
+    await dropLab(lab);
   });
 
   it("keeps the data volumes and removes the rest", async () => {

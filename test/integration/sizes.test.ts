@@ -1,13 +1,12 @@
 // up must work every time for any number of followers from 1 to 16: the largest, on the real engine.
 import { afterAll, describe, expect, it } from "vitest";
 import type { UpResult } from "../../src/commands/up.js";
-import { removeLab } from "../../src/lab.js";
-import { engine, labResources, nothing, runCli, runJson, uniqueLab, type StatusJson } from "../helpers.js";
+import { dropLab, labResources, nothing, runCli, runJson, type StatusJson, uniqueLab } from "../helpers.js";
 
 describe("a lab of sixteen followers", () => {
   const lab = uniqueLab("sixteen");
   afterAll(async () => {
-    await removeLab(engine, lab);
+    await dropLab(lab);
   });
 
   it("bootstraps all of them in parallel, each with its own slot, all streaming", async () => {

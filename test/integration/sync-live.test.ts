@@ -3,8 +3,7 @@
 // expects for the same synchronous_standby_names.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SyncResult } from "../../src/commands/sync.js";
-import { removeLab } from "../../src/lab.js";
-import { connectNode, engine, runCli, runJson, uniqueLab } from "../helpers.js";
+import { connectNode, dropLab, runCli, runJson, uniqueLab } from "../helpers.js";
 
 describe("changing synchronous replication while the lab runs", () => {
   const lab = uniqueLab("live");
@@ -18,7 +17,7 @@ describe("changing synchronous replication while the lab runs", () => {
   });
   afterAll(async () => {
     await leader?.end();
-    await removeLab(engine, lab);
+    await dropLab(lab);
   });
 
   const states = (result: SyncResult) =>

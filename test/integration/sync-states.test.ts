@@ -1,13 +1,12 @@
 // What pg_stat_replication shows for each kind of synchronous_standby_names, as PostgreSQL's own
 // src/test/recovery/t/007_sync_rep.pl expects it, through `up` and `status --json`.
 import { afterEach, describe, expect, it } from "vitest";
-import { removeLab } from "../../src/lab.js";
-import { engine, runJson, syncStates, uniqueLab, type StatusJson } from "../helpers.js";
+import { dropLab, runJson, type StatusJson, syncStates, uniqueLab } from "../helpers.js";
 
 describe("sync_state and sync_priority after up", () => {
   let lab = "";
   afterEach(async () => {
-    await removeLab(engine, lab);
+    await dropLab(lab);
   });
 
   async function statesFor(followers: number, sync: string | undefined): Promise<Record<string, string>> {

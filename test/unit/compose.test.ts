@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { composeSecrets, renderCompose } from "../../src/compose.js";
-import { buildTopology } from "../../src/topology.js";
+import { composeSecrets, renderCompose } from "../../src/core/compose.js";
+import { buildTopology } from "../../src/core/topology.js";
 import { runCli } from "../helpers.js";
 
 const secrets = { superuserPassword: "su", replicationPassword: "rep" };
@@ -22,6 +22,7 @@ describe("renderCompose", () => {
     expect(document.services.standby2!.ports).toEqual(["127.0.0.1:15434:5432"]);
     expect(document.services.standby1!.labels).toEqual({
       "repl-lab.managed": "true", "repl-lab.lab": "demo", "repl-lab.node": "standby1", "repl-lab.role": "standby",
+      "repl-lab.slots": "true", "repl-lab.host-port": "15433",
     });
     expect(document.services.standby1!.depends_on).toEqual(["leader"]);
     expect(Object.keys(document.volumes)).toEqual(["leader-data", "standby1-data", "standby2-data"]);

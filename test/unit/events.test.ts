@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { describeEvent, diffStatus } from "../../src/events.js";
-import type { LabStatus, NodeStatus, ReplicationStatus } from "../../src/lab-status.js";
+import { diffStatus } from "../../src/core/events.js";
+import { describeEvent } from "../../src/views/results.js";
+import type { LabStatus, NodeStatus, ReplicationStatus } from "../../src/core/status.js";
 
 function node(name: string, role: string, overrides: Partial<NodeStatus> = {}): NodeStatus {
   return {

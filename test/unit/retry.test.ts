@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { InterruptedError } from "../../src/errors.js";
-import { parseDuration, retryUntil, type Clock } from "../../src/retry.js";
+import { InterruptedError } from "../../src/core/errors.js";
+import { parseDuration } from "../../src/core/duration.js";
+import { retryUntil, type Clock } from "../../src/core/retry.js";
 
 function fakeClock(): Clock & { slept: number[] } {
   let now = 0;

@@ -1,7 +1,8 @@
 import { Chalk } from "chalk";
 import { describe, expect, it } from "vitest";
-import type { LabStatus } from "../../src/lab-status.js";
-import { formatBytes, formatSeconds, renderStatus } from "../../src/status-view.js";
+import type { LabStatus } from "../../src/core/status.js";
+import { renderStatus } from "../../src/views/status.js";
+import { formatBytes, formatSeconds } from "../../src/views/table.js";
 
 const plain = new Chalk({ level: 0 });
 

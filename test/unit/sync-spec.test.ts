@@ -6,7 +6,7 @@ import {
   renderSyncSpec,
   syncPriority,
   SyncSpecError,
-} from "../../src/sync-spec.js";
+} from "../../src/core/sync-spec.js";
 
 const three = ["standby1", "standby2", "standby3"];
 

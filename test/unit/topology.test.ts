@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { buildTopology, nodeSettings, parseSettingFlags, TopologyError } from "../../src/topology.js";
+import { UsageError } from "../../src/core/errors.js";
+import { nodeSettings } from "../../src/core/node-plan.js";
+import { buildTopology, parseSettingFlags } from "../../src/core/topology.js";
 
 describe("buildTopology", () => {
   it("defaults to a leader and two asynchronous followers with slots", () => {
@@ -40,7 +42,7 @@ describe("buildTopology", () => {
 
   it("refuses -c for settings that have their own flag or that repl-lab owns", () => {
     expect(() => buildTopology({ settings: { synchronous_standby_names: "x" } })).toThrow("use --sync");
-    expect(() => buildTopology({ settings: { wal_level: "minimal" } })).toThrow(TopologyError);
+    expect(() => buildTopology({ settings: { wal_level: "minimal" } })).toThrow(UsageError);
     expect(() => buildTopology({ settings: { "bad name": "1" } })).toThrow("not a PostgreSQL setting name");
   });
 });

@@ -1,5 +1,7 @@
-// Two channels: what the user asked for goes to stdout; progress and diagnostics go to stderr.
+// The CLI's two channels: what the user asked for goes to stdout; progress and diagnostics go to
+// stderr. Colour only for a terminal, never with NO_COLOR, always with FORCE_COLOR.
 import { Chalk, type ChalkInstance } from "chalk";
+import type { Progress } from "../core/progress.js";
 
 function colourWanted(stream: NodeJS.WriteStream): boolean {
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "") return false;
@@ -11,21 +13,7 @@ function colourWanted(stream: NodeJS.WriteStream): boolean {
 export const colour: ChalkInstance = new Chalk({ level: colourWanted(process.stdout) ? 1 : 0 });
 const stderrColour: ChalkInstance = new Chalk({ level: colourWanted(process.stderr) ? 1 : 0 });
 
-export function debugEnabled(): boolean {
-  const flag = process.env.DEBUG;
-  return flag !== undefined && flag !== "" && flag !== "0";
-}
-
-/** Diagnostics for whoever debugs repl-lab: every Docker call and query, only when DEBUG is set. */
-export function debug(message: string): void {
-  if (debugEnabled()) process.stderr.write(stderrColour.gray(`[debug] ${message}\n`));
-}
-
-export interface Progress {
-  step(message: string): void;
-}
-
-/** Progress lines on stderr for long steps; silent with --quiet. */
+/** Progress lines on stderr for long steps, with the seconds since the command began; silent with --quiet. */
 export function stderrProgress(quiet = false): Progress {
   const started = Date.now();
   return {
@@ -37,8 +25,6 @@ export function stderrProgress(quiet = false): Progress {
   };
 }
 
-export const silentProgress: Progress = { step() {} };
-
 export function printLine(text = ""): void {
   process.stdout.write(text + "\n");
 }
@@ -47,8 +33,13 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + "\n");
 }
 
-export function warn(message: string): void {
-  process.stderr.write(`${stderrColour.yellow("warning:")} ${message}\n`);
+/** One JSON object per line, for streams (status --watch --json, events --json). */
+export function printJsonLine(value: unknown): void {
+  process.stdout.write(JSON.stringify(value) + "\n");
+}
+
+export function printNote(text: string): void {
+  process.stderr.write(text + "\n");
 }
 
 export function errorLine(message: string): string {

@@ -1,6 +1,6 @@
 // What changed between two looks at a lab: one event per change in container state, role, timeline,
 // walsender state or sync_state, so a person can read afterwards how long each step took.
-import type { LabStatus } from "./lab-status.js";
+import type { LabStatus } from "./status.js";
 
 export interface LabEvent {
   node: string;
@@ -49,16 +49,4 @@ export function diffStatus(previous: LabStatus | undefined, next: LabStatus): La
     if (!previous?.warnings.includes(warning)) events.push({ node: "lab", field: "warning", from: null, to: warning });
   }
   return events;
-}
-
-/** One line: "standby2  sync_state potential → sync (on leader)". */
-export function describeEvent(event: LabEvent): string {
-  const where = event.primary ? ` (on ${event.primary})` : "";
-  if (event.field === "warning") return `WARNING ${event.to}`;
-  if (event.field === "replication") {
-    return event.to === null
-      ? `${event.node}  walsender gone${where} (was ${event.from})`
-      : `${event.node}  walsender connected${where}: ${event.to}`;
-  }
-  return `${event.node}  ${event.field} ${event.from ?? "-"} → ${event.to ?? "-"}${where}`;
 }

@@ -1,10 +1,10 @@
 // Topology to a compose file that runs as-is with `docker compose up` or `docker-compose up`.
 import { createHmac, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { stringify } from "yaml";
 import { labLabels, names } from "./labels.js";
-import { PGDATA, planLab, POSTGRES_PORT, type LabSecrets, type NodePlan } from "./node-plan.js";
-import type { Topology } from "./topology.js";
+import { readPackageFile } from "./package-files.js";
+import { nodeEntrypoint, planLab, type LabSecrets, type NodePlan } from "./node-plan.js";
+import { LEADER, type Topology } from "./topology.js";
 
 /**
  * Passwords for a rendered file. The same seed gives the same passwords, so a rendered file can be
@@ -27,37 +27,41 @@ function escapeDollars<T>(value: T): T {
 }
 
 function composeService(plan: NodePlan, volumeKey: string, entrypoint: string[]): Record<string, unknown> {
-  const hostPort = plan.node.hostPort === undefined ? "" : String(plan.node.hostPort);
+  const { container } = plan;
+  const [port] = container.ports ?? [];
+  const [mount] = container.mounts ?? [];
   return {
-    image: plan.image,
+    image: container.image,
     entrypoint,
-    command: escapeDollars(plan.command),
-    environment: escapeDollars(plan.env),
-    labels: plan.labels,
-    stop_signal: "SIGINT",
-    stop_grace_period: "30s",
-    shm_size: "256m",
-    cap_add: ["NET_ADMIN"],
-    ports: [`127.0.0.1:${hostPort}:${POSTGRES_PORT}`],
-    volumes: [`${volumeKey}:${PGDATA}`],
+    command: escapeDollars(container.cmd),
+    environment: escapeDollars(container.env),
+    labels: container.labels,
+    stop_signal: container.stopSignal,
+    stop_grace_period: `${container.stopTimeoutSeconds}s`,
+    shm_size: `${(container.shmSizeBytes ?? 0) / (1024 * 1024)}m`,
+    cap_add: container.capAdd,
+    ports: port ? [`${port.hostIp}:${port.hostPort ?? ""}:${port.containerPort}`] : [],
+    volumes: mount ? [`${volumeKey}:${mount.target}`] : [],
     networks: ["lab"],
-    ...(plan.node.role === "standby" ? { depends_on: ["leader"] } : {}),
+    ...(plan.node.role === "standby" ? { depends_on: [LEADER] } : {}),
   };
 }
 
 export interface RenderOptions {
   image: string;
   secrets: LabSecrets;
+  /** Where each node's volume is mounted in this image (see dataMountTarget). */
+  mountTarget?: string;
   /** How the file was rendered, for its header comment. */
   command: string;
   file: string;
 }
 
 export function renderCompose(topology: Topology, options: RenderOptions): string {
-  const plans = planLab(topology, options.image, options.secrets);
+  const plans = planLab(topology, { image: options.image, secrets: options.secrets, bindIp: "127.0.0.1", mountTarget: options.mountTarget });
   // Every node runs the same entrypoint: one array, which the YAML writer turns into an anchor
   // (&entrypoint) and aliases, so the script appears once in the file.
-  const entrypoint = escapeDollars(plans[0]!.entrypoint);
+  const entrypoint = escapeDollars(nodeEntrypoint());
   const services: Record<string, unknown> = {};
   const volumes: Record<string, unknown> = {};
   for (const plan of plans) {
@@ -71,7 +75,7 @@ export function renderCompose(topology: Topology, options: RenderOptions): strin
     networks: { lab: { name: names.network(topology.lab), labels: labLabels(topology.lab) } },
     volumes,
   };
-  const header = readFileSync(new URL("../templates/compose-header.yaml", import.meta.url), "utf8")
+  const header = readPackageFile("templates/compose-header.yaml")
     .replaceAll("{{command}}", options.command)
     .replaceAll("{{file}}", options.file)
     .replaceAll("{{lab}}", topology.lab);

@@ -1,15 +1,19 @@
 // Every container, volume and network repl-lab creates carries these labels: they are the lab's state.
-import type { Role } from "./topology.js";
+import type { Role } from "./constants.js";
 
 export const LABEL = {
   lab: "repl-lab.lab",
   node: "repl-lab.node",
   role: "repl-lab.role",
+  /** The node's fixed port on the host, chosen at `up`, so its URL survives a stop and start. */
+  hostPort: "repl-lab.host-port",
+  /** "true" when the followers stream through replication slots. */
+  slots: "repl-lab.slots",
   /** Set on everything repl-lab creates, so `ls` and test cleanup can find every lab. */
   managed: "repl-lab.managed",
 } as const;
 
-/** Nodes created for a check (not part of the lab's topology) carry this as their node label. */
+/** Containers created for a check or a one-off job (not part of the lab's topology) carry this as their node label. */
 export const CHECK_NODE = "_check";
 
 export function labLabels(lab: string): Record<string, string> {

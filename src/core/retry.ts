@@ -49,12 +49,14 @@ export async function retryUntil<T>(attempt: () => Promise<T | undefined>, optio
   }
 }
 
-/** Parses "500ms", "5s", "2min", "1h" or a bare number of seconds into milliseconds. */
-export function parseDuration(text: string): number | undefined {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h)?\s*$/.exec(text);
-  if (!match) return undefined;
-  const value = Number(match[1]);
-  const unit = match[2] ?? "s";
-  const factor = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 }[unit] ?? 1000;
-  return Math.round(value * factor);
+class Deadline extends Error {}
+
+/** Like retryUntil for a yes/no condition, but resolves false at the deadline instead of throwing. */
+export async function pollUntil(attempt: () => Promise<boolean>, options: Omit<RetryOptions, "onTimeout">): Promise<boolean> {
+  try {
+    return await retryUntil(async () => ((await attempt()) ? true : undefined), { ...options, onTimeout: () => new Deadline() });
+  } catch (error) {
+    if (error instanceof Deadline) return false;
+    throw error;
+  }
 }

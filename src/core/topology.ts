@@ -1,12 +1,10 @@
 // One topology model for every way a lab is described: CLI flags and lab files share this schema.
 import { z } from "zod";
-import { parseSyncSpec, renderSyncSpec, SyncSpecError, type SyncSpec } from "./sync-spec.js";
+import { DEFAULT_FOLLOWERS, DEFAULT_LAB, LEADER, MAX_FOLLOWERS, SYNC_COMMIT_LEVELS, type Role, type SyncCommit } from "./constants.js";
+import { UsageError } from "./errors.js";
+import { parseSyncSpec, SyncSpecError, type SyncSpec } from "./sync-spec.js";
 
-export const LEADER = "leader";
-export const MAX_FOLLOWERS = 16;
-export const SYNC_COMMIT_LEVELS = ["off", "local", "remote_write", "on", "remote_apply"] as const;
-export type SyncCommit = (typeof SYNC_COMMIT_LEVELS)[number];
-export type Role = "primary" | "standby";
+export { LEADER, MAX_FOLLOWERS, SYNC_COMMIT_LEVELS, type Role, type SyncCommit };
 
 export function followerName(index: number): string {
   return `standby${index}`;
@@ -53,9 +51,9 @@ export const LabSpecSchema = z
       .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, {
         error: "must be 1-40 characters: lower-case letters, digits, - and _, starting with a letter or digit",
       })
-      .default("default"),
+      .default(DEFAULT_LAB),
     image: z.string().min(1, { error: "must not be empty" }).optional(),
-    followers: wholeNumber(1, MAX_FOLLOWERS).default(2),
+    followers: wholeNumber(1, MAX_FOLLOWERS).default(DEFAULT_FOLLOWERS),
     sync: z.string().optional(),
     syncCommit: z
       .enum(SYNC_COMMIT_LEVELS, { error: `must be one of ${SYNC_COMMIT_LEVELS.join(", ")}` })
@@ -91,7 +89,9 @@ export interface Topology {
   settings: Record<string, string>;
 }
 
-export class TopologyError extends Error {}
+function invalid(message: string): UsageError {
+  return new UsageError(message, { hint: "see `repl-lab up --help`" });
+}
 
 function formatIssue(issue: z.core.$ZodIssue): string {
   const path = issue.path.join(".");
@@ -99,20 +99,20 @@ function formatIssue(issue: z.core.$ZodIssue): string {
   return path ? `${path}: ${issue.message}` : issue.message;
 }
 
-/** Validates a lab description and computes the nodes it has. Throws TopologyError with the field path. */
+/** Validates a lab description and computes the nodes it has. Throws a UsageError naming the field. */
 export function buildTopology(input: unknown): Topology {
   const parsed = LabSpecSchema.safeParse(input);
   if (!parsed.success) {
-    throw new TopologyError(parsed.error.issues.map(formatIssue).join("; "));
+    throw invalid(parsed.error.issues.map(formatIssue).join("; "));
   }
   const spec = parsed.data;
   for (const name of Object.keys(spec.settings)) {
-    if (!SETTING_NAME.test(name)) throw new TopologyError(`settings: "${name}" is not a PostgreSQL setting name`);
+    if (!SETTING_NAME.test(name)) throw invalid(`settings: "${name}" is not a PostgreSQL setting name`);
     const managed = MANAGED_SETTINGS[name];
-    if (managed) throw new TopologyError(`settings: ${name} cannot be set with -c (${managed})`);
+    if (managed) throw invalid(`settings: ${name} cannot be set with -c (${managed})`);
   }
   for (const [name, value] of Object.entries(spec.settings)) {
-    if (/[\n\r\0]/.test(value)) throw new TopologyError(`settings: ${name} has a line break in its value`);
+    if (/[\n\r\0]/.test(value)) throw invalid(`settings: ${name} has a line break in its value`);
   }
   const followers = Array.from({ length: spec.followers }, (_, index) => followerName(index + 1));
   let sync: SyncSpec | null = null;
@@ -120,7 +120,7 @@ export function buildTopology(input: unknown): Topology {
     try {
       sync = parseSyncSpec(spec.sync, followers);
     } catch (error) {
-      if (error instanceof SyncSpecError) throw new TopologyError(`sync: ${error.message}`);
+      if (error instanceof SyncSpecError) throw invalid(`sync: ${error.message}`);
       throw error;
     }
   }
@@ -151,37 +151,9 @@ export function parseSettingFlags(flags: readonly string[]): Record<string, stri
   const settings: Record<string, string> = {};
   for (const flag of flags) {
     const match = /^\s*([^=\s]+)\s*=(.*)$/.exec(flag);
-    if (!match) throw new TopologyError(`-c ${flag}: expected name=value, e.g. -c max_connections=200`);
+    if (!match) throw invalid(`-c ${flag}: expected name=value, e.g. -c max_connections=200`);
     const [, name = "", value = ""] = match;
     settings[name] = value.trim();
   }
-  return settings;
-}
-
-/**
- * postgresql.conf settings for one node. Every node gets the same replication limits, because a hot
- * standby refuses to start with max_wal_senders or max_replication_slots below its primary's.
- * https://www.postgresql.org/docs/current/hot-standby.html#HOT-STANDBY-ADMIN
- */
-export function nodeSettings(topology: Topology, node: NodeSpec): [string, string][] {
-  const followers = topology.followers.length;
-  const settings: [string, string][] = [
-    ["listen_addresses", "*"],
-    ["cluster_name", node.name],
-    ["wal_level", "replica"],
-    // A base backup with -X stream holds two walsenders while it runs, and all followers bootstrap at once.
-    ["max_wal_senders", String(Math.max(10, 2 * followers + 2))],
-    ["max_replication_slots", String(Math.max(10, followers + 2))],
-    ["hot_standby", "on"],
-    ["synchronous_standby_names", node.role === "primary" ? renderSyncSpec(topology.sync) : ""],
-    ["synchronous_commit", topology.syncCommit],
-  ];
-  if (!topology.slots) {
-    // Without slots nothing holds WAL for a follower that falls behind or is still bootstrapping
-    // (parallel base backups each force a checkpoint): keep some, as wal_keep_segments did before slots.
-    settings.push(["wal_keep_size", `${Math.max(256, 32 * followers)}MB`]);
-  }
-  if (topology.walSenderTimeout !== undefined) settings.push(["wal_sender_timeout", topology.walSenderTimeout]);
-  settings.push(...Object.entries(topology.settings));
   return settings;
 }

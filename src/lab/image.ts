@@ -7,9 +7,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import type { DockerEngine } from "./docker.js";
-import { LabError, UsageError } from "./errors.js";
-import type { Progress } from "./output.js";
+import { LabError, UsageError } from "../core/errors.js";
+import type { Progress } from "../core/progress.js";
+import type { ContainerEngine, ImageDetails } from "../engine/engine.js";
 
 export const DEFAULT_MAJOR = 17;
 export const OFFICIAL_IMAGE = (major: number) => `postgres:${major}`;
@@ -20,16 +20,32 @@ export const DEBIAN_SUITE_FOR_MAJOR: Record<number, string> = { 15: "bookworm", 
 
 const BUILD_HINT = (major: number) => `build it with \`repl-lab image build --pg ${major}\` (about a minute), or choose another with --image`;
 
+export interface ResolvedImage {
+  image: string;
+  details: ImageDetails;
+}
+
+const PULL_TIMEOUT_MS = 300_000;
+
+async function presentOrPulled(engine: ContainerEngine, image: string, progress: Progress, signal: AbortSignal | undefined): Promise<ResolvedImage | undefined> {
+  const present = await engine.inspectImage(image);
+  if (present) return { image, details: present };
+  progress.step(`pulling ${image}`);
+  if (!(await engine.pullImage(image, { signal, timeoutMs: PULL_TIMEOUT_MS }))) return undefined;
+  const pulled = await engine.inspectImage(image);
+  return pulled ? { image, details: pulled } : undefined;
+}
+
 /**
  * The image to run: the one asked for (flag, lab file or REPL_LAB_IMAGE), else the official
  * postgres:17 when it is here or can be pulled, else the locally built repl-lab/postgres:17.
+ * Ctrl-C (the signal) stops a pull at once.
  */
-export async function resolveImage(engine: DockerEngine, requested: string | undefined, progress: Progress): Promise<string> {
+export async function resolveImage(engine: ContainerEngine, requested: string | undefined, progress: Progress, signal?: AbortSignal): Promise<ResolvedImage> {
   const wanted = requested ?? process.env.REPL_LAB_IMAGE;
   if (wanted) {
-    if (await engine.imageExists(wanted)) return wanted;
-    progress.step(`pulling ${wanted}`);
-    if (await engine.tryPull(wanted, 300_000)) return wanted;
+    const found = await presentOrPulled(engine, wanted, progress, signal);
+    if (found) return found;
     const major = Number(/:(\d+)/.exec(wanted)?.[1]);
     throw new LabError(`image ${wanted} is not on this engine and could not be pulled`, {
       hint: DEBIAN_SUITE_FOR_MAJOR[major] ? BUILD_HINT(major) : `pull or build it first, or choose another with --image (\`repl-lab image build --pg ${DEFAULT_MAJOR}\` builds ${LOCAL_IMAGE(DEFAULT_MAJOR)})`,
@@ -37,13 +53,24 @@ export async function resolveImage(engine: DockerEngine, requested: string | und
   }
   const official = OFFICIAL_IMAGE(DEFAULT_MAJOR);
   const local = LOCAL_IMAGE(DEFAULT_MAJOR);
-  if (await engine.imageExists(official)) return official;
-  if (await engine.imageExists(local)) return local;
-  progress.step(`pulling ${official}`);
-  if (await engine.tryPull(official, 300_000)) return official;
+  const [officialDetails, localDetails] = await Promise.all([engine.inspectImage(official), engine.inspectImage(local)]);
+  if (officialDetails) return { image: official, details: officialDetails };
+  if (localDetails) return { image: local, details: localDetails };
+  const pulled = await presentOrPulled(engine, official, progress, signal);
+  if (pulled) return pulled;
   throw new LabError(`no PostgreSQL image: ${official} cannot be pulled here and ${local} has not been built`, {
     hint: BUILD_HINT(DEFAULT_MAJOR),
   });
+}
+
+/** The image `up` would run, without pulling anything: for `render`, which must not wait on a registry. */
+export async function localImage(engine: ContainerEngine, requested: string | undefined): Promise<ResolvedImage | undefined> {
+  const candidates = [requested ?? process.env.REPL_LAB_IMAGE ?? OFFICIAL_IMAGE(DEFAULT_MAJOR), ...(requested || process.env.REPL_LAB_IMAGE ? [] : [LOCAL_IMAGE(DEFAULT_MAJOR)])];
+  for (const image of candidates) {
+    const details = await engine.inspectImage(image);
+    if (details) return { image, details };
+  }
+  return undefined;
 }
 
 /** `docker import` changes that give the image the official image's layout where the lab relies on it. */
@@ -97,7 +124,7 @@ async function run(command: string, args: string[], progress: Progress): Promise
 }
 
 /** Builds repl-lab/postgres:<major> from Debian's packages (mmdebstrap, then an import through the engine). */
-export async function buildImage(engine: DockerEngine, major: number, progress: Progress): Promise<string> {
+export async function buildImage(engine: ContainerEngine, major: number, progress: Progress): Promise<string> {
   const image = LOCAL_IMAGE(major);
   const directory = await mkdtemp(join(tmpdir(), "repl-lab-image-"));
   const tarball = join(directory, "rootfs.tar");

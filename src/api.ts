@@ -1,0 +1,218 @@
+// The library: `import { Lab } from "repl-lab"`. A Lab is a handle on a lab that lives in the
+// engine (its state is in Docker's labels, as for the CLI); every method calls the same command the
+// CLI calls and returns the same result the CLI prints with --json.
+import { randomBytes } from "node:crypto";
+import { durationMs } from "./core/duration.js";
+import { LabError } from "./core/errors.js";
+import { progressTo } from "./core/progress.js";
+import type { LabStatus } from "./core/status.js";
+import { buildTopology, type LabSpecInput } from "./core/topology.js";
+import type { FaultAction } from "./core/constants.js";
+import { delay, type DelayResult } from "./commands/delay.js";
+import { down } from "./commands/down.js";
+import { env } from "./commands/env.js";
+import { events } from "./commands/events.js";
+import { fault, type FaultResult } from "./commands/fault.js";
+import { ls } from "./commands/ls.js";
+import { promote, type PromoteResult } from "./commands/promote.js";
+import { rejoin, type RejoinResult } from "./commands/rejoin.js";
+import { sql } from "./commands/sql.js";
+import { status, watchStatus } from "./commands/status.js";
+import { switchover, type SwitchoverResult } from "./commands/switchover.js";
+import { sync, type SyncResult } from "./commands/sync.js";
+import { up, type UpResult } from "./commands/up.js";
+import { readLab, requireNode, type LabSummary, type RemovedResources } from "./lab/context.js";
+import { dockerRuntime, type Runtime } from "./lab/runtime.js";
+import type { LabTick, TimedLabEvent } from "./lab/watch.js";
+import type { QueryResult } from "./postgres.js";
+
+export interface LabOptions extends Omit<LabSpecInput, "lab" | "settings"> {
+  /** The lab's name; left out, a unique one ("lab-" and six hex digits). */
+  name?: string;
+  /** Extra postgresql.conf settings for every node, as with `-c name=value`. */
+  settings?: Record<string, string | number | boolean>;
+  /** How long to wait until every follower streams (default "120s"; a number is milliseconds). */
+  waitTimeout?: string | number;
+  /** Told each step of a long operation ("standby1 streaming (1/2)"). */
+  onProgress?: (message: string) => void;
+  /** Aborting it stops `up` and removes what it created (it then throws InterruptedError). */
+  signal?: AbortSignal;
+  /** The engine and connections to use; left out, the Docker engine (DOCKER_HOST is honoured). */
+  runtime?: Runtime;
+}
+
+export interface AttachOptions {
+  onProgress?: (message: string) => void;
+  runtime?: Runtime;
+}
+
+export interface WatchLabOptions {
+  /** How often to look (default 1 s; a string such as "250ms" works too). */
+  interval?: string | number;
+  /** Ends the iteration; breaking out of the `for await` loop ends it too. */
+  signal?: AbortSignal;
+}
+
+export class Lab implements AsyncDisposable {
+  private downResult: RemovedResources | undefined;
+
+  private constructor(
+    /** The lab's name, as `--lab` takes it. */
+    readonly name: string,
+    private readonly runtime: Runtime,
+    private endpoints: Record<string, string>,
+    private readonly onProgress: ((message: string) => void) | undefined,
+  ) {}
+
+  /**
+   * Brings up a lab (a leader and N followers) and resolves once every follower streams with the
+   * sync_state its spec implies, as `repl-lab up` does. Bad options throw UsageError before
+   * anything is created; a failure removes everything created and throws LabError.
+   */
+  static async up(options: LabOptions = {}): Promise<Lab> {
+    const { name, waitTimeout, onProgress, signal, runtime: given, ...spec } = options;
+    const topology = buildTopology({ ...spec, lab: name ?? `lab-${randomBytes(3).toString("hex")}` });
+    const waitTimeoutMs = durationMs(waitTimeout ?? "120s", "waitTimeout");
+    const runtime = given ?? (await dockerRuntime());
+    const result: UpResult = await up(runtime, { topology, waitTimeoutMs, signal }, progressTo(onProgress));
+    const urls = Object.fromEntries(result.nodes.flatMap((node) => (node.url ? [[node.name, node.url]] : [])));
+    return new Lab(result.lab, runtime, urls, onProgress);
+  }
+
+  /** A handle on a lab that already runs (made by `repl-lab up`, a rendered compose file, or another process). */
+  static async attach(name: string, options: AttachOptions = {}): Promise<Lab> {
+    const runtime = options.runtime ?? (await dockerRuntime());
+    await readLab(runtime, name);
+    return new Lab(name, runtime, await env(runtime, { lab: name }), options.onProgress);
+  }
+
+  /** The labs on the engine. */
+  static async list(options: { runtime?: Runtime } = {}): Promise<LabSummary[]> {
+    return ls(options.runtime ?? (await dockerRuntime()));
+  }
+
+  /** The lab's nodes: leader, standby1, … */
+  get nodes(): string[] {
+    return Object.keys(this.endpoints);
+  }
+
+  /**
+   * A node's postgresql:// URL, as `repl-lab env` prints it. Ports are fixed when the lab is made,
+   * so the URL holds across kill, stop and start.
+   */
+  url(node: string): string {
+    const url = this.endpoints[node];
+    if (url === undefined) throw new LabError(`lab "${this.name}" has no node "${node}"`, { hint: `its nodes are ${this.nodes.join(", ")}` });
+    return url;
+  }
+
+  /** Every node's URL, by node name. */
+  urls(): Record<string, string> {
+    return { ...this.endpoints };
+  }
+
+  /** Re-reads the nodes and their URLs (after a change made outside this handle). */
+  async refresh(): Promise<void> {
+    this.endpoints = await env(this.runtime, { lab: this.name });
+  }
+
+  /** Nodes, pg_stat_replication and pg_replication_slots, as `repl-lab status --json`. */
+  status(): Promise<LabStatus> {
+    return status(this.runtime, { lab: this.name });
+  }
+
+  /** Runs SQL on a node (several statements allowed); the rows of the last one. */
+  sql(node: string, query: string): Promise<QueryResult> {
+    return sql(this.runtime, { lab: this.name, node, query });
+  }
+
+  private fault(action: FaultAction, node: string): Promise<FaultResult> {
+    return fault(this.runtime, { lab: this.name, node, action }, progressTo(this.onProgress));
+  }
+
+  /** SIGKILL: the node's connections drop at once, so the primary notices immediately. */
+  kill(node: string): Promise<FaultResult> {
+    return this.fault("kill", node);
+  }
+  stop(node: string): Promise<FaultResult> {
+    return this.fault("stop", node);
+  }
+  /** Starts a stopped node and resolves once its server accepts connections. */
+  start(node: string): Promise<FaultResult> {
+    return this.fault("start", node);
+  }
+  restart(node: string): Promise<FaultResult> {
+    return this.fault("restart", node);
+  }
+  /** Freezes the node with its connections open: the primary notices only after wal_sender_timeout. */
+  pause(node: string): Promise<FaultResult> {
+    return this.fault("pause", node);
+  }
+  unpause(node: string): Promise<FaultResult> {
+    return this.fault("unpause", node);
+  }
+  /** Cuts the node off the lab network. */
+  partition(node: string): Promise<FaultResult> {
+    return this.fault("partition", node);
+  }
+  heal(node: string): Promise<FaultResult> {
+    return this.fault("heal", node);
+  }
+
+  /** Lag on demand on a standby: `{ apply: "2s" }` (recovery_min_apply_delay), `{ network: "50ms" }`, or `{ clear: true }`. */
+  delay(node: string, options: { apply?: string; network?: string; clear?: boolean }): Promise<DelayResult> {
+    return delay(this.runtime, { lab: this.name, node, ...options });
+  }
+
+  /** pg_promote on a standby; the other standbys follow it. */
+  async promote(node: string): Promise<PromoteResult> {
+    return promote(this.runtime, { lab: this.name, node }, progressTo(this.onProgress));
+  }
+
+  /** A former primary (or any diverged node) back as a follower, by pg_rewind or a fresh base backup. */
+  async rejoin(node: string, options: { reclone?: boolean } = {}): Promise<RejoinResult> {
+    return rejoin(this.runtime, { lab: this.name, node, reclone: options.reclone }, progressTo(this.onProgress));
+  }
+
+  /** A planned change of primary that loses no acknowledged write. */
+  async switchover(node: string): Promise<SwitchoverResult> {
+    return switchover(this.runtime, { lab: this.name, node }, progressTo(this.onProgress));
+  }
+
+  /** Synchronous replication on the running primary, by ALTER SYSTEM and a reload. */
+  readonly sync = {
+    /** synchronous_standby_names, e.g. "ANY 1 (standby1, standby2)". */
+    set: (spec: string): Promise<SyncResult> => sync(this.runtime, { lab: this.name, change: { kind: "standbys", spec } }),
+    /** synchronous_standby_names = '': waiting commits complete, replication becomes asynchronous. */
+    off: (): Promise<SyncResult> => sync(this.runtime, { lab: this.name, change: { kind: "standbys", spec: null } }),
+    /** synchronous_commit: off, local, remote_write, on or remote_apply. */
+    commit: (level: string): Promise<SyncResult> => sync(this.runtime, { lab: this.name, change: { kind: "commit", level } }),
+  };
+
+  /** One event per change (container state, role, timeline, walsender, sync_state), as `repl-lab events --json`. */
+  events(options: WatchLabOptions = {}): AsyncIterable<TimedLabEvent> {
+    return events(this.runtime, { lab: this.name, intervalMs: durationMs(options.interval ?? 250, "interval"), signal: options.signal });
+  }
+
+  /** A status snapshot every interval, with the events since the previous one. */
+  watch(options: WatchLabOptions = {}): AsyncIterable<LabTick> {
+    return watchStatus(this.runtime, { lab: this.name, intervalMs: durationMs(options.interval ?? 1000, "interval"), signal: options.signal });
+  }
+
+  /** The last lines of a node's output (the entrypoint's lines and the server log). */
+  async logs(node: string, options: { tail?: number } = {}): Promise<string[]> {
+    const lab = await readLab(this.runtime, this.name);
+    return this.runtime.engine.logs(requireNode(lab, node).id, options.tail ?? 100);
+  }
+
+  /** Removes the lab's containers, network and volumes. Calling it again does nothing. */
+  async down(options: { keepVolumes?: boolean } = {}): Promise<RemovedResources> {
+    this.downResult ??= await down(this.runtime, { lab: this.name, keepVolumes: Boolean(options.keepVolumes) });
+    return this.downResult;
+  }
+
+  /** `await using lab = await Lab.up(…)` removes the lab when the block ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.downResult) await this.down();
+  }
+}

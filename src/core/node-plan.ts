@@ -1,0 +1,147 @@
+// What each node's container is, as plain data: `up` hands it to the engine, `render` to compose.
+import { randomBytes } from "node:crypto";
+import type { ContainerSpec } from "../engine/engine.js";
+import { LEADER } from "./constants.js";
+import { LABEL, names, nodeLabels } from "./labels.js";
+import { readPackageFile } from "./package-files.js";
+import { renderSyncSpec } from "./sync-spec.js";
+import type { NodeSpec, Topology } from "./topology.js";
+
+/** Where every node keeps its data, in the official images and in repl-lab/postgres alike. */
+export const PGDATA = "/var/lib/postgresql/data";
+export const POSTGRES_PORT = 5432;
+
+export interface LabSecrets {
+  superuserPassword: string;
+  replicationPassword: string;
+}
+
+export function generateSecrets(): LabSecrets {
+  return {
+    superuserPassword: randomBytes(12).toString("hex"),
+    replicationPassword: randomBytes(12).toString("hex"),
+  };
+}
+
+export const ENV = {
+  node: "REPL_LAB_NODE",
+  role: "REPL_LAB_ROLE",
+  primaryHost: "REPL_LAB_PRIMARY_HOST",
+  slot: "REPL_LAB_SLOT",
+  superuserPassword: "REPL_LAB_SUPERUSER_PASSWORD",
+  replicationPassword: "REPL_LAB_REPLICATION_PASSWORD",
+} as const;
+
+/**
+ * Where a node's volume is mounted. An image that declares a VOLUME at PGDATA or above it (the
+ * official postgres images up to 17 declare /var/lib/postgresql/data, postgres:18 and later
+ * /var/lib/postgresql) gets the node's volume exactly there, so Docker creates no anonymous volume
+ * beside it; any other image gets it at PGDATA.
+ */
+export function dataMountTarget(imageVolumes: readonly string[]): string {
+  const covering = imageVolumes
+    .map((path) => path.replace(/\/+$/, ""))
+    .filter((path) => path !== "" && (PGDATA === path || PGDATA.startsWith(`${path}/`)))
+    .sort((a, b) => a.length - b.length);
+  return covering[0] ?? PGDATA;
+}
+
+export interface NodePlan {
+  node: NodeSpec;
+  volumeName: string;
+  /** The container as the engine creates it; its cmd is the node's postgresql.conf settings as name=value. */
+  container: ContainerSpec;
+}
+
+export interface PlanOptions {
+  image: string;
+  secrets: LabSecrets;
+  /** The host address ports are published on (127.0.0.1 unless the engine is remote). */
+  bindIp: string;
+  /** Host port per node; a node left out gets one the engine chooses. */
+  hostPorts?: Record<string, number>;
+  /** Where the volume is mounted (see dataMountTarget); PGDATA when left out. */
+  mountTarget?: string;
+}
+
+/**
+ * postgresql.conf settings for one node. Every node gets the same replication limits, because a hot
+ * standby refuses to start with max_wal_senders or max_replication_slots below its primary's.
+ * https://www.postgresql.org/docs/current/hot-standby.html#HOT-STANDBY-ADMIN
+ */
+export function nodeSettings(topology: Topology, node: NodeSpec): [string, string][] {
+  const followers = topology.followers.length;
+  const settings: [string, string][] = [
+    ["listen_addresses", "*"],
+    ["cluster_name", node.name],
+    ["wal_level", "replica"],
+    // A base backup with -X stream holds two walsenders while it runs, and all followers bootstrap at once.
+    ["max_wal_senders", String(Math.max(10, 2 * followers + 2))],
+    ["max_replication_slots", String(Math.max(10, followers + 2))],
+    ["hot_standby", "on"],
+    ["synchronous_standby_names", node.role === "primary" ? renderSyncSpec(topology.sync) : ""],
+    ["synchronous_commit", topology.syncCommit],
+  ];
+  if (!topology.slots) {
+    // Without slots nothing holds WAL for a follower that falls behind or is still bootstrapping
+    // (parallel base backups each force a checkpoint): keep some, as wal_keep_segments did before slots.
+    settings.push(["wal_keep_size", `${Math.max(256, 32 * followers)}MB`]);
+  }
+  if (topology.walSenderTimeout !== undefined) settings.push(["wal_sender_timeout", topology.walSenderTimeout]);
+  settings.push(...Object.entries(topology.settings));
+  return settings;
+}
+
+let entrypointScript: string | undefined;
+
+export function nodeEntrypointScript(): string {
+  entrypointScript ??= readPackageFile("templates/node-entrypoint.sh");
+  return entrypointScript;
+}
+
+export function nodeEntrypoint(): string[] {
+  return ["bash", "-c", nodeEntrypointScript(), "repl-lab-node"];
+}
+
+export function planNode(topology: Topology, node: NodeSpec, options: PlanOptions): NodePlan {
+  const hostPort = options.hostPorts?.[node.name] ?? node.hostPort;
+  const labels = {
+    ...nodeLabels(topology.lab, node.name, node.role),
+    [LABEL.slots]: String(topology.slots),
+    ...(hostPort === undefined ? {} : { [LABEL.hostPort]: String(hostPort) }),
+  };
+  const volumeName = names.volume(topology.lab, node.name);
+  return {
+    node,
+    volumeName,
+    container: {
+      name: names.container(topology.lab, node.name),
+      image: options.image,
+      entrypoint: nodeEntrypoint(),
+      cmd: nodeSettings(topology, node).map(([name, value]) => `${name}=${value}`),
+      env: {
+        PGDATA,
+        [ENV.node]: node.name,
+        [ENV.role]: node.role,
+        [ENV.primaryHost]: LEADER,
+        [ENV.slot]: node.role === "standby" && topology.slots ? node.name : "",
+        [ENV.superuserPassword]: options.secrets.superuserPassword,
+        [ENV.replicationPassword]: options.secrets.replicationPassword,
+      },
+      labels,
+      mounts: [{ volume: volumeName, target: options.mountTarget ?? PGDATA }],
+      network: { name: names.network(topology.lab), aliases: [node.name] },
+      ports: [{ containerPort: POSTGRES_PORT, hostIp: options.bindIp, hostPort }],
+      // Fast shutdown: SIGTERM would wait for every client to disconnect (smart shutdown).
+      stopSignal: "SIGINT",
+      stopTimeoutSeconds: 30,
+      shmSizeBytes: 256 * 1024 * 1024,
+      // Lets `delay --network` add latency with tc/netem where the image and kernel have them.
+      capAdd: ["NET_ADMIN"],
+    },
+  };
+}
+
+export function planLab(topology: Topology, options: PlanOptions): NodePlan[] {
+  return topology.nodes.map((node) => planNode(topology, node, options));
+}

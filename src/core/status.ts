@@ -1,0 +1,81 @@
+// What a lab looks like at one moment, keyed by PostgreSQL's own names: the shape of `status --json`,
+// of the library's lab.status() and of every snapshot watchLab() produces.
+import type { ContainerState } from "../engine/engine.js";
+
+export interface NodeStatus {
+  name: string;
+  /**
+   * From the server (pg_is_in_recovery) when it answers; for a stopped or frozen node, from its data
+   * directory (standby.signal, what PostgreSQL itself will read when it starts); else the label.
+   */
+  role: string;
+  role_source: "server" | "data" | "label";
+  container: string;
+  container_state: ContainerState;
+  /** Running but cut off the lab network (`repl-lab partition`). */
+  partitioned: boolean;
+  host_port: number | null;
+  timeline: number | null;
+  current_lsn: string | null;
+  receive_lsn: string | null;
+  replay_lsn: string | null;
+  /** now() - pg_last_xact_replay_timestamp(), seconds; grows on an idle lab. */
+  replay_delay: number | null;
+  /** Who this standby's walreceiver streams from, and its status (pg_stat_wal_receiver). */
+  upstream: string | null;
+  receiver_status: string | null;
+  /** Why the server could not be asked, when it could not. */
+  error: string | null;
+}
+
+/** A row of pg_stat_replication, keyed by PostgreSQL's own column names. */
+export interface ReplicationStatus {
+  primary: string;
+  pid: number;
+  usename: string;
+  application_name: string;
+  client_addr: string | null;
+  state: string;
+  sent_lsn: string | null;
+  write_lsn: string | null;
+  flush_lsn: string | null;
+  replay_lsn: string | null;
+  /** Seconds, as PostgreSQL's write_lag/flush_lag/replay_lag intervals; null when idle. */
+  write_lag: number | null;
+  flush_lag: number | null;
+  replay_lag: number | null;
+  sync_priority: number;
+  sync_state: string;
+  /** pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn): WAL written on the primary and not yet replayed here. */
+  replay_lag_bytes: number | null;
+}
+
+export interface SlotStatus {
+  primary: string;
+  slot_name: string;
+  slot_type: string;
+  active: boolean;
+  active_pid: number | null;
+  restart_lsn: string | null;
+  wal_status: string | null;
+  /** pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn): WAL the slot keeps on the primary. */
+  retained_bytes: number | null;
+}
+
+export interface LabStatus {
+  lab: string;
+  nodes: NodeStatus[];
+  replication: ReplicationStatus[];
+  slots: SlotStatus[];
+  warnings: string[];
+}
+
+/** The node(s) that answer as primaries; more than one is a split brain. */
+export function primariesOf(status: Pick<LabStatus, "nodes">): NodeStatus[] {
+  return status.nodes.filter((node) => node.role_source === "server" && node.role === "primary");
+}
+
+export function splitBrainWarning(primaries: readonly NodeStatus[]): string | undefined {
+  if (primaries.length < 2) return undefined;
+  return `split brain: ${primaries.map((node) => node.name).join(" and ")} are ${primaries.length === 2 ? "both" : "all"} primaries accepting writes; clients may write to any of them`;
+}

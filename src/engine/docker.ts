@@ -1,0 +1,534 @@
+// The Docker adapter: the only module that knows dockerode. Every call is logged around (with
+// DEBUG) and every failure becomes one of repl-lab's errors: an engine that does not answer is
+// EngineUnreachableError (exit 3), anything the engine refuses is a LabError (exit 1) in its words.
+import Docker from "dockerode";
+import { PassThrough, type Readable } from "node:stream";
+import { EngineUnreachableError, InterruptedError, LabError, ReplLabError } from "../core/errors.js";
+import { debug } from "../core/log.js";
+import type {
+  ContainerDetails,
+  ContainerEngine,
+  ContainerSpec,
+  ContainerState,
+  ContainerSummary,
+  ExecResult,
+  ImageDetails,
+  NamedResource,
+  Stdio,
+} from "./engine.js";
+
+const ENGINE_HINT = "start a Docker engine (on Debian as root, `npm run setup` installs and starts one) or set DOCKER_HOST";
+
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: string } | undefined)?.code;
+  return code === "ENOENT" || code === "ECONNREFUSED" || code === "EACCES" || code === "ECONNRESET" || code === "ETIMEDOUT" || code === "EHOSTUNREACH";
+}
+
+function statusCode(error: unknown): number | undefined {
+  return (error as { statusCode?: number } | undefined)?.statusCode;
+}
+
+function engineMessage(error: unknown): string {
+  const json = (error as { json?: { message?: string } } | undefined)?.json;
+  if (json?.message) return json.message;
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/^\(HTTP code \d+\)\s*[^-]*-\s*/, "").trim();
+}
+
+function labelFilter(labels: Record<string, string>): string {
+  return JSON.stringify({ label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) });
+}
+
+function envList(env: Record<string, string> | undefined): string[] | undefined {
+  return env ? Object.entries(env).map(([key, value]) => `${key}=${value}`) : undefined;
+}
+
+function envRecord(list: string[] | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of list ?? []) {
+    const at = entry.indexOf("=");
+    if (at > 0) env[entry.slice(0, at)] = entry.slice(at + 1);
+  }
+  return env;
+}
+
+const short = (id: string) => id.slice(0, 12);
+
+/** The engine API's container body for a spec. */
+function createBody(spec: ContainerSpec): Docker.ContainerCreateOptions {
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const port of spec.ports ?? []) {
+    const key = `${port.containerPort}/tcp`;
+    exposed[key] = {};
+    bindings[key] = [{ HostIp: port.hostIp, HostPort: port.hostPort === undefined ? "" : String(port.hostPort) }];
+  }
+  return {
+    name: spec.name,
+    Image: spec.image,
+    Entrypoint: spec.entrypoint,
+    Cmd: spec.cmd,
+    Env: envList(spec.env),
+    Labels: spec.labels,
+    User: spec.user,
+    StopSignal: spec.stopSignal,
+    StopTimeout: spec.stopTimeoutSeconds,
+    ExposedPorts: spec.ports ? exposed : undefined,
+    HostConfig: {
+      Binds: spec.mounts?.map((mount) => `${mount.volume}:${mount.target}`),
+      PortBindings: spec.ports ? bindings : undefined,
+      NetworkMode: spec.network?.name,
+      ShmSize: spec.shmSizeBytes,
+      CapAdd: spec.capAdd,
+    },
+    NetworkingConfig: spec.network ? { EndpointsConfig: { [spec.network.name]: { Aliases: spec.network.aliases } } } : undefined,
+  };
+}
+
+export class DockerEngine implements ContainerEngine {
+  constructor(private readonly docker: Docker = new Docker()) {}
+
+  /**
+   * Runs one engine call with debug lines around it and maps its failure: no engine is
+   * EngineUnreachableError, a refusal is a LabError in the engine's words, ours pass through.
+   */
+  private async call<T>(what: string, run: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    debug(`${what}…`);
+    try {
+      const result = await run();
+      debug(`${what}: done in ${Date.now() - started} ms`);
+      return result;
+    } catch (error) {
+      debug(`${what}: failed after ${Date.now() - started} ms: ${engineMessage(error)}`);
+      if (error instanceof ReplLabError) throw error;
+      if (isConnectionError(error)) {
+        throw new EngineUnreachableError(`cannot reach the Docker engine (${engineMessage(error)})`, { hint: ENGINE_HINT, cause: error });
+      }
+      if (statusCode(error) !== undefined) throw new LabError(`Docker engine: ${what}: ${engineMessage(error)}`, { cause: error });
+      throw error;
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.call("ping engine", async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error("no answer within 5 s"), { code: "ETIMEDOUT" })), 5000);
+      });
+      try {
+        await Promise.race([this.docker.ping(), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+  }
+
+  async inspectImage(image: string): Promise<ImageDetails | undefined> {
+    return this.call(`inspect image ${image}`, async () => {
+      try {
+        const info = await this.docker.getImage(image).inspect();
+        return { env: envRecord(info.Config?.Env), volumes: Object.keys(info.Config?.Volumes ?? {}) };
+      } catch (error) {
+        if (statusCode(error) === 404) return undefined;
+        throw error;
+      }
+    });
+  }
+
+  async pullImage(image: string, options: { signal?: AbortSignal; timeoutMs: number }): Promise<boolean> {
+    return this.call(`pull ${image}`, async () => {
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), options.timeoutMs);
+      const onAbort = () => controller.abort();
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      try {
+        const stream = await this.docker.pull(image, { abortSignal: controller.signal });
+        await new Promise<void>((resolve, reject) => {
+          // An abort ends the HTTP request; the progress stream may never say so itself.
+          controller.signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true });
+          this.docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve()));
+        });
+        return true;
+      } catch (error) {
+        if (options.signal?.aborted) throw new InterruptedError(`interrupted while pulling ${image}`);
+        if (isConnectionError(error) && !controller.signal.aborted) throw error;
+        debug(`pull ${image} failed: ${engineMessage(error)}`);
+        return false;
+      } finally {
+        clearTimeout(timer);
+        options.signal?.removeEventListener("abort", onAbort);
+      }
+    });
+  }
+
+  async importImage(tarball: Readable, repo: string, tag: string, changes: string[]): Promise<void> {
+    await this.call(`import image ${repo}:${tag}`, async () => {
+      const stream = (await this.docker.importImage(tarball as never, { repo, tag, changes } as never)) as unknown as NodeJS.ReadableStream;
+      await new Promise<void>((resolve, reject) =>
+        this.docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())),
+      );
+    });
+  }
+
+  async createNetwork(name: string, labels: Record<string, string>): Promise<void> {
+    await this.call(`create network ${name}`, async () => {
+      try {
+        await this.docker.createNetwork({ Name: name, Driver: "bridge", Labels: labels, CheckDuplicate: true });
+      } catch (error) {
+        if (statusCode(error) === 409) throw new LabError(`network ${name} already exists`, { cause: error });
+        throw error;
+      }
+    });
+  }
+
+  async listNetworks(labels: Record<string, string>): Promise<(NamedResource & { id: string })[]> {
+    const found = await this.call(`list networks ${labelFilter(labels)}`, () => this.docker.listNetworks({ filters: labelFilter(labels) }));
+    return found.map((network) => ({ id: network.Id, name: network.Name, labels: network.Labels ?? {} }));
+  }
+
+  async removeNetwork(id: string): Promise<void> {
+    await this.call(`remove network ${short(id)}`, async () => {
+      // The engine may still be detaching a container that was just removed ("has active endpoints").
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.docker.getNetwork(id).remove();
+          return;
+        } catch (error) {
+          if (statusCode(error) === 404) return;
+          if (attempt >= 20 || !/active endpoints/.test(engineMessage(error))) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
+    });
+  }
+
+  async connectNetwork(network: string, container: string, aliases: string[]): Promise<void> {
+    await this.call(`connect ${short(container)} to ${network}`, () =>
+      this.docker.getNetwork(network).connect({ Container: container, EndpointConfig: { Aliases: aliases } }),
+    );
+  }
+
+  async disconnectNetwork(network: string, container: string): Promise<void> {
+    await this.call(`disconnect ${short(container)} from ${network}`, () =>
+      this.docker.getNetwork(network).disconnect({ Container: container, Force: true }),
+    );
+  }
+
+  async createVolume(name: string, labels: Record<string, string>): Promise<void> {
+    await this.call(`create volume ${name}`, () => this.docker.createVolume({ Name: name, Labels: labels }));
+  }
+
+  async listVolumes(labels: Record<string, string>): Promise<NamedResource[]> {
+    const found = await this.call(`list volumes ${labelFilter(labels)}`, () => this.docker.listVolumes({ filters: labelFilter(labels) }));
+    return (found.Volumes ?? []).map((volume) => ({ name: volume.Name, labels: volume.Labels ?? {} }));
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    await this.call(`remove volume ${name}`, async () => {
+      try {
+        await this.docker.getVolume(name).remove();
+      } catch (error) {
+        if (statusCode(error) !== 404) throw error;
+      }
+    });
+  }
+
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    const container = await this.call(`create container ${spec.name}`, async () => {
+      try {
+        return await this.docker.createContainer(createBody(spec));
+      } catch (error) {
+        if (statusCode(error) === 404 && /image/i.test(engineMessage(error))) {
+          throw new LabError(`image ${spec.image} is not on this engine`, {
+            hint: "build it with `repl-lab image build --pg 17`, or choose another with --image",
+            cause: error,
+          });
+        }
+        if (statusCode(error) === 409) throw new LabError(`a container named ${spec.name} already exists`, { cause: error });
+        throw error;
+      }
+    });
+    return container.id;
+  }
+
+  async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
+    const found = await this.call(`list containers ${labelFilter(labels)}`, () =>
+      this.docker.listContainers({ all: true, filters: labelFilter(labels) }),
+    );
+    return found.map((info) => ({
+      id: info.Id,
+      name: (info.Names[0] ?? info.Id).replace(/^\//, ""),
+      labels: info.Labels ?? {},
+      state: info.State as ContainerState,
+      status: info.Status,
+      ports: info.Ports.filter((port) => port.PublicPort).map((port) => ({
+        containerPort: port.PrivatePort,
+        hostIp: port.IP ?? "",
+        hostPort: port.PublicPort,
+      })),
+      networks: Object.keys(info.NetworkSettings?.Networks ?? {}),
+    }));
+  }
+
+  async inspectContainer(id: string): Promise<ContainerDetails> {
+    const info = await this.call(`inspect container ${short(id)}`, () => this.docker.getContainer(id).inspect());
+    const config = info.Config as Docker.ContainerInspectInfo["Config"] & { StopSignal?: string; StopTimeout?: number };
+    const ports = Object.entries(info.HostConfig.PortBindings ?? {}).flatMap(([key, bindings]) =>
+      ((bindings ?? []) as { HostIp?: string; HostPort?: string }[]).map((binding) => ({
+        containerPort: Number(key.split("/")[0]),
+        hostIp: binding.HostIp ?? "",
+        hostPort: binding.HostPort ? Number(binding.HostPort) : undefined,
+      })),
+    );
+    const [networkName, endpoint] = Object.entries(info.NetworkSettings.Networks ?? {})[0] ?? [];
+    const spec: ContainerSpec = {
+      name: info.Name.replace(/^\//, ""),
+      image: config.Image,
+      entrypoint: typeof config.Entrypoint === "string" ? [config.Entrypoint] : config.Entrypoint ?? undefined,
+      cmd: config.Cmd ?? undefined,
+      env: envRecord(config.Env),
+      labels: config.Labels ?? {},
+      user: config.User || undefined,
+      mounts: (info.Mounts ?? [])
+        .filter((mount) => mount.Type === "volume" && mount.Name)
+        .map((mount) => ({ volume: mount.Name!, target: mount.Destination })),
+      // Docker adds the container's short id as an alias; keep only the names given.
+      network: networkName ? { name: networkName, aliases: ((endpoint?.Aliases ?? []) as string[]).filter((alias) => !info.Id.startsWith(alias)) } : undefined,
+      ports,
+      stopSignal: config.StopSignal,
+      stopTimeoutSeconds: config.StopTimeout,
+      shmSizeBytes: info.HostConfig.ShmSize,
+      capAdd: info.HostConfig.CapAdd ?? undefined,
+    };
+    return {
+      id: info.Id,
+      spec,
+      state: info.State.Status as ContainerState,
+      exitCode: info.State.Running ? undefined : info.State.ExitCode,
+    };
+  }
+
+  async startContainer(id: string): Promise<void> {
+    await this.call(`start container ${short(id)}`, async () => {
+      try {
+        await this.docker.getContainer(id).start();
+      } catch (error) {
+        const message = engineMessage(error);
+        if (/port is already allocated|address already in use/i.test(message)) {
+          throw new LabError(`a host port is taken: ${message}`, { hint: "choose another --port, or leave it out", cause: error });
+        }
+        if (statusCode(error) === 304) return; // already running
+        throw error;
+      }
+    });
+  }
+
+  async stopContainer(id: string, timeoutSeconds = 30): Promise<void> {
+    await this.call(`stop container ${short(id)}`, async () => {
+      try {
+        await this.docker.getContainer(id).stop({ t: timeoutSeconds });
+      } catch (error) {
+        if (statusCode(error) !== 304) throw error;
+      }
+    });
+  }
+
+  async restartContainer(id: string, timeoutSeconds = 30): Promise<void> {
+    await this.call(`restart container ${short(id)}`, () => this.docker.getContainer(id).restart({ t: timeoutSeconds }));
+  }
+
+  async killContainer(id: string): Promise<void> {
+    await this.call(`kill container ${short(id)}`, async () => {
+      try {
+        await this.docker.getContainer(id).kill({ signal: "SIGKILL" });
+      } catch (error) {
+        if (statusCode(error) !== 404 && statusCode(error) !== 409) throw error;
+      }
+    });
+  }
+
+  async pauseContainer(id: string): Promise<void> {
+    await this.call(`pause container ${short(id)}`, () => this.docker.getContainer(id).pause());
+  }
+
+  async unpauseContainer(id: string): Promise<void> {
+    await this.call(`unpause container ${short(id)}`, () => this.docker.getContainer(id).unpause());
+  }
+
+  async renameContainer(id: string, name: string): Promise<void> {
+    await this.call(`rename container ${short(id)} to ${name}`, () => this.docker.getContainer(id).rename({ name }));
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    await this.call(`remove container ${short(id)}`, async () => {
+      try {
+        await this.docker.getContainer(id).remove({ force: true, v: true });
+      } catch (error) {
+        if (statusCode(error) !== 404) throw error;
+      }
+    });
+  }
+
+  async fileExists(id: string, path: string): Promise<boolean> {
+    return this.call(`stat ${path} in ${short(id)}`, async () => {
+      try {
+        // HEAD answers with a stream; left open, its socket would keep the process alive for minutes.
+        const response = (await this.docker.getContainer(id).infoArchive({ path })) as unknown as { destroy?: () => void };
+        response.destroy?.();
+        return true;
+      } catch (error) {
+        if (statusCode(error) === 404) return false;
+        throw error;
+      }
+    });
+  }
+
+  async logs(id: string, tail: number): Promise<string[]> {
+    const buffer = await this.call(`logs of ${short(id)}`, async () => {
+      try {
+        return (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail, follow: false })) as Buffer;
+      } catch (error) {
+        if (statusCode(error) === 404) return Buffer.alloc(0);
+        throw error;
+      }
+    });
+    return demultiplex(buffer)
+      .split("\n")
+      .filter((line) => line.trim() !== "");
+  }
+
+  async *streamLogs(id: string, options: { follow: boolean; tail: number | "all" }): AsyncIterable<Buffer> {
+    const container = this.docker.getContainer(id);
+    const tail = options.tail === "all" ? undefined : options.tail;
+    if (!options.follow) {
+      const buffer = (await this.call(`logs of ${short(id)}`, () => container.logs({ stdout: true, stderr: true, follow: false, tail }))) as Buffer;
+      yield Buffer.from(demultiplex(buffer));
+      return;
+    }
+    const stream = await this.call(`follow logs of ${short(id)}`, () => container.logs({ stdout: true, stderr: true, follow: true, tail }));
+    const merged = new PassThrough();
+    this.docker.modem.demuxStream(stream, merged, merged);
+    stream.on("end", () => merged.end());
+    stream.on("close", () => merged.end());
+    try {
+      for await (const chunk of merged) yield chunk as Buffer;
+    } finally {
+      (stream as unknown as { destroy?: () => void }).destroy?.();
+    }
+  }
+
+  async exec(id: string, cmd: string[], options: { user?: string; env?: Record<string, string> } = {}): Promise<ExecResult> {
+    return this.call(`exec ${cmd[0]} in ${short(id)}`, async () => {
+      const exec = await this.docker.getContainer(id).exec({
+        Cmd: cmd,
+        User: options.user ?? "",
+        Env: envList(options.env),
+        AttachStdout: true,
+        AttachStderr: true,
+      });
+      const stream = await exec.start({ hijack: true, stdin: false });
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      const out = new PassThrough().on("data", (chunk: Buffer) => stdout.push(chunk));
+      const err = new PassThrough().on("data", (chunk: Buffer) => stderr.push(chunk));
+      this.docker.modem.demuxStream(stream, out, err);
+      await new Promise<void>((resolve, reject) => {
+        stream.on("end", resolve);
+        stream.on("close", resolve);
+        stream.on("error", reject);
+      });
+      const inspected = await exec.inspect();
+      return {
+        exitCode: inspected.ExitCode ?? -1,
+        stdout: Buffer.concat(stdout).toString("utf8"),
+        stderr: Buffer.concat(stderr).toString("utf8"),
+      };
+    });
+  }
+
+  async execAttached(id: string, cmd: string[], options: { user?: string; stdio: Stdio }): Promise<number> {
+    const { stdin, stdout, stderr } = options.stdio;
+    const input = stdin as NodeJS.ReadStream;
+    const output = stdout as NodeJS.WriteStream;
+    const tty = Boolean(input.isTTY && output.isTTY);
+    const exec = await this.call(`exec ${cmd[0]} in ${short(id)}`, () =>
+      this.docker.getContainer(id).exec({
+        Cmd: cmd,
+        User: options.user ?? "",
+        AttachStdin: true,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: tty,
+        Env: [`TERM=${process.env.TERM ?? "xterm"}`],
+      }),
+    );
+    const stream = await exec.start({ hijack: true, stdin: true, Tty: tty });
+    const resize = async () => {
+      if (tty) await exec.resize({ h: output.rows, w: output.columns }).catch(() => undefined);
+    };
+    if (tty) {
+      input.setRawMode(true);
+      stream.pipe(output);
+      output.on("resize", resize);
+      await resize();
+    } else {
+      this.docker.modem.demuxStream(stream, stdout, stderr);
+    }
+    input.resume();
+    input.pipe(stream);
+    input.on("end", () => (stream as unknown as { end(): void }).end());
+    try {
+      await new Promise<void>((resolve, reject) => {
+        stream.on("end", resolve);
+        stream.on("close", resolve);
+        stream.on("error", reject);
+      });
+    } finally {
+      input.unpipe(stream);
+      input.pause();
+      if (tty) input.setRawMode(false);
+      output.off("resize", resize);
+    }
+    const inspected = await exec.inspect();
+    return inspected.ExitCode ?? 0;
+  }
+
+  async runToCompletion(spec: ContainerSpec): Promise<ExecResult> {
+    const id = await this.createContainer(spec);
+    try {
+      const container = this.docker.getContainer(id);
+      await this.startContainer(id);
+      const waited = (await this.call(`wait for ${spec.name}`, () => container.wait())) as { StatusCode: number };
+      const buffer = (await this.call(`logs of ${spec.name}`, () => container.logs({ stdout: true, stderr: true, follow: false }))) as Buffer;
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      splitMultiplexed(buffer, stdout, stderr);
+      return {
+        exitCode: waited.StatusCode,
+        stdout: Buffer.concat(stdout).toString("utf8"),
+        stderr: Buffer.concat(stderr).toString("utf8"),
+      };
+    } finally {
+      await this.removeContainer(id);
+    }
+  }
+}
+
+/** Docker multiplexes stdout and stderr of a non-TTY container into frames with an 8-byte header. */
+function splitMultiplexed(buffer: Buffer, stdout: Buffer[], stderr: Buffer[]): void {
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const kind = buffer[offset];
+    const length = buffer.readUInt32BE(offset + 4);
+    const frame = buffer.subarray(offset + 8, offset + 8 + length);
+    (kind === 2 ? stderr : stdout).push(frame);
+    offset += 8 + length;
+  }
+}
+
+function demultiplex(buffer: Buffer): string {
+  const out: Buffer[] = [];
+  splitMultiplexed(buffer, out, out);
+  return Buffer.concat(out).toString("utf8");
+}

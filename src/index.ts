@@ -1,0 +1,28 @@
+// repl-lab as a library: the Lab handle, the errors it throws, and the shapes of what it returns.
+// The CLI (bin/repl-lab.js) is a door onto the same commands.
+export { Lab, type AttachOptions, type LabOptions, type WatchLabOptions } from "./api.js";
+export {
+  EngineUnreachableError,
+  ExitCode,
+  InterruptedError,
+  LabError,
+  NodeUnavailableError,
+  ReplLabError,
+  SqlError,
+  UsageError,
+} from "./core/errors.js";
+export { FAULT_ACTIONS, SYNC_COMMIT_LEVELS, type FaultAction, type SyncCommit } from "./core/constants.js";
+export type { LabEvent } from "./core/events.js";
+export type { LabStatus, NodeStatus, ReplicationStatus, SlotStatus } from "./core/status.js";
+export type { DelayResult } from "./commands/delay.js";
+export type { FaultResult } from "./commands/fault.js";
+export type { PromoteResult } from "./commands/promote.js";
+export type { RejoinResult } from "./commands/rejoin.js";
+export type { SwitchoverResult } from "./commands/switchover.js";
+export type { SyncResult } from "./commands/sync.js";
+export type { UpResult } from "./commands/up.js";
+export type { LabSummary, RemovedResources } from "./lab/context.js";
+export type { Runtime } from "./lab/runtime.js";
+export type { LabTick, TimedLabEvent } from "./lab/watch.js";
+export type { QueryResult } from "./postgres.js";
+export type { ContainerEngine } from "./engine/engine.js";

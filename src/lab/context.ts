@@ -1,0 +1,209 @@
+// A lab as the engine knows it, read once: its containers, by their labels (nothing is read from a
+// state file), how to reach each node's server, and the lab's secrets from a container's environment.
+import type { ContainerState, ContainerSummary } from "../engine/engine.js";
+import { LabError } from "../core/errors.js";
+import { CHECK_NODE, LABEL, labLabels, names } from "../core/labels.js";
+import { ENV, POSTGRES_PORT, type LabSecrets } from "../core/node-plan.js";
+import type { Endpoint } from "../postgres.js";
+import type { Runtime } from "./runtime.js";
+
+export interface LabNode {
+  /** leader, standby1, … */
+  name: string;
+  id: string;
+  container: string;
+  /** The role the container was created with; the server may have changed since (promote). */
+  roleLabel: string;
+  state: ContainerState;
+  /** The engine's own words, e.g. "Exited (137) 2 seconds ago". */
+  status: string;
+  /** The host port of its server: fixed at `up` (so it survives a restart), else what the engine published. */
+  hostPort: number | undefined;
+  /** Running but cut off the lab network. */
+  partitioned: boolean;
+}
+
+export interface LabContext {
+  runtime: Runtime;
+  name: string;
+  /** Leader first, then standby1, standby2, … standby10. */
+  nodes: LabNode[];
+  secrets: LabSecrets;
+  /** The followers stream through replication slots. */
+  slots: boolean;
+}
+
+/**
+ * Orders leader before standbys and standby2 before standby10. (Not localeCompare with numeric:
+ * building its ICU collator costs a short command like `status` some 10 ms.)
+ */
+export function compareNodeNames(a: string, b: string): number {
+  if (a === b) return 0;
+  if (a === "leader") return -1;
+  if (b === "leader") return 1;
+  const [, prefixA = a, numberA = ""] = /^(.*?)(\d*)$/.exec(a) ?? [];
+  const [, prefixB = b, numberB = ""] = /^(.*?)(\d*)$/.exec(b) ?? [];
+  if (prefixA !== prefixB) return prefixA < prefixB ? -1 : 1;
+  return Number(numberA || -1) - Number(numberB || -1);
+}
+
+function labNode(lab: string, container: ContainerSummary): LabNode {
+  const pinned = Number(container.labels[LABEL.hostPort]);
+  const published = container.ports.find((port) => port.containerPort === POSTGRES_PORT)?.hostPort;
+  const attachable = container.state !== "exited" && container.state !== "created" && container.state !== "dead";
+  return {
+    name: container.labels[LABEL.node] ?? "",
+    id: container.id,
+    container: container.name,
+    roleLabel: container.labels[LABEL.role] ?? "",
+    state: container.state,
+    status: container.status,
+    hostPort: Number.isInteger(pinned) && pinned > 0 ? pinned : published,
+    partitioned: attachable && !container.networks.includes(names.network(lab)),
+  };
+}
+
+async function nodeContainers(runtime: Runtime, lab: string): Promise<ContainerSummary[]> {
+  const containers = await runtime.engine.listContainers(labLabels(lab));
+  return containers.filter((container) => container.labels[LABEL.node] !== CHECK_NODE);
+}
+
+/** The lab's node containers (not its one-off helpers), in node order; empty when there is no such lab. */
+export async function listNodes(runtime: Runtime, lab: string): Promise<LabNode[]> {
+  return (await nodeContainers(runtime, lab)).map((container) => labNode(lab, container)).sort((a, b) => compareNodeNames(a.name, b.name));
+}
+
+export function noSuchLab(lab: string): LabError {
+  return new LabError(`there is no lab named "${lab}" on this engine`, {
+    hint: `start one with \`repl-lab up --lab ${lab}\`, or list labs with \`repl-lab ls\``,
+  });
+}
+
+/**
+ * Reads a lab that must exist. `secrets` may be handed in by a caller that already read them
+ * (they never change for a lab), which saves the one inspect per read.
+ */
+export async function readLab(runtime: Runtime, lab: string, known?: { secrets: LabSecrets }): Promise<LabContext> {
+  const containers = await nodeContainers(runtime, lab);
+  const first = containers[0];
+  if (!first) throw noSuchLab(lab);
+  const secrets = known?.secrets ?? (await readSecrets(runtime, first.id));
+  const nodes = containers.map((container) => labNode(lab, container)).sort((a, b) => compareNodeNames(a.name, b.name));
+  return { runtime, name: lab, nodes, secrets, slots: first.labels[LABEL.slots] !== "false" };
+}
+
+async function readSecrets(runtime: Runtime, id: string): Promise<LabSecrets> {
+  const { spec } = await runtime.engine.inspectContainer(id);
+  return {
+    superuserPassword: spec.env?.[ENV.superuserPassword] ?? "",
+    replicationPassword: spec.env?.[ENV.replicationPassword] ?? "",
+  };
+}
+
+export function requireNode(lab: LabContext, node: string): LabNode {
+  const found = lab.nodes.find((candidate) => candidate.name === node);
+  if (!found) {
+    throw new LabError(`lab "${lab.name}" has no node "${node}"`, {
+      hint: `its nodes are ${lab.nodes.map((candidate) => candidate.name).join(", ")}`,
+    });
+  }
+  return found;
+}
+
+export function requireRunning(node: LabNode): void {
+  if (node.state !== "running") {
+    throw new LabError(`${node.name} is ${node.state}, not running`, {
+      hint: node.state === "paused" ? `unpause it with \`repl-lab unpause ${node.name}\`` : `start it with \`repl-lab start ${node.name}\``,
+    });
+  }
+}
+
+/** How to reach a node's server from this host as the lab's superuser; undefined when it has no port. */
+export function endpointOf(lab: LabContext, node: LabNode): Endpoint | undefined {
+  if (node.hostPort === undefined) return undefined;
+  return {
+    node: node.name,
+    host: lab.runtime.host.host,
+    port: node.hostPort,
+    user: "postgres",
+    password: lab.secrets.superuserPassword,
+    database: "postgres",
+  };
+}
+
+/** The endpoint of a node that must be running. */
+export function requireEndpoint(lab: LabContext, name: string): Endpoint {
+  const node = requireNode(lab, name);
+  requireRunning(node);
+  const endpoint = endpointOf(lab, node);
+  if (!endpoint) throw new LabError(`${name} publishes no port`, { hint: `see \`repl-lab logs ${name}\`` });
+  return endpoint;
+}
+
+/** True when any container, volume or network carries the lab's label. */
+export async function labExists(runtime: Runtime, lab: string): Promise<boolean> {
+  const labels = labLabels(lab);
+  const [containers, volumes, networks] = await Promise.all([
+    runtime.engine.listContainers(labels),
+    runtime.engine.listVolumes(labels),
+    runtime.engine.listNetworks(labels),
+  ]);
+  return containers.length + volumes.length + networks.length > 0;
+}
+
+export interface RemovedResources {
+  lab: string;
+  containers: string[];
+  volumes: string[];
+  networks: string[];
+}
+
+/** Removes everything carrying the lab's label: containers first, then networks and (unless kept) volumes. */
+export async function removeLab(runtime: Runtime, lab: string, options: { keepVolumes?: boolean } = {}): Promise<RemovedResources> {
+  const { engine } = runtime;
+  const labels = labLabels(lab);
+  const containers = await engine.listContainers(labels);
+  // Killed all at once, removed one by one: many concurrent force-removals on one bridge network
+  // can leave the engine (20.10) with a phantom endpoint that blocks removing the network.
+  await Promise.all(containers.filter((container) => container.state === "running").map((container) => engine.killContainer(container.id)));
+  for (const container of containers) await engine.removeContainer(container.id);
+  const networks = await engine.listNetworks(labels);
+  await Promise.all(networks.map((network) => engine.removeNetwork(network.id)));
+  const volumes = options.keepVolumes ? [] : await engine.listVolumes(labels);
+  await Promise.all(volumes.map((volume) => engine.removeVolume(volume.name)));
+  return {
+    lab,
+    containers: containers.map((container) => container.name),
+    volumes: volumes.map((volume) => volume.name),
+    networks: networks.map((network) => network.name),
+  };
+}
+
+export interface LabSummary {
+  lab: string;
+  nodes: number;
+  running: number;
+  volumes: number;
+}
+
+export async function listLabs(runtime: Runtime): Promise<LabSummary[]> {
+  const managed = { [LABEL.managed]: "true" };
+  const [containers, volumes] = await Promise.all([runtime.engine.listContainers(managed), runtime.engine.listVolumes(managed)]);
+  const labs = new Map<string, LabSummary>();
+  const entry = (lab: string) => {
+    let summary = labs.get(lab);
+    if (!summary) {
+      summary = { lab, nodes: 0, running: 0, volumes: 0 };
+      labs.set(lab, summary);
+    }
+    return summary;
+  };
+  for (const container of containers) {
+    if (container.labels[LABEL.node] === CHECK_NODE) continue;
+    const summary = entry(container.labels[LABEL.lab] ?? "");
+    summary.nodes += 1;
+    if (container.state === "running") summary.running += 1;
+  }
+  for (const volume of volumes) entry(volume.labels[LABEL.lab] ?? "").volumes += 1;
+  return [...labs.values()].sort((a, b) => (a.lab < b.lab ? -1 : a.lab > b.lab ? 1 : 0));
+}

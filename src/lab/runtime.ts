@@ -1,0 +1,19 @@
+// What every operation runs on: a container engine, a way to open PostgreSQL sessions, and the
+// host where published ports are reached. The CLI and the library build the real one; unit tests
+// build one from a fake engine and fake sessions.
+import type { ContainerEngine } from "../engine/engine.js";
+import { openSession, type Connect } from "../postgres.js";
+import { engineHost, type EngineHost } from "./host.js";
+
+export interface Runtime {
+  engine: ContainerEngine;
+  connect: Connect;
+  host: EngineHost;
+}
+
+/** The real runtime: the Docker engine (DOCKER_HOST honoured), node-postgres, the resolved host. */
+export async function dockerRuntime(): Promise<Runtime> {
+  // Loaded on demand: dockerode is the largest part of start-up, and `--help` never needs it.
+  const { DockerEngine } = await import("../engine/docker.js");
+  return { engine: new DockerEngine(), connect: openSession, host: engineHost() };
+}

@@ -1,0 +1,148 @@
+// What a lab looks like right now: container states from the engine, roles, LSNs and timelines from
+// each server, pg_stat_replication and pg_replication_slots from every primary. Each node is asked
+// with its own timeout and all at once, so a stopped, paused or cut-off node never makes status hang.
+import { PGDATA } from "../core/node-plan.js";
+import { primariesOf, splitBrainWarning, type LabStatus, type NodeStatus, type ReplicationStatus, type SlotStatus } from "../core/status.js";
+import { endpointOf, type LabContext, type LabNode } from "./context.js";
+import { SessionPool } from "./sessions.js";
+
+// One round trip per node: the node's own state, and on a primary its pg_stat_replication and
+// pg_replication_slots rows as JSON (the CASE keeps pg_current_wal_lsn(), which a standby refuses,
+// to primaries).
+const NODE_QUERY = `
+SELECT pg_is_in_recovery() AS in_recovery,
+       CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END AS current_lsn,
+       CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn()::text END AS receive_lsn,
+       CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END AS replay_lsn,
+       CASE WHEN pg_is_in_recovery()
+            THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS replay_delay,
+       -- A standby's timeline is known while its walreceiver runs; the checkpoint's could be an old one.
+       CASE WHEN pg_is_in_recovery()
+            THEN (SELECT received_tli FROM pg_stat_wal_receiver)
+            ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS timeline,
+       (SELECT sender_host FROM pg_stat_wal_receiver) AS upstream,
+       (SELECT status FROM pg_stat_wal_receiver) AS receiver_status,
+       CASE WHEN pg_is_in_recovery() THEN '[]'::json ELSE (
+         SELECT coalesce(json_agg(r ORDER BY r.sync_priority = 0, r.sync_priority, length(r.application_name), r.application_name), '[]')
+         FROM (SELECT pid, usename, application_name, host(client_addr) AS client_addr, state,
+                      sent_lsn::text, write_lsn::text, flush_lsn::text, replay_lsn::text,
+                      extract(epoch FROM write_lag)::float8 AS write_lag,
+                      extract(epoch FROM flush_lag)::float8 AS flush_lag,
+                      extract(epoch FROM replay_lag)::float8 AS replay_lag,
+                      sync_priority, sync_state,
+                      pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8 AS replay_lag_bytes
+               FROM pg_stat_replication) r) END AS replication,
+       CASE WHEN pg_is_in_recovery() THEN '[]'::json ELSE (
+         SELECT coalesce(json_agg(s ORDER BY length(s.slot_name), s.slot_name), '[]')
+         FROM (SELECT slot_name, slot_type, active, active_pid, restart_lsn::text, wal_status,
+                      pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::float8 AS retained_bytes
+               FROM pg_replication_slots) s) END AS slots`;
+
+interface NodeRow {
+  in_recovery: boolean;
+  current_lsn: string | null;
+  receive_lsn: string | null;
+  replay_lsn: string | null;
+  replay_delay: number | null;
+  timeline: number | null;
+  upstream: string | null;
+  receiver_status: string | null;
+  replication: Omit<ReplicationStatus, "primary">[];
+  slots: Omit<SlotStatus, "primary">[];
+}
+
+interface NodeProbe {
+  status: NodeStatus;
+  replication: ReplicationStatus[];
+  slots: SlotStatus[];
+}
+
+function emptyStatus(node: LabNode, error: string | null): NodeStatus {
+  return {
+    name: node.name,
+    role: node.roleLabel,
+    role_source: "label",
+    container: node.container,
+    container_state: node.state,
+    partitioned: node.partitioned,
+    host_port: node.hostPort ?? null,
+    timeline: null,
+    current_lsn: null,
+    receive_lsn: null,
+    replay_lsn: null,
+    replay_delay: null,
+    upstream: null,
+    receiver_status: null,
+    error,
+  };
+}
+
+/** A node whose server cannot be asked: its role as its data directory says. */
+async function roleFromDataDirectory(lab: LabContext, node: LabNode, error: string): Promise<NodeStatus> {
+  const status = emptyStatus(node, error);
+  try {
+    const standby = await lab.runtime.engine.fileExists(node.id, `${PGDATA}/standby.signal`);
+    return { ...status, role: standby ? "standby" : "primary", role_source: "data" };
+  } catch {
+    return status;
+  }
+}
+
+async function probeNode(lab: LabContext, node: LabNode, pool: SessionPool): Promise<NodeProbe> {
+  const endpoint = endpointOf(lab, node);
+  if (node.state !== "running" || !endpoint || node.partitioned) {
+    pool.drop(node.name);
+    const why = node.partitioned ? "partitioned from the lab network" : `container ${node.state}`;
+    return { status: await roleFromDataDirectory(lab, node, why), replication: [], slots: [] };
+  }
+  try {
+    return await pool.use(endpoint, async (session) => {
+      const [row] = await session.query<NodeRow>(NODE_QUERY);
+      if (!row) throw new Error("no answer");
+      const status: NodeStatus = {
+        ...emptyStatus(node, null),
+        role: row.in_recovery ? "standby" : "primary",
+        role_source: "server",
+        timeline: row.timeline,
+        current_lsn: row.current_lsn,
+        receive_lsn: row.receive_lsn,
+        replay_lsn: row.replay_lsn,
+        replay_delay: row.replay_delay,
+        upstream: row.upstream,
+        receiver_status: row.receiver_status,
+      };
+      return {
+        status,
+        replication: row.replication.map((entry) => ({ primary: node.name, ...entry })),
+        slots: row.slots.map((entry) => ({ primary: node.name, ...entry })),
+      };
+    });
+  } catch (error) {
+    return { status: await roleFromDataDirectory(lab, node, (error as Error).message), replication: [], slots: [] };
+  }
+}
+
+export interface StatusOptions {
+  /** Bounds connecting to and querying each node (default 2 s). */
+  timeoutMs?: number;
+  /** Sessions kept between reads (watchLab); without one, each read opens and closes its own. */
+  pool?: SessionPool;
+}
+
+export async function readLabStatus(lab: LabContext, options: StatusOptions = {}): Promise<LabStatus> {
+  const pool = options.pool ?? new SessionPool(lab.runtime.connect, options.timeoutMs ?? 2000);
+  try {
+    const probes = await Promise.all(lab.nodes.map((node) => probeNode(lab, node, pool)));
+    const nodes = probes.map((probe) => probe.status);
+    const splitBrain = splitBrainWarning(primariesOf({ nodes }));
+    return {
+      lab: lab.name,
+      nodes,
+      replication: probes.flatMap((probe) => probe.replication),
+      slots: probes.flatMap((probe) => probe.slots),
+      warnings: splitBrain ? [splitBrain] : [],
+    };
+  } finally {
+    if (!options.pool) await pool.close();
+  }
+}

@@ -1,0 +1,239 @@
+// The decisions in up, faults and failover, on an in-memory engine and scripted servers: what is
+// refused, in which order things happen, and what is left when something fails. The same
+// operations run against the real engine in test/integration.
+import { describe, expect, it } from "vitest";
+import { fault, refusal } from "../../src/commands/fault.js";
+import { promote, promoteRefusal } from "../../src/commands/promote.js";
+import { rejoin } from "../../src/commands/rejoin.js";
+import { sync } from "../../src/commands/sync.js";
+import { up } from "../../src/commands/up.js";
+import { InterruptedError, LabError, UsageError } from "../../src/core/errors.js";
+import { LABEL, labLabels, names } from "../../src/core/labels.js";
+import type { NodeStatus } from "../../src/core/status.js";
+import { buildTopology } from "../../src/core/topology.js";
+import { readLab } from "../../src/lab/context.js";
+import { replaceContainer } from "../../src/lab/containers.js";
+import { theOtherPrimary } from "../../src/lab/replication.js";
+import { FakeEngine, fakeRuntime, refused, type SqlScript } from "../fakes.js";
+
+const streaming = (names: string[], sync: Record<string, [string, number]> = {}) =>
+  names.map((application_name) => ({
+    application_name,
+    state: "streaming",
+    sync_state: sync[application_name]?.[0] ?? "async",
+    sync_priority: sync[application_name]?.[1] ?? 0,
+  }));
+
+/** A lab whose servers answer like a healthy leader with streaming followers. */
+function healthy(followers: string[], sync: Record<string, [string, number]> = {}): SqlScript {
+  return (node, sql) => {
+    if (sql.includes("FROM pg_stat_replication ORDER BY application_name")) return streaming(followers, sync);
+    if (sql.includes("pg_is_in_recovery() AS in_recovery,")) {
+      const primary = node === "leader";
+      return [{
+        in_recovery: !primary, current_lsn: primary ? "0/5000000" : null, receive_lsn: primary ? null : "0/5000000", replay_lsn: primary ? null : "0/5000000",
+        replay_delay: null, timeline: 1, upstream: primary ? null : "leader", receiver_status: primary ? null : "streaming",
+        replication: primary ? streaming(followers, sync).map((row) => ({ ...row, pid: 1, usename: "replicator", client_addr: null })) : [], slots: [],
+      }];
+    }
+    return [];
+  };
+}
+
+function resources(engine: FakeEngine, lab: string) {
+  return {
+    containers: [...engine.containers.values()].filter((container) => container.spec.labels?.[LABEL.lab] === lab).length,
+    volumes: [...engine.volumes.values()].filter((labels) => labels[LABEL.lab] === lab).length,
+    networks: [...engine.networks.values()].filter((network) => network.labels[LABEL.lab] === lab).length,
+  };
+}
+
+const none = { containers: 0, volumes: 0, networks: 0 };
+
+describe("up", () => {
+  it("starts the leader alone, then the followers, and returns a fixed URL per node", async () => {
+    const engine = new FakeEngine();
+    const runtime = fakeRuntime(engine, healthy(["standby1", "standby2"], { standby1: ["sync", 1] }));
+    const result = await up(runtime, { topology: buildTopology({ lab: "a", followers: 2, sync: "standby1" }), waitTimeoutMs: 5000 });
+    const starts = engine.calls.filter((call) => call.startsWith("start "));
+    expect(starts).toEqual(["start repl-lab-a-leader", "start repl-lab-a-standby1", "start repl-lab-a-standby2"]);
+    expect(engine.calls.indexOf("start repl-lab-a-leader")).toBeGreaterThan(engine.calls.lastIndexOf("create repl-lab-a-standby2"));
+    expect(result.nodes.map((node) => node.name)).toEqual(["leader", "standby1", "standby2"]);
+    for (const node of result.nodes) {
+      const pinned = engine.byName(node.container)?.spec.labels?.[LABEL.hostPort];
+      expect(node.url).toBe(`postgresql://postgres:${engine.byName(node.container)?.spec.env?.REPL_LAB_SUPERUSER_PASSWORD}@127.0.0.1:${pinned}/postgres`);
+    }
+  });
+
+  it("refuses a lab that exists and creates nothing", async () => {
+    const engine = new FakeEngine();
+    await engine.createVolume("leftover", labLabels("b"));
+    const runtime = fakeRuntime(engine);
+    await expect(up(runtime, { topology: buildTopology({ lab: "b" }), waitTimeoutMs: 1000 })).rejects.toThrow('lab "b" already exists; nothing was changed');
+    expect(engine.calls).toEqual(["create-volume leftover"]);
+  });
+
+  it("removes everything it created when a container cannot be created", async () => {
+    const engine = new FakeEngine();
+    engine.failOn = (operation, name) => (operation === "create" && name.endsWith("standby2") ? new LabError("no room") : undefined);
+    await expect(up(fakeRuntime(engine), { topology: buildTopology({ lab: "c", followers: 2 }), waitTimeoutMs: 1000 })).rejects.toThrow("no room");
+    expect(resources(engine, "c")).toEqual(none);
+  });
+
+  it("fails at once, with its log, when the leader exits while starting, and removes the lab", async () => {
+    const engine = new FakeEngine();
+    engine.onStart = (container) => {
+      if (container.spec.name.endsWith("leader")) {
+        container.state = "exited";
+        container.exitCode = 1;
+        container.logs.push('FATAL:  invalid value for parameter "shared_buffers": "lots"');
+      }
+    };
+    const started = Date.now();
+    const error = await up(fakeRuntime(engine), { topology: buildTopology({ lab: "d", followers: 1 }), waitTimeoutMs: 60_000 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(LabError);
+    expect((error as LabError).message).toBe("leader stopped while the lab was starting (exit code 1)");
+    expect((error as LabError).details.join("\n")).toContain('invalid value for parameter "shared_buffers"');
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(resources(engine, "d")).toEqual(none);
+  });
+
+  it("says what it awaited and last saw when the wait times out, and removes the lab", async () => {
+    const engine = new FakeEngine();
+    const script: SqlScript = (_node, sql) => (sql.includes("pg_stat_replication") ? streaming(["standby1"]) : []);
+    const error = (await up(fakeRuntime(engine, script), { topology: buildTopology({ lab: "e", followers: 2, sync: "standby1" }), waitTimeoutMs: 300 }).catch(
+      (caught: unknown) => caught,
+    )) as LabError;
+    expect(error.message).toBe('lab "e" was not ready after 0 s (--wait-timeout)');
+    expect(error.details).toContain("awaited: every follower streaming, standby1 sync (priority 1), standby2 async (priority 0)");
+    expect(error.details).toContain("last seen: standby1 streaming/async (priority 0), standby2 not connected");
+    expect(resources(engine, "e")).toEqual(none);
+  });
+
+  it("stops when interrupted, removes the lab and throws InterruptedError", async () => {
+    const engine = new FakeEngine();
+    const controller = new AbortController();
+    const script: SqlScript = (node, sql) => {
+      if (sql.includes("pg_stat_replication")) controller.abort();
+      return node === "leader" ? [] : refused(node);
+    };
+    await expect(up(fakeRuntime(engine, script), { topology: buildTopology({ lab: "f" }), waitTimeoutMs: 60_000, signal: controller.signal })).rejects.toBeInstanceOf(
+      InterruptedError,
+    );
+    expect(resources(engine, "f")).toEqual(none);
+  });
+});
+
+async function labOf(name: string, followers: string[], script?: SqlScript) {
+  const engine = new FakeEngine();
+  const runtime = fakeRuntime(engine, script ?? healthy(followers));
+  await up(fakeRuntime(engine, healthy(followers)), { topology: buildTopology({ lab: name, followers: followers.length }), waitTimeoutMs: 5000 });
+  engine.calls.length = 0;
+  return { engine, runtime };
+}
+
+describe("faults", () => {
+  it("are refused when the node is not in a state they apply to, with the command that would fix it", async () => {
+    const { engine, runtime } = await labOf("g", ["standby1"]);
+    const node = (await readLab(runtime, "g")).nodes[1]!;
+    expect(refusal("unpause", node)?.message).toBe("cannot unpause standby1: it is running");
+    expect(refusal("heal", node)?.message).toBe("cannot heal standby1: it is not partitioned");
+    await fault(runtime, { lab: "g", node: "standby1", action: "kill" });
+    expect(engine.calls).toEqual(["kill repl-lab-g-standby1"]);
+    const killed = (await readLab(runtime, "g")).nodes[1]!;
+    expect(refusal("kill", killed)?.message).toBe("cannot kill standby1: it is exited");
+    expect(refusal("kill", killed)?.hint).toBe("start it with `repl-lab start standby1`");
+    await expect(fault(runtime, { lab: "g", node: "standby1", action: "pause" })).rejects.toThrow("cannot pause standby1: it is exited");
+    expect(engine.calls).toEqual(["kill repl-lab-g-standby1"]);
+  });
+
+  it("partition takes the node off the lab network, and is refused twice", async () => {
+    const { engine, runtime } = await labOf("h", ["standby1"]);
+    const result = await fault(runtime, { lab: "h", node: "standby1", action: "partition" });
+    expect(result).toMatchObject({ before: "running", after: "running" });
+    expect(engine.calls).toEqual([`disconnect repl-lab-h-standby1 ${names.network("h")}`]);
+    await expect(fault(runtime, { lab: "h", node: "standby1", action: "partition" })).rejects.toThrow("cannot partition standby1: it is already partitioned");
+    await fault(runtime, { lab: "h", node: "standby1", action: "heal" });
+    expect(engine.calls.at(-1)).toBe(`connect repl-lab-h-standby1 ${names.network("h")}`);
+  });
+
+  it("refuse an unknown node, naming the nodes there are", async () => {
+    const { runtime } = await labOf("i", ["standby1"]);
+    const error = (await fault(runtime, { lab: "i", node: "standby9", action: "kill" }).catch((caught: unknown) => caught)) as LabError;
+    expect(error.message).toBe('lab "i" has no node "standby9"');
+    expect(error.hint).toBe("its nodes are leader, standby1");
+  });
+});
+
+const status = (name: string, role: string, overrides: Partial<NodeStatus> = {}): NodeStatus => ({
+  name, role, role_source: "server", container: name, container_state: "running", partitioned: false, host_port: 1, timeline: 1,
+  current_lsn: null, receive_lsn: null, replay_lsn: null, replay_delay: null, upstream: null, receiver_status: null, error: null, ...overrides,
+});
+
+describe("failover decisions", () => {
+  it("a node to follow must be the one running primary", () => {
+    const lab = (nodes: NodeStatus[]) => ({ lab: "x", nodes, replication: [], slots: [], warnings: [] });
+    expect(() => theOtherPrimary(lab([status("leader", "standby"), status("standby1", "standby")]), "leader")).toThrow("no running primary to follow");
+    expect(() => theOtherPrimary(lab([status("leader", "primary"), status("standby1", "primary"), status("standby2", "standby")]), "standby2")).toThrow(
+      "split brain: leader and standby1 both answer as primaries",
+    );
+    expect(theOtherPrimary(lab([status("leader", "primary"), status("standby1", "primary")]), "leader").name).toBe("standby1");
+  });
+
+  it("promote refuses a primary and a node whose server does not answer", () => {
+    expect(promoteRefusal(status("leader", "primary"))?.message).toBe("leader is already a primary");
+    expect(promoteRefusal(status("standby1", "standby", { role_source: "data", container_state: "exited", error: "container exited" }))?.message).toBe(
+      "cannot promote standby1: its server does not answer (container exited)",
+    );
+    expect(promoteRefusal(status("standby1", "standby"))).toBeUndefined();
+  });
+
+  it("promote of a primary is refused before anything is changed", async () => {
+    const { engine, runtime } = await labOf("j", ["standby1"]);
+    await expect(promote(runtime, { lab: "j", node: "leader" })).rejects.toThrow("leader is already a primary");
+    expect(engine.calls).toEqual([]);
+    expect(runtime.queries.some((query) => query.includes("pg_promote"))).toBe(false);
+  });
+
+  it("rejoin refuses a node that already streams from the primary", async () => {
+    const { engine, runtime } = await labOf("k", ["standby1"]);
+    await expect(rejoin(runtime, { lab: "k", node: "standby1" })).rejects.toThrow("standby1 already streams from leader; nothing to do");
+    expect(engine.calls).toEqual([]);
+  });
+
+  it("sync refuses a lab with no primary, and a bad spec before changing anything", async () => {
+    const { runtime: noPrimary } = await labOf("l", ["standby1"], (node) => refused(node));
+    await expect(sync(noPrimary, { lab: "l", change: { kind: "standbys", spec: "standby1" } })).rejects.toThrow("no node answers as primary");
+    const { runtime } = await labOf("m", ["standby1"]);
+    await expect(sync(runtime, { lab: "m", change: { kind: "standbys", spec: "standby7" } })).rejects.toBeInstanceOf(UsageError);
+    expect(runtime.queries.some((query) => query.includes("ALTER SYSTEM"))).toBe(false);
+  });
+});
+
+describe("replacing a node's container", () => {
+  it("never leaves the node without a container: a failed create gives the old one its name back", async () => {
+    const { engine, runtime } = await labOf("n", ["standby1"]);
+    await engine.stopContainer(engine.byName("repl-lab-n-standby1")!.id);
+    engine.failOn = (operation) => (operation === "create" ? new LabError("engine said no") : undefined);
+    const lab = await readLab(runtime, "n");
+    await expect(replaceContainer(lab, lab.nodes[1]!, (spec) => ({ ...spec, labels: { ...spec.labels, [LABEL.role]: "primary" } }))).rejects.toThrow("engine said no");
+    const kept = engine.byName("repl-lab-n-standby1");
+    expect(kept?.spec.labels?.[LABEL.role]).toBe("standby");
+    expect([...engine.containers.values()].filter((container) => container.spec.name.includes("standby1"))).toHaveLength(1);
+  });
+
+  it("creates the new one before it removes the old one, on the lab network under the node's name", async () => {
+    const { engine, runtime } = await labOf("o", ["standby1"]);
+    const old = engine.byName("repl-lab-o-standby1")!;
+    await engine.disconnectNetwork(names.network("o"), old.id);
+    await engine.stopContainer(old.id);
+    engine.calls.length = 0;
+    const lab = await readLab(runtime, "o");
+    const id = await replaceContainer(lab, lab.nodes[1]!, (spec) => ({ ...spec, labels: { ...spec.labels, [LABEL.role]: "primary" } }));
+    expect(engine.calls.map((call) => call.split(" ")[0])).toEqual(["rename", "create", "remove"]);
+    const fresh = engine.containers.get(id)!;
+    expect(fresh.spec).toMatchObject({ name: "repl-lab-o-standby1", network: { name: names.network("o"), aliases: ["standby1"] } });
+    expect(fresh.spec.labels?.[LABEL.role]).toBe("primary");
+    expect(engine.containers.has(old.id)).toBe(false);
+  });
+});
