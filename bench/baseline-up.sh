@@ -24,9 +24,8 @@ docker run -d --name "repl-lab-$lab-leader" "${labels[@]}" --label repl-lab.node
 port=$(docker port "repl-lab-$lab-leader" 5432/tcp | head -1 | sed 's/.*://')
 deadline=$((SECONDS + 120))
 until pg_isready -q -h 127.0.0.1 -p "$port"; do [ $SECONDS -lt $deadline ] || exit 1; sleep 0.05; done
-for i in $(seq 1 "$followers"); do
-  psql -qAt -h 127.0.0.1 -p "$port" -U postgres -c "SELECT pg_create_physical_replication_slot('standby$i', true)" > /dev/null
-done
+psql -qAt -h 127.0.0.1 -p "$port" -U postgres \
+  -c "SELECT pg_create_physical_replication_slot('standby' || i, true) FROM generate_series(1, $followers) AS i" > /dev/null
 for i in $(seq 1 "$followers"); do
   docker run -d --name "repl-lab-$lab-standby$i" "${labels[@]}" --label "repl-lab.node=standby$i" --network "$network" \
     -p 127.0.0.1::5432 "$image" bash -c "

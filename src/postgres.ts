@@ -60,7 +60,7 @@ export function mapDriverError(error: unknown, node: string): Error {
 function describeUnavailable(code: string | undefined, message: string): string {
   switch (code) {
     case "ECONNREFUSED":
-      return "connection refused (the server is not listening: stopped, or not started yet)";
+      return "connection refused (nothing listens there: the node is stopped, still starting, or cut off its network)";
     case "ECONNRESET":
       return "connection reset by the server";
     case "ETIMEDOUT":

@@ -1,4 +1,5 @@
 // A failed or interrupted up says what happened and leaves nothing behind.
+import { createServer, type Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { dropLab, labResources, nothing, runCli, uniqueLab } from "../helpers.js";
 
@@ -56,5 +57,36 @@ describe("a failed up", () => {
     expect(result.code).toBe(130);
     expect(result.stderr).toContain(`error: interrupted; lab "${name}" was removed`);
     expect(await labResources(name)).toEqual(nothing);
+  });
+
+  it("Ctrl-C during an image pull stops the pull and exits 130 at once", async () => {
+    // A registry that accepts the engine's connection and never answers: the pull hangs.
+    const sockets: Socket[] = [];
+    const registry = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => registry.listen(0, "127.0.0.1", resolve));
+    const image = `127.0.0.1:${(registry.address() as { port: number }).port}/repl-lab-test/hangs:1`;
+    const name = lab("pull");
+    let signalledAt = 0;
+    try {
+      const result = await runCli(["up", "--lab", name, "--image", image], {
+        timeoutMs: 120_000,
+        onSpawn: (child) => {
+          child.stderr?.on("data", (chunk: Buffer) => {
+            if (!signalledAt && chunk.toString().includes(`pulling ${image}`)) {
+              signalledAt = Date.now();
+              child.kill("SIGINT");
+            }
+          });
+        },
+      });
+      expect(signalledAt).toBeGreaterThan(0);
+      expect(result.code).toBe(130);
+      expect(Date.now() - signalledAt).toBeLessThan(10_000);
+      expect(result.stderr).toContain(`error: interrupted while pulling ${image}`);
+      expect(await labResources(name)).toEqual(nothing);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      registry.close();
+    }
   });
 });

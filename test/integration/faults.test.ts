@@ -106,6 +106,10 @@ describe("fault commands", () => {
 
     expect((await runCli(["partition", "--lab", lab, "standby1"])).code).toBe(0);
     await refused(["partition", "standby1"], "cannot partition standby1: it is already partitioned");
+    // A node that cannot be reached is a lab error naming it (exit 1), not an unexpected one (exit 70).
+    const unreachable = await runCli(["delay", "--lab", lab, "standby1", "--apply", "1s"]);
+    expect(unreachable.code, unreachable.stderr).toBe(1);
+    expect(unreachable.stderr).toMatch(/^error: standby1: (connection refused|Connection terminated|no answer in time)/);
     const cut = await statusUntil(lab, (current) => syncStates(current).standby2 === "streaming/sync/2");
     const standby1 = cut.nodes.find((node) => node.name === "standby1");
     expect(standby1).toMatchObject({ container_state: "running", partitioned: true, role: "standby", role_source: "data" });

@@ -1,0 +1,87 @@
+// Labs on images laid out like the official ones we cannot pull here: the alpine variants (su-exec,
+// no gosu), postgres:17 and older (VOLUME /var/lib/postgresql/data) and postgres:18 and later
+// (VOLUME /var/lib/postgresql, PGDATA=/var/lib/postgresql/18/docker). Each image is derived from the
+// local one with the docker CLI, exactly as the official Dockerfiles differ, and removed afterwards.
+import { execFileSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { UpResult } from "../../src/commands/up.js";
+import { names } from "../../src/core/labels.js";
+import { dropLab, engine, labResources, nothing, runCli, runJson, statusUntil, uniqueLab } from "../helpers.js";
+
+const BASE = "repl-lab/postgres:17";
+const docker = (...args: string[]) => execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+
+/** Commits a container of the base image that ran `script`, with Dockerfile-style `changes`. */
+function derive(tag: string, script: string, changes: string[]): string {
+  const container = `repl-lab-test-derive-${tag.replace(/[^a-z0-9]/g, "-")}`;
+  docker("rm", "-f", container);
+  docker("run", "--name", container, "--entrypoint", "bash", BASE, "-c", script);
+  docker("commit", ...changes.flatMap((change) => ["--change", change]), container, tag);
+  docker("rm", "-f", container);
+  return tag;
+}
+
+const IMAGES = {
+  alpineLike: "repl-lab-test/postgres:17-su-exec",
+  volumeAtData: "repl-lab-test/postgres:17-volume",
+  pg18Layout: "repl-lab-test/postgres:18-layout",
+};
+
+/** Every volume on the engine, labelled or not (anonymous volumes carry no label). */
+async function allVolumes(): Promise<string[]> {
+  return (await engine.listVolumes({})).map((volume) => volume.name).sort();
+}
+
+describe("images laid out like the official ones", () => {
+  const labs: string[] = [];
+  const lab = (purpose: string) => {
+    const name = uniqueLab(purpose);
+    labs.push(name);
+    return name;
+  };
+
+  beforeAll(() => {
+    derive(IMAGES.alpineLike, "mv /usr/sbin/gosu /usr/local/bin/su-exec", []);
+    derive(IMAGES.volumeAtData, "true", ['VOLUME ["/var/lib/postgresql/data"]']);
+    derive(IMAGES.pg18Layout, "true", ['VOLUME ["/var/lib/postgresql"]', "ENV PGDATA=/var/lib/postgresql/18/docker"]);
+  });
+  afterAll(async () => {
+    for (const name of labs) await dropLab(name);
+    for (const image of Object.values(IMAGES)) docker("image", "rm", "-f", image);
+  });
+
+  it("an image with su-exec and no gosu (the alpine variants) runs a streaming lab", async () => {
+    const name = lab("su-exec");
+    expect(docker("run", "--rm", "--entrypoint", "bash", IMAGES.alpineLike, "-c", "command -v gosu || command -v su-exec")).toBe("/usr/local/bin/su-exec");
+    const result = await runJson<UpResult>(["up", "--lab", name, "--followers", "1", "--sync", "standby1", "--image", IMAGES.alpineLike]);
+    expect(result.image).toBe(IMAGES.alpineLike);
+    const [row] = await runJson<{ usename: string }[]>(["sql", "--lab", name, "standby1", "SELECT current_user AS usename"]);
+    expect(row).toEqual({ usename: "postgres" });
+    expect((await runCli(["down", "--lab", name])).code).toBe(0);
+  });
+
+  it.each([
+    ["VOLUME /var/lib/postgresql/data (postgres:17 and older)", IMAGES.volumeAtData, "/var/lib/postgresql/data"],
+    ["VOLUME /var/lib/postgresql (postgres:18 and later)", IMAGES.pg18Layout, "/var/lib/postgresql"],
+  ])("an image with %s gets the node's volume where it declares one, and leaves no anonymous volume", async (_what, image, mountedAt) => {
+    const name = lab("volume");
+    const before = await allVolumes();
+    await runJson<UpResult>(["up", "--lab", name, "--followers", "1", "--image", image]);
+    for (const node of ["leader", "standby1"]) {
+      const { spec } = await engine.inspectContainer(names.container(name, node));
+      expect(spec.mounts).toEqual([{ volume: names.volume(name, node), target: mountedAt }]);
+    }
+    if (image === IMAGES.pg18Layout) {
+      // pg_rewind runs in a helper container on the node's volume: it must mount it where the node does.
+      expect((await runCli(["kill", "--lab", name, "leader"])).code).toBe(0);
+      expect((await runCli(["promote", "--lab", name, "standby1"])).code).toBe(0);
+      const rejoined = await runCli(["rejoin", "--lab", name, "leader"]);
+      expect(rejoined.code, rejoined.stderr).toBe(0);
+      expect(rejoined.stdout).toContain("leader follows standby1 again, by pg_rewind");
+      await statusUntil(name, (status) => status.replication.some((row) => row.application_name === "leader" && row.state === "streaming"));
+    }
+    expect((await runCli(["down", "--lab", name])).code).toBe(0);
+    expect(await labResources(name)).toEqual(nothing);
+    expect(await allVolumes()).toEqual(before);
+  });
+});
