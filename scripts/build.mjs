@@ -14,6 +14,7 @@ const root = new URL("..", import.meta.url).pathname;
  * out and ssh2 is loaded when an ssh:// engine is first dialled: together they were more than half
  * of dockerode's load time. node-postgres probes for Cloudflare Workers when it loads, which makes
  * Node load its fetch implementation (undici); this bundle is for Node, so it gets pg's Node streams.
+ * commander loads child_process for executable subcommands, which repl-lab has none of.
  */
 const leaveOutUnused = {
   name: "leave-out-unused",
@@ -26,6 +27,13 @@ const leaveOutUnused = {
     build.onResolve({ filter: /^ssh2$/ }, (args) =>
       args.namespace === "lazy" ? { path: "ssh2", external: true } : { path: "ssh2", namespace: "lazy" },
     );
+    build.onResolve({ filter: /^node:child_process$/ }, (args) =>
+      /[\\/]commander[\\/]/.test(args.importer) ? { path: "child_process", namespace: "lazy-builtin" } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => ({
+      contents: `let real; module.exports = new Proxy({}, { get: (_, key) => (real ??= require(${JSON.stringify(`node:${args.path}`)}))[key] });`,
+      loader: "js",
+    }));
     build.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]stream\.js$/ }, () => ({
       contents: `module.exports = {
   getStream() { return new (require("net").Socket)(); },

@@ -85,7 +85,7 @@ const FAULT_HELP: Record<FaultAction, string> = {
   heal: "put a partitioned node back on the lab network",
 };
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command("repl-lab")
     .description("PostgreSQL replication labs out of real Docker containers: leaders, followers, lag, sync states and failover you can see.")
     .version(VERSION)

@@ -23,7 +23,7 @@ interface Transition {
   waitForServer?: boolean;
 }
 
-export const TRANSITIONS: Record<FaultAction, Transition> = {
+const TRANSITIONS: Record<FaultAction, Transition> = {
   kill: {
     from: ["running"],
     done: "killed with SIGKILL: its connections drop at once, so the primary notices immediately",

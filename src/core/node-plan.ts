@@ -94,7 +94,7 @@ export function nodeSettings(topology: Topology, node: NodeSpec): [string, strin
 
 let entrypointScript: string | undefined;
 
-export function nodeEntrypointScript(): string {
+function nodeEntrypointScript(): string {
   entrypointScript ??= readPackageFile("templates/node-entrypoint.sh");
   return entrypointScript;
 }
@@ -103,7 +103,7 @@ export function nodeEntrypoint(): string[] {
   return ["bash", "-c", nodeEntrypointScript(), "repl-lab-node"];
 }
 
-export function planNode(topology: Topology, node: NodeSpec, options: PlanOptions): NodePlan {
+function planNode(topology: Topology, node: NodeSpec, options: PlanOptions): NodePlan {
   const hostPort = options.hostPorts?.[node.name] ?? node.hostPort;
   const labels = {
     ...nodeLabels(topology.lab, node.name, node.role),

@@ -6,7 +6,7 @@ import { parseSyncSpec, SyncSpecError, type SyncSpec } from "./sync-spec.js";
 
 export { LEADER, MAX_FOLLOWERS, SYNC_COMMIT_LEVELS, type Role, type SyncCommit };
 
-export function followerName(index: number): string {
+function followerName(index: number): string {
   return `standby${index}`;
 }
 
@@ -44,7 +44,7 @@ const settingValue = z.union([z.string(), z.number(), z.boolean()]).transform((v
 });
 
 /** The lab file's shape; flags fill the same fields. */
-export const LabSpecSchema = z
+const LabSpecSchema = z
   .object({
     lab: z
       .string()

@@ -37,7 +37,7 @@ export interface LabContext {
  * Orders leader before standbys and standby2 before standby10. (Not localeCompare with numeric:
  * building its ICU collator costs a short command like `status` some 10 ms.)
  */
-export function compareNodeNames(a: string, b: string): number {
+function compareNodeNames(a: string, b: string): number {
   if (a === b) return 0;
   if (a === "leader") return -1;
   if (b === "leader") return 1;
@@ -73,7 +73,7 @@ export async function listNodes(runtime: Runtime, lab: string): Promise<LabNode[
   return (await nodeContainers(runtime, lab)).map((container) => labNode(lab, container)).sort((a, b) => compareNodeNames(a.name, b.name));
 }
 
-export function noSuchLab(lab: string): LabError {
+function noSuchLab(lab: string): LabError {
   return new LabError(`there is no lab named "${lab}" on this engine`, {
     hint: `start one with \`repl-lab up --lab ${lab}\`, or list labs with \`repl-lab ls\``,
   });

@@ -13,7 +13,7 @@ import type { ContainerEngine, ImageDetails } from "../engine/engine.js";
 
 export const DEFAULT_MAJOR = 17;
 export const OFFICIAL_IMAGE = (major: number) => `postgres:${major}`;
-export const LOCAL_IMAGE = (major: number) => `repl-lab/postgres:${major}`;
+const LOCAL_IMAGE = (major: number) => `repl-lab/postgres:${major}`;
 
 /** The Debian release that ships each PostgreSQL major version as `postgresql-<major>`. */
 export const DEBIAN_SUITE_FOR_MAJOR: Record<number, string> = { 15: "bookworm", 17: "trixie" };
@@ -74,7 +74,7 @@ export async function localImage(engine: ContainerEngine, requested: string | un
 }
 
 /** `docker import` changes that give the image the official image's layout where the lab relies on it. */
-export function imageChanges(major: number): string[] {
+function imageChanges(major: number): string[] {
   return [
     `ENV PATH=/usr/lib/postgresql/${major}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
     "ENV PGDATA=/var/lib/postgresql/data",
@@ -85,7 +85,7 @@ export function imageChanges(major: number): string[] {
   ];
 }
 
-export function mmdebstrapArguments(major: number, tarball: string, mirror: string | undefined): string[] {
+function mmdebstrapArguments(major: number, tarball: string, mirror: string | undefined): string[] {
   const suite = DEBIAN_SUITE_FOR_MAJOR[major];
   if (!suite) throw new UsageError(`--pg ${major} is not supported`, { hint: `choose one of ${Object.keys(DEBIAN_SUITE_FOR_MAJOR).join(", ")}` });
   const args = [

@@ -49,19 +49,19 @@ export function theOnePrimary(status: LabStatus): NodeStatus {
   return primaries[0]!;
 }
 
-export async function ensureSlot(primary: Session, slot: string): Promise<void> {
+async function ensureSlot(primary: Session, slot: string): Promise<void> {
   await primary.query(
     `SELECT pg_create_physical_replication_slot($1, true) WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = $1)`,
     [slot],
   );
 }
 
-export function primaryConninfo(host: string, password: string): string {
+function primaryConninfo(host: string, password: string): string {
   return `host=${host} port=${POSTGRES_PORT} user=replicator password=${password}`;
 }
 
 /** Points a running standby at another primary without a restart (primary_conninfo is reloadable since PostgreSQL 13). */
-export async function repoint(lab: LabContext, standby: string, primary: string): Promise<void> {
+async function repoint(lab: LabContext, standby: string, primary: string): Promise<void> {
   if (lab.slots) await onNode(lab, primary, (session) => ensureSlot(session, standby));
   await onNode(lab, standby, (session) =>
     alterSystem(session, {

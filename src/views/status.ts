@@ -10,7 +10,7 @@ function replayDelayCell(node: NodeStatus): string {
   return `${formatSeconds(node.replay_delay)}${caughtUp ? " (caught up)" : ""}`;
 }
 
-export function nodesTable(nodes: NodeStatus[], colour: ChalkInstance): string {
+function nodesTable(nodes: NodeStatus[], colour: ChalkInstance): string {
   const out = table(["node", "role", "container", "port", "timeline", "current_lsn", "receive_lsn", "replay_lsn", "replay delay", "upstream"], colour);
   for (const node of nodes) {
     const role = node.role_source === "server" ? colourState(node.role, colour) : colour.dim(`${node.role}?`);
@@ -55,7 +55,7 @@ export function replicationTable(rows: ReplicationStatus[], colour: ChalkInstanc
   return out.toString();
 }
 
-export function slotsTable(rows: SlotStatus[], colour: ChalkInstance): string {
+function slotsTable(rows: SlotStatus[], colour: ChalkInstance): string {
   const out = table(["slot_name", "slot_type", "active", "restart_lsn", "wal_status", "retained"], colour);
   for (const row of rows) {
     out.push([
