@@ -11,6 +11,22 @@ export const CLI = fileURLToPath(new URL("../bin/repl-lab.js", import.meta.url))
 export const runtime = await dockerRuntime();
 export const engine = runtime.engine;
 
+/**
+ * Unique lab names for a describe block, each removed by label after it (call in the block):
+ * `const lab = labsRemovedAfterAll(afterAll); const name = lab("crash");`
+ */
+export function labsRemovedAfterAll(afterAll: (work: () => Promise<void>) => void): (purpose: string) => string {
+  const labs: string[] = [];
+  afterAll(async () => {
+    for (const name of labs) await dropLab(name);
+  });
+  return (purpose) => {
+    const name = uniqueLab(purpose);
+    labs.push(name);
+    return name;
+  };
+}
+
 /** Removes everything carrying the lab's label, whatever state it is in (tests call it in afterEach/afterAll). */
 export async function dropLab(lab: string): Promise<void> {
   if (lab) await removeLab(runtime, lab);

@@ -153,10 +153,11 @@ function listenable(port: number): Promise<number | undefined> {
  * The host port of each node. Given with --port, each must be free. Otherwise, for a local engine,
  * free ports are chosen here and fixed in the container, so a node keeps its URL across a stop and
  * start (the engine gives a port it chose itself a new one at every start). A remote engine's ports
- * cannot be checked from here: it chooses them.
+ * cannot be checked from here: it chooses them, and reports a taken one when the node starts.
  */
 async function chooseHostPorts(runtime: Runtime, topology: Topology): Promise<Record<string, number>> {
   const ports: Record<string, number> = {};
+  if (runtime.host.bindIp !== "127.0.0.1") return ports;
   if (topology.nodes.some((node) => node.hostPort !== undefined)) {
     for (const node of topology.nodes) {
       if (node.hostPort === undefined) continue;
@@ -168,7 +169,6 @@ async function chooseHostPorts(runtime: Runtime, topology: Topology): Promise<Re
     }
     return ports;
   }
-  if (runtime.host.bindIp !== "127.0.0.1") return ports;
   for (const node of topology.nodes) {
     const port = await listenable(0);
     if (port === undefined) throw new LabError("no free port on 127.0.0.1");

@@ -1,18 +1,10 @@
 // A failed or interrupted up says what happened and leaves nothing behind.
 import { createServer, type Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
-import { dropLab, labResources, nothing, runCli, uniqueLab } from "../helpers.js";
+import { labResources, labsRemovedAfterAll, nothing, runCli } from "../helpers.js";
 
 describe("a failed up", () => {
-  const labs: string[] = [];
-  const lab = (purpose: string) => {
-    const name = uniqueLab(purpose);
-    labs.push(name);
-    return name;
-  };
-  afterAll(async () => {
-    for (const name of labs) await dropLab(name);
-  });
+  const lab = labsRemovedAfterAll(afterAll);
 
   it("reports a leader that cannot start, with its last log lines, and removes the lab", async () => {
     const name = lab("crash");

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UpResult } from "../../src/commands/up.js";
 import { names } from "../../src/core/labels.js";
-import { dropLab, engine, labResources, nothing, runCli, runJson, statusUntil, uniqueLab } from "../helpers.js";
+import { engine, labResources, labsRemovedAfterAll, nothing, runCli, runJson, statusUntil } from "../helpers.js";
 
 const BASE = "repl-lab/postgres:17";
 const docker = (...args: string[]) => execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
@@ -33,22 +33,16 @@ async function allVolumes(): Promise<string[]> {
 }
 
 describe("images laid out like the official ones", () => {
-  const labs: string[] = [];
-  const lab = (purpose: string) => {
-    const name = uniqueLab(purpose);
-    labs.push(name);
-    return name;
-  };
-
   beforeAll(() => {
     derive(IMAGES.alpineLike, "mv /usr/sbin/gosu /usr/local/bin/su-exec", []);
     derive(IMAGES.volumeAtData, "true", ['VOLUME ["/var/lib/postgresql/data"]']);
     derive(IMAGES.pg18Layout, "true", ['VOLUME ["/var/lib/postgresql"]', "ENV PGDATA=/var/lib/postgresql/18/docker"]);
   });
-  afterAll(async () => {
-    for (const name of labs) await dropLab(name);
+  afterAll(() => {
     for (const image of Object.values(IMAGES)) docker("image", "rm", "-f", image);
   });
+  // Registered last, so it runs first (after hooks run in reverse): labs go before their images.
+  const lab = labsRemovedAfterAll(afterAll);
 
   it("an image with su-exec and no gosu (the alpine variants) runs a streaming lab", async () => {
     const name = lab("su-exec");
