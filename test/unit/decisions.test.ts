@@ -14,6 +14,8 @@ import { buildTopology } from "../../src/core/topology.js";
 import { readLab } from "../../src/lab/context.js";
 import { replaceContainer } from "../../src/lab/containers.js";
 import { theOtherPrimary } from "../../src/lab/replication.js";
+import { watchLab } from "../../src/lab/watch.js";
+import { Lab } from "../../src/api.js";
 import { FakeEngine, fakeRuntime, refused, type SqlScript } from "../fakes.js";
 
 const streaming = (names: string[], sync: Record<string, [string, number]> = {}) =>
@@ -235,5 +237,40 @@ describe("replacing a node's container", () => {
     expect(fresh.spec).toMatchObject({ name: "repl-lab-o-standby1", network: { name: names.network("o"), aliases: ["standby1"] } });
     expect(fresh.spec.labels?.[LABEL.role]).toBe("primary");
     expect(engine.containers.has(old.id)).toBe(false);
+  });
+});
+
+describe("watchLab", () => {
+  it("keeps one session per node across ticks instead of connecting every tick", async () => {
+    const { engine } = await labOf("p", ["standby1", "standby2"]);
+    let connects = 0;
+    const base = fakeRuntime(engine, healthy(["standby1", "standby2"]));
+    const runtime = { ...base, connect: (...args: Parameters<typeof base.connect>) => ((connects += 1), base.connect(...args)) };
+    const ticks: string[][] = [];
+    for await (const tick of watchLab(runtime, "p", { intervalMs: 1 })) {
+      ticks.push(tick.events.map((event) => `${event.node} ${event.field}`));
+      if (ticks.length === 4) break;
+    }
+    expect(connects).toBe(3);
+    expect(ticks[0]).toContain("standby1 replication");
+    expect(ticks.slice(1)).toEqual([[], [], []]);
+  });
+});
+
+describe("the library", () => {
+  it("Lab.up validates like the CLI, gives each node's URL, and `await using` removes the lab", async () => {
+    const engine = new FakeEngine();
+    const runtime = fakeRuntime(engine, healthy(["standby1"]));
+    await expect(Lab.up({ followers: 17, runtime })).rejects.toThrow("followers: must be a whole number from 1 to 16");
+    expect(engine.calls).toEqual([]);
+    {
+      await using lab = await Lab.up({ name: "q", followers: 1, runtime });
+      expect(lab.nodes).toEqual(["leader", "standby1"]);
+      expect(lab.url("standby1")).toMatch(/^postgresql:\/\/postgres:[0-9a-f]{24}@127\.0\.0\.1:\d+\/postgres$/);
+      expect(Object.keys(lab.urls())).toEqual(["leader", "standby1"]);
+      expect(() => lab.url("standby2")).toThrow('lab "q" has no node "standby2"');
+      expect(resources(engine, "q")).toEqual({ containers: 2, volumes: 2, networks: 1 });
+    }
+    expect(resources(engine, "q")).toEqual(none);
   });
 });
