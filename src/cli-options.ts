@@ -14,6 +14,7 @@ export interface TopologyFlags {
   syncCommit?: string;
   slots?: boolean;
   walSenderTimeout?: string;
+  networkDelay?: string;
   setting?: string[];
   port?: string;
   image?: string;
@@ -45,6 +46,7 @@ export function topologyFrom(flags: TopologyFlags): Topology {
     syncCommit: flags.syncCommit,
     slots: flags.slots === false ? false : undefined,
     walSenderTimeout: flags.walSenderTimeout,
+    networkDelay: flags.networkDelay,
     port: flags.port,
     image: flags.image,
   };

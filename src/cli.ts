@@ -67,6 +67,7 @@ function addTopologyOptions(command: Command): Command {
     .addOption(new Option("--sync-commit <level>", "synchronous_commit (default on)").choices([...SYNC_COMMIT_LEVELS]))
     .option("--no-slots", "bootstrap followers without replication slots")
     .option("--wal-sender-timeout <duration>", "wal_sender_timeout, e.g. 5s (default PostgreSQL's 60s)")
+    .option("--network-delay <duration>", "one-way latency on every follower's replication link, e.g. 20ms")
     .option("-c, --setting <name=value>", "extra postgresql.conf setting for every node (repeatable)", (value: string, all: string[] = []) => [...all, value])
     .option("--port <port>", "host port of the leader; followers get the next ones (default: free ports, fixed for the lab's life)")
     .option("--image <image>", "PostgreSQL image (env REPL_LAB_IMAGE; default postgres:17, else repl-lab/postgres:17)");
@@ -264,16 +265,17 @@ Examples:
 
   program
     .command("delay")
-    .description("make a follower lag on demand: replay delay (recovery_min_apply_delay) or network latency (netem)")
+    .description("make a follower lag on demand: replay delay (recovery_min_apply_delay) or latency on its replication link")
     .argument("<node>", "a standby")
     .addOption(labOption())
     .option("--apply <duration>", "replay each transaction no sooner than this after its commit on the primary")
-    .option("--network <duration>", "add network latency with tc netem (needs tc in the image and netem in the kernel)")
+    .option("--network <duration>", "one-way latency on its replication link, both directions (userspace; no netem needed)")
     .option("--clear", "remove both delays")
     .option("--json", "print the result as JSON")
     .addHelpText("after", `
 Examples:
   $ repl-lab delay standby2 --apply 2s      then: repl-lab sql leader "INSERT …"; repl-lab status
+  $ repl-lab delay standby1 --network 20ms  a commit waiting for standby1 now takes a 40 ms round trip
   $ repl-lab delay standby2 --clear`)
     .action(async (node: string, flags: { lab: string; apply?: string; network?: string; clear?: boolean; json?: boolean }) => {
       const [runtime, { delay }, { delayView }] = await Promise.all([load.runtime(), import("./commands/delay.js"), load.results()]);

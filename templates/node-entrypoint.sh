@@ -5,7 +5,7 @@
 #
 # Environment: REPL_LAB_NODE, REPL_LAB_ROLE (primary|standby), REPL_LAB_PRIMARY_HOST,
 # REPL_LAB_SLOT (empty: no replication slot), REPL_LAB_SUPERUSER_PASSWORD,
-# REPL_LAB_REPLICATION_PASSWORD, PGDATA.
+# REPL_LAB_REPLICATION_PASSWORD, REPL_LAB_NETWORK_DELAY (ms on a standby's link; empty: none), PGDATA.
 # Arguments: postgresql.conf settings as name=value, written to $PGDATA/repl-lab.conf at every start.
 set -euo pipefail
 
@@ -73,6 +73,29 @@ bootstrap_standby() {
     -d "host=$REPL_LAB_PRIMARY_HOST port=5432 user=replicator" \
     -D "$PGDATA" -X stream --checkpoint=fast --write-recovery-conf "${slot_args[@]}"
   log "base backup complete"
+  if [ -n "${REPL_LAB_NETWORK_DELAY:-}" ]; then
+    # The link's latency (see start_link_delay): the walreceiver connects through this node's
+    # standby end, which reads the upstream and the delay from these options. The last line for a
+    # setting in postgresql.auto.conf wins over the one pg_basebackup -R wrote.
+    log "replication link to $REPL_LAB_PRIMARY_HOST delayed by ${REPL_LAB_NETWORK_DELAY} ms each way"
+    printf "primary_conninfo = 'host=127.0.0.1 port=5434 user=replicator password=%s sslmode=disable gssencmode=disable options=-crepl_lab.link=%s/%s'\n" \
+      "$REPL_LAB_REPLICATION_PASSWORD" "$REPL_LAB_PRIMARY_HOST" "$REPL_LAB_NETWORK_DELAY" >> "$PGDATA/postgresql.auto.conf"
+  fi
+}
+
+# The userspace link delay (`repl-lab delay --network`), on every node that has Perl: a primary end
+# on port 5433 and a standby end on 127.0.0.1:5434. Each holds the bytes its own node sends, so a
+# node that dies loses what it had queued, as under netem.
+start_link_delay() {
+  if ! command -v perl > /dev/null; then
+    log "no perl in this image: the userspace network delay is not available on this node"
+    return
+  fi
+  cat > /tmp/repl-lab-link-delay.pl <<'LINK_DELAY_PL'
+@LINK_DELAY_PL@
+LINK_DELAY_PL
+  "${as_postgres[@]}" perl /tmp/repl-lab-link-delay.pl primary-end 5433 5432 &
+  "${as_postgres[@]}" perl /tmp/repl-lab-link-delay.pl standby-end 5434 5433 &
 }
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
@@ -94,5 +117,23 @@ chown postgres:postgres "$PGDATA/repl-lab.conf"
 grep -qx "include_if_exists = 'repl-lab.conf'" "$PGDATA/postgresql.conf" ||
   echo "include_if_exists = 'repl-lab.conf'" >> "$PGDATA/postgresql.conf"
 
+start_link_delay
+
+# This script stays PID 1 and PostgreSQL runs as its child, so that the link-delay processes are
+# not the postmaster's children (it treats an unknown child that dies as a crashed backend). The
+# container's stop signal (SIGINT, fast shutdown) and the others are passed on to PostgreSQL, and
+# the container ends with its exit status.
 log "starting postgres as $REPL_LAB_ROLE"
-exec "${as_postgres[@]}" postgres -D "$PGDATA"
+"${as_postgres[@]}" postgres -D "$PGDATA" &
+postgres_pid=$!
+for signal in INT TERM QUIT HUP USR1 USR2; do
+  trap "kill -$signal $postgres_pid 2> /dev/null || true" "$signal"
+done
+while :; do
+  # `wait` returns early (with 128 + the signal) when a trapped signal arrives: wait again until
+  # PostgreSQL itself has exited, and end with its status.
+  status=0
+  wait "$postgres_pid" || status=$?
+  kill -0 "$postgres_pid" 2> /dev/null || break
+done
+exit "$status"

@@ -114,7 +114,16 @@ export async function removeTestLabs(): Promise<void> {
 
 export interface StatusJson {
   lab: string;
-  nodes: { name: string; role: string; role_source: string; container_state: string; timeline: number | null; replay_lsn: string | null }[];
+  nodes: {
+    name: string;
+    role: string;
+    role_source: string;
+    container_state: string;
+    timeline: number | null;
+    replay_lsn: string | null;
+    upstream: string | null;
+    network_delay_ms: number | null;
+  }[];
   replication: { application_name: string; state: string; sync_priority: number; sync_state: string; replay_lag_bytes: number | null }[];
   slots: { slot_name: string; active: boolean; wal_status: string | null }[];
   warnings: string[];

@@ -1,46 +1,36 @@
 // repl-lab delay <node> --apply 2s | --network 50ms | --clear: lag on demand on a follower.
+//   --apply    recovery_min_apply_delay: the standby replays each commit no sooner than this after it.
+//   --network  one-way latency on the standby's replication link, both directions, through the
+//              link-delay ends every node runs (templates/link-delay.pl): bytes wait on the side that
+//              sends them, as packets wait in the sending host's queue under netem.
 import { parseDuration } from "../core/duration.js";
 import { LabError, UsageError } from "../core/errors.js";
-import type { ContainerEngine } from "../engine/engine.js";
-import { readLab, requireNode } from "../lab/context.js";
-import { onNode } from "../lab/replication.js";
+import { primaryConninfo } from "../core/node-plan.js";
+import type { NodeStatus } from "../core/status.js";
+import { readLab, requireNode, type LabContext } from "../lab/context.js";
+import { nodeStatus, onNode, theOnePrimary } from "../lab/replication.js";
 import type { Runtime } from "../lab/runtime.js";
-import { alterSystem } from "../lab/server.js";
+import { alterSystem, logTail, waitForStreaming } from "../lab/server.js";
+import { readLabStatus } from "../lab/status.js";
 
 export interface DelayOptions {
   lab: string;
   node: string;
   /** recovery_min_apply_delay, e.g. "2s". */
   apply?: string;
-  /** netem latency on the node's interface, e.g. "50ms". */
+  /** One-way latency on the standby's replication link, e.g. "50ms". */
   network?: string;
+  /** Remove both. */
   clear?: boolean;
 }
 
 export interface DelayResult {
   node: string;
   recovery_min_apply_delay: string;
-  network_delay: string | null;
-}
-
-const NETEM_HINT = "use --apply for a replay delay, which needs nothing from the kernel";
-
-async function setNetworkDelay(engine: ContainerEngine, id: string, delay: string | null): Promise<void> {
-  const command = delay === null
-    ? ["tc", "qdisc", "del", "dev", "eth0", "root"]
-    : ["tc", "qdisc", "replace", "dev", "eth0", "root", "netem", "delay", delay];
-  // A missing tc comes back as exit 126 with the engine's message in the output, not as an error.
-  const result = await engine.exec(id, command, { user: "root" });
-  if (result.exitCode === 0) return;
-  if (delay === null) return; // nothing to clear
-  const output = `${result.stdout}${result.stderr}`;
-  if (result.exitCode === 126 || result.exitCode === 127 || /executable file not found|not found/.test(output)) {
-    throw new LabError("this node's image has no `tc` (iproute2), so it cannot add network latency", { hint: NETEM_HINT });
-  }
-  if (/qdisc kind is unknown/i.test(output)) {
-    throw new LabError("this kernel has no netem queueing discipline (tc: Specified qdisc kind is unknown)", { hint: NETEM_HINT });
-  }
-  throw new LabError(`tc failed: ${output.trim()}`, { hint: NETEM_HINT });
+  /** One-way latency on the node's replication link in ms; null: none. */
+  network_delay_ms: number | null;
+  /** The primary the node's link goes to. */
+  upstream: string | null;
 }
 
 function checkOptions(options: DelayOptions): void {
@@ -50,27 +40,63 @@ function checkOptions(options: DelayOptions): void {
   for (const [flag, value] of [["--apply", options.apply], ["--network", options.network]] as const) {
     if (value !== undefined && parseDuration(value) === undefined) throw new UsageError(`${flag} ${value}: expected a duration such as 2s or 50ms`);
   }
+  const network = options.network === undefined ? undefined : parseDuration(options.network)!;
+  if (network !== undefined && network > 60_000) throw new UsageError(`--network ${options.network}: at most 60s`);
+}
+
+/** The link delay runs on Perl in both containers (every Debian-based image has it; alpine ones do not). */
+async function requirePerl(lab: LabContext, nodes: string[]): Promise<void> {
+  for (const name of nodes) {
+    const { exitCode } = await lab.runtime.engine.exec(requireNode(lab, name).id, ["sh", "-c", "command -v perl"]);
+    if (exitCode !== 0) {
+      throw new LabError(`${name}'s image has no perl, which the userspace link delay runs on`, {
+        hint: "use a Debian-based image (the official postgres:<version> or repl-lab/postgres), or --apply for a replay delay",
+      });
+    }
+  }
+}
+
+/** Sets the standby's link (direct, or through the link delay) and waits until it streams again. */
+async function relink(lab: LabContext, standby: NodeStatus, upstream: string, networkDelayMs: number | null): Promise<void> {
+  await onNode(lab, standby.name, (session) =>
+    alterSystem(session, { primary_conninfo: primaryConninfo(upstream, lab.secrets.replicationPassword, networkDelayMs) }),
+  );
+  const outcome = await waitForStreaming(lab, { primary: upstream, standbys: [standby.name], timeoutMs: 30_000 });
+  if (!outcome.ready) {
+    throw new LabError(`${standby.name} does not stream from ${upstream} through its new link`, {
+      details: await logTail(lab, requireNode(lab, standby.name)),
+      hint: "a lab made by an older repl-lab has no link-delay ends: rebuild it with `repl-lab down` and `repl-lab up`",
+    });
+  }
 }
 
 export async function delay(runtime: Runtime, options: DelayOptions): Promise<DelayResult> {
   checkOptions(options);
   const lab = await readLab(runtime, options.lab);
   const node = requireNode(lab, options.node);
+  const status = await readLabStatus(lab);
+  const standby = nodeStatus(lab, status, node.name);
   const applied = await onNode(lab, node.name, async (session) => {
     const [row] = await session.query<{ in_recovery: boolean }>("SELECT pg_is_in_recovery() AS in_recovery");
-    if (options.apply !== undefined || options.clear) {
-      if (!row?.in_recovery && options.apply !== undefined) {
-        throw new LabError(`${options.node} is a primary; a replay delay applies to standbys`, { hint: "delay one of its standbys instead" });
-      }
-      if (row?.in_recovery) {
-        // https://www.postgresql.org/docs/current/runtime-config-replication.html#GUC-RECOVERY-MIN-APPLY-DELAY
-        await alterSystem(session, { recovery_min_apply_delay: options.clear ? null : `${parseDuration(options.apply!)}ms` });
-      }
+    if (!row?.in_recovery && (options.apply !== undefined || options.network !== undefined)) {
+      throw new LabError(`${options.node} is a primary; a delay applies to a standby`, { hint: "delay one of its standbys instead" });
+    }
+    if (row?.in_recovery && (options.apply !== undefined || options.clear)) {
+      // https://www.postgresql.org/docs/current/runtime-config-replication.html#GUC-RECOVERY-MIN-APPLY-DELAY
+      await alterSystem(session, { recovery_min_apply_delay: options.clear ? null : `${parseDuration(options.apply!)}ms` });
     }
     const [setting] = await session.query<{ value: string }>("SELECT current_setting('recovery_min_apply_delay') AS value");
     return setting?.value ?? "0";
   });
-  if (options.network !== undefined) await setNetworkDelay(runtime.engine, node.id, `${parseDuration(options.network)}ms`);
-  if (options.clear) await setNetworkDelay(runtime.engine, node.id, null);
-  return { node: options.node, recovery_min_apply_delay: applied, network_delay: options.network ?? null };
+  let networkDelayMs = standby.network_delay_ms;
+  const upstream = standby.role === "standby" ? (standby.upstream ?? theOnePrimary(status).name) : null;
+  if (upstream && options.network !== undefined) {
+    networkDelayMs = parseDuration(options.network)!;
+    await requirePerl(lab, [node.name, upstream]);
+    await relink(lab, standby, upstream, networkDelayMs);
+  } else if (upstream && options.clear && networkDelayMs !== null) {
+    networkDelayMs = null;
+    await relink(lab, standby, upstream, null);
+  }
+  return { node: node.name, recovery_min_apply_delay: applied, network_delay_ms: networkDelayMs, upstream };
 }

@@ -42,15 +42,13 @@ export async function promote(runtime: Runtime, options: { lab: string; node: st
   progress.step(`promoting ${target.name} (pg_promote)`);
   const promoteMs = await promoteServer(lab, target.name);
   progress.step(`${target.name} accepts writes after ${promoteMs} ms`);
-  const standbys = before.nodes
-    .filter((other) => other.name !== target.name && other.role_source === "server" && other.role === "standby")
-    .map((other) => other.name);
+  const standbys = before.nodes.filter((other) => other.name !== target.name && other.role_source === "server" && other.role === "standby");
   const notFollowing = await followNewPrimary(lab, target.name, standbys, progress);
   const after = await readLabStatus(lab);
   return {
     new_primary: target.name,
     promote_ms: promoteMs,
-    following: standbys.filter((name) => !notFollowing.includes(name)),
+    following: standbys.map((standby) => standby.name).filter((name) => !notFollowing.includes(name)),
     not_following: notFollowing,
     split_brain: primariesOf(after).map((primary) => primary.name).filter((name) => name !== target.name),
     timeline: after.nodes.find((candidate) => candidate.name === target.name)?.timeline ?? null,

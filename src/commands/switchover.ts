@@ -47,9 +47,9 @@ export async function switchover(runtime: Runtime, options: { lab: string; node:
   const promoteMs = await promoteServer(lab, target.name);
   const unavailableMs = Date.now() - started;
   progress.step(`${target.name} accepts writes after ${promoteMs} ms`);
-  const standbys = status.nodes
-    .filter((other) => other.name !== target.name && other.name !== primary.name && other.role_source === "server" && other.role === "standby")
-    .map((other) => other.name);
+  const standbys = status.nodes.filter(
+    (other) => other.name !== target.name && other.name !== primary.name && other.role_source === "server" && other.role === "standby",
+  );
   const notFollowing = await followNewPrimary(lab, target.name, standbys, progress);
   const rejoined = await rejoinNode(await reread(lab), primary.name, target.name, { reclone: false, progress });
   return {
@@ -57,7 +57,7 @@ export async function switchover(runtime: Runtime, options: { lab: string; node:
     new_primary: target.name,
     unavailable_ms: unavailableMs,
     promote_ms: promoteMs,
-    following: standbys.filter((name) => !notFollowing.includes(name)),
+    following: standbys.map((standby) => standby.name).filter((name) => !notFollowing.includes(name)),
     not_following: notFollowing,
     rejoin: rejoined,
   };

@@ -10,6 +10,9 @@ import type { NodeSpec, Topology } from "./topology.js";
 /** Where every node keeps its data, in the official images and in repl-lab/postgres alike. */
 export const PGDATA = "/var/lib/postgresql/data";
 export const POSTGRES_PORT = 5432;
+/** Where each node's link-delay ends listen (templates/link-delay.pl): the primary end on the lab network, the standby end on loopback. */
+export const LINK_PRIMARY_END_PORT = 5433;
+export const LINK_STANDBY_END_PORT = 5434;
 
 export interface LabSecrets {
   superuserPassword: string;
@@ -30,7 +33,21 @@ export const ENV = {
   slot: "REPL_LAB_SLOT",
   superuserPassword: "REPL_LAB_SUPERUSER_PASSWORD",
   replicationPassword: "REPL_LAB_REPLICATION_PASSWORD",
+  networkDelay: "REPL_LAB_NETWORK_DELAY",
 } as const;
+
+/**
+ * A standby's primary_conninfo. With a network delay it goes through the node's own standby end of
+ * the link delay, which reads the upstream and the delay (ms) from the options; without, straight
+ * to the upstream.
+ */
+export function primaryConninfo(upstream: string, password: string, networkDelayMs?: number | null): string {
+  if (networkDelayMs === undefined || networkDelayMs === null) return `host=${upstream} port=${POSTGRES_PORT} user=replicator password=${password}`;
+  return (
+    `host=127.0.0.1 port=${LINK_STANDBY_END_PORT} user=replicator password=${password} sslmode=disable gssencmode=disable ` +
+    `options=-crepl_lab.link=${upstream}/${networkDelayMs}`
+  );
+}
 
 /**
  * Where a node's volume is mounted. An image that declares a VOLUME at PGDATA or above it (the
@@ -94,8 +111,11 @@ export function nodeSettings(topology: Topology, node: NodeSpec): [string, strin
 
 let entrypointScript: string | undefined;
 
+/** The node entrypoint with the link-delay proxy (templates/link-delay.pl) written into it. */
 function nodeEntrypointScript(): string {
-  entrypointScript ??= readPackageFile("templates/node-entrypoint.sh");
+  entrypointScript ??= readPackageFile("templates/node-entrypoint.sh").replace("@LINK_DELAY_PL@", () =>
+    readPackageFile("templates/link-delay.pl").trimEnd(),
+  );
   return entrypointScript;
 }
 
@@ -127,6 +147,7 @@ function planNode(topology: Topology, node: NodeSpec, options: PlanOptions): Nod
         [ENV.slot]: node.role === "standby" && topology.slots ? node.name : "",
         [ENV.superuserPassword]: options.secrets.superuserPassword,
         [ENV.replicationPassword]: options.secrets.replicationPassword,
+        ...(node.role === "standby" && topology.networkDelayMs !== undefined ? { [ENV.networkDelay]: String(topology.networkDelayMs) } : {}),
       },
       labels,
       mounts: [{ volume: volumeName, target: options.mountTarget ?? PGDATA }],

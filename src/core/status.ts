@@ -23,6 +23,8 @@ export interface NodeStatus {
   replay_delay: number | null;
   /** Who this standby's walreceiver streams from, and its status (pg_stat_wal_receiver). */
   upstream: string | null;
+  /** One-way latency added to this standby's replication link (`delay --network`), in ms; null: none. */
+  network_delay_ms: number | null;
   receiver_status: string | null;
   /** Why the server could not be asked, when it could not. */
   error: string | null;
@@ -58,6 +60,8 @@ export interface SlotStatus {
   active_pid: number | null;
   restart_lsn: string | null;
   wal_status: string | null;
+  /** Bytes that can still be written before this slot is in danger of losing WAL (max_slot_wal_keep_size); null when unlimited. */
+  safe_wal_size: number | null;
   /** pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn): WAL the slot keeps on the primary. */
   retained_bytes: number | null;
 }

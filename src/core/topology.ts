@@ -1,6 +1,7 @@
 // One topology model for every way a lab is described: CLI flags and lab files share this schema.
 import { z } from "zod";
 import { DEFAULT_FOLLOWERS, DEFAULT_LAB, LEADER, MAX_FOLLOWERS, SYNC_COMMIT_LEVELS, type Role, type SyncCommit } from "./constants.js";
+import { parseDuration } from "./duration.js";
 import { UsageError } from "./errors.js";
 import { parseSyncSpec, SyncSpecError, type SyncSpec } from "./sync-spec.js";
 
@@ -63,6 +64,18 @@ const LabSpecSchema = z
       .string()
       .regex(/^\d+\s*(ms|s|min|h)?$/, { error: 'must be a duration such as "5s", "500ms" or "1min"' })
       .optional(),
+    /** One-way latency on every follower's replication link, e.g. "20ms" (a number is milliseconds). */
+    networkDelay: z
+      .union([z.number(), z.string()])
+      .transform((value, context) => {
+        const ms = typeof value === "number" ? value : parseDuration(value);
+        if (ms === undefined || !Number.isFinite(ms) || ms < 0 || ms > 60_000) {
+          context.addIssue({ code: "custom", message: 'must be a duration from 0 to 60s, such as "20ms" or "0.5s"' });
+          return z.NEVER;
+        }
+        return ms;
+      })
+      .optional(),
     settings: z.record(z.string(), settingValue).default({}),
     port: wholeNumber(1024, 65535 - MAX_FOLLOWERS).optional(),
   })
@@ -86,6 +99,8 @@ export interface Topology {
   syncCommit: SyncCommit;
   slots: boolean;
   walSenderTimeout: string | undefined;
+  /** One-way latency in ms on every follower's replication link (the userspace link delay). */
+  networkDelayMs: number | undefined;
   settings: Record<string, string>;
 }
 
@@ -142,6 +157,7 @@ export function buildTopology(input: unknown): Topology {
     syncCommit: spec.syncCommit,
     slots: spec.slots,
     walSenderTimeout: spec.walSenderTimeout,
+    networkDelayMs: spec.networkDelay,
     settings: spec.settings,
   };
 }

@@ -3,7 +3,7 @@
 // follow the new timeline); former primaries brought back with pg_rewind or a fresh base backup.
 import { LabError } from "../core/errors.js";
 import { LABEL } from "../core/labels.js";
-import { ENV, POSTGRES_PORT } from "../core/node-plan.js";
+import { ENV, POSTGRES_PORT, primaryConninfo } from "../core/node-plan.js";
 import type { Progress } from "../core/progress.js";
 import { primariesOf, type LabStatus, type NodeStatus } from "../core/status.js";
 import { withSession, type Session } from "../postgres.js";
@@ -56,17 +56,16 @@ async function ensureSlot(primary: Session, slot: string): Promise<void> {
   );
 }
 
-function primaryConninfo(host: string, password: string): string {
-  return `host=${host} port=${POSTGRES_PORT} user=replicator password=${password}`;
-}
-
-/** Points a running standby at another primary without a restart (primary_conninfo is reloadable since PostgreSQL 13). */
-async function repoint(lab: LabContext, standby: string, primary: string): Promise<void> {
-  if (lab.slots) await onNode(lab, primary, (session) => ensureSlot(session, standby));
-  await onNode(lab, standby, (session) =>
+/**
+ * Points a running standby at another primary without a restart (primary_conninfo is reloadable
+ * since PostgreSQL 13). A standby keeps its link's network delay: it is as far away as before.
+ */
+async function repoint(lab: LabContext, standby: NodeStatus, primary: string): Promise<void> {
+  if (lab.slots) await onNode(lab, primary, (session) => ensureSlot(session, standby.name));
+  await onNode(lab, standby.name, (session) =>
     alterSystem(session, {
-      primary_conninfo: primaryConninfo(primary, lab.secrets.replicationPassword),
-      primary_slot_name: lab.slots ? standby : "",
+      primary_conninfo: primaryConninfo(primary, lab.secrets.replicationPassword, standby.network_delay_ms),
+      primary_slot_name: lab.slots ? standby.name : "",
     }),
   );
 }
@@ -82,12 +81,12 @@ export async function promoteServer(lab: LabContext, target: string): Promise<nu
 }
 
 /** Re-points each standby to `primary` and waits until they stream from it; returns those that do not. */
-export async function followNewPrimary(lab: LabContext, primary: string, standbys: string[], progress: Progress): Promise<string[]> {
+export async function followNewPrimary(lab: LabContext, primary: string, standbys: NodeStatus[], progress: Progress): Promise<string[]> {
   for (const standby of standbys) {
-    progress.step(`re-pointing ${standby} to ${primary}`);
+    progress.step(`re-pointing ${standby.name} to ${primary}`);
     await repoint(lab, standby, primary);
   }
-  const outcome = await waitForStreaming(lab, { primary, standbys, timeoutMs: 30_000 });
+  const outcome = await waitForStreaming(lab, { primary, standbys: standbys.map((standby) => standby.name), timeoutMs: 30_000 });
   return outcome.missing;
 }
 
@@ -114,7 +113,12 @@ find "$PGDATA" -mindepth 1 -delete`;
  * cannot. The node is stopped first; its container is rebuilt so its role label and environment
  * say standby, then started and awaited until it streams.
  */
-export async function rejoinNode(lab: LabContext, target: string, primary: string, options: { reclone: boolean; progress: Progress }): Promise<RejoinOutcome> {
+export async function rejoinNode(
+  lab: LabContext,
+  target: string,
+  primary: string,
+  options: { reclone: boolean; progress: Progress; networkDelayMs?: number | null },
+): Promise<RejoinOutcome> {
   const { engine } = lab.runtime;
   const { progress } = options;
   const node = requireNode(lab, target);
@@ -129,7 +133,7 @@ export async function rejoinNode(lab: LabContext, target: string, primary: strin
     progress.step(`pg_rewind ${target} against ${primary}`);
     const rewind = await runOnNodeVolume(lab, node, "rewind", REWIND_SCRIPT, {
       SOURCE: `host=${primary} port=${POSTGRES_PORT} user=postgres password=${lab.secrets.superuserPassword} dbname=postgres`,
-      CONNINFO: primaryConninfo(primary, lab.secrets.replicationPassword),
+      CONNINFO: primaryConninfo(primary, lab.secrets.replicationPassword, options.networkDelayMs),
       SLOT: lab.slots ? target : "",
     });
     const output = `${rewind.stdout}${rewind.stderr}`.trim().split("\n");
@@ -148,7 +152,13 @@ export async function rejoinNode(lab: LabContext, target: string, primary: strin
   const id = await replaceContainer(lab, node, (spec) => ({
     ...spec,
     labels: { ...spec.labels, [LABEL.role]: "standby" },
-    env: { ...spec.env, [ENV.role]: "standby", [ENV.primaryHost]: primary, [ENV.slot]: lab.slots ? target : "" },
+    env: {
+      ...spec.env,
+      [ENV.role]: "standby",
+      [ENV.primaryHost]: primary,
+      [ENV.slot]: lab.slots ? target : "",
+      [ENV.networkDelay]: options.networkDelayMs === undefined || options.networkDelayMs === null ? "" : String(options.networkDelayMs),
+    },
     // Like every follower, it starts with synchronous_standby_names = '', so promoting it later
     // gives an asynchronous primary, as promote says, rather than the spec it had as the leader.
     cmd: (spec.cmd ?? []).map((setting) => (setting.startsWith("synchronous_standby_names=") ? "synchronous_standby_names=" : setting)),

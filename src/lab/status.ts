@@ -20,7 +20,11 @@ SELECT pg_is_in_recovery() AS in_recovery,
        CASE WHEN pg_is_in_recovery()
             THEN (SELECT received_tli FROM pg_stat_wal_receiver)
             ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS timeline,
-       (SELECT sender_host FROM pg_stat_wal_receiver) AS upstream,
+       -- Through the link delay the walreceiver's peer is 127.0.0.1: the upstream is in its options.
+       coalesce(substring(current_setting('primary_conninfo') FROM 'repl_lab\.link=([^/ ]+)/'),
+                (SELECT sender_host FROM pg_stat_wal_receiver)) AS upstream,
+       CASE WHEN pg_is_in_recovery()
+            THEN substring(current_setting('primary_conninfo') FROM 'repl_lab\.link=[^/ ]+/([0-9.]+)')::float8 END AS network_delay_ms,
        (SELECT status FROM pg_stat_wal_receiver) AS receiver_status,
        CASE WHEN pg_is_in_recovery() THEN '[]'::json ELSE (
          SELECT coalesce(json_agg(r ORDER BY r.sync_priority = 0, r.sync_priority, length(r.application_name), r.application_name), '[]')
@@ -34,7 +38,7 @@ SELECT pg_is_in_recovery() AS in_recovery,
                FROM pg_stat_replication) r) END AS replication,
        CASE WHEN pg_is_in_recovery() THEN '[]'::json ELSE (
          SELECT coalesce(json_agg(s ORDER BY length(s.slot_name), s.slot_name), '[]')
-         FROM (SELECT slot_name, slot_type, active, active_pid, restart_lsn::text, wal_status,
+         FROM (SELECT slot_name, slot_type, active, active_pid, restart_lsn::text, wal_status, safe_wal_size::float8 AS safe_wal_size,
                       pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::float8 AS retained_bytes
                FROM pg_replication_slots) s) END AS slots`;
 
@@ -46,6 +50,7 @@ interface NodeRow {
   replay_delay: number | null;
   timeline: number | null;
   upstream: string | null;
+  network_delay_ms: number | null;
   receiver_status: string | null;
   replication: Omit<ReplicationStatus, "primary">[];
   slots: Omit<SlotStatus, "primary">[];
@@ -72,6 +77,7 @@ function emptyStatus(node: LabNode, error: string | null): NodeStatus {
     replay_lsn: null,
     replay_delay: null,
     upstream: null,
+    network_delay_ms: null,
     receiver_status: null,
     error,
   };
@@ -109,6 +115,7 @@ async function probeNode(lab: LabContext, node: LabNode, pool: SessionPool): Pro
         replay_lsn: row.replay_lsn,
         replay_delay: row.replay_delay,
         upstream: row.upstream,
+        network_delay_ms: row.network_delay_ms,
         receiver_status: row.receiver_status,
       };
       return {

@@ -71,7 +71,8 @@ export function faultView(result: FaultResult): string {
 }
 
 export function delayView(result: DelayResult): string {
-  return `${result.node}: recovery_min_apply_delay = ${result.recovery_min_apply_delay}` + (result.network_delay ? `, network delay ${result.network_delay}` : "");
+  const link = result.network_delay_ms === null ? "" : `, link to ${result.upstream} +${result.network_delay_ms} ms each way`;
+  return `${result.node}: recovery_min_apply_delay = ${result.recovery_min_apply_delay}${link}`;
 }
 
 export function syncView(result: SyncResult, colour: ChalkInstance): string {

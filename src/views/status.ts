@@ -10,6 +10,13 @@ function replayDelayCell(node: NodeStatus): string {
   return `${formatSeconds(node.replay_delay)}${caughtUp ? " (caught up)" : ""}`;
 }
 
+/** "leader (streaming)", with the link's added latency when it has one. */
+function upstreamCell(node: NodeStatus): string {
+  if (!node.upstream) return "-";
+  const link = node.network_delay_ms === null ? "" : ` +${node.network_delay_ms} ms link`;
+  return `${node.upstream} (${node.receiver_status ?? "?"})${link}`;
+}
+
 function nodesTable(nodes: NodeStatus[], colour: ChalkInstance): string {
   const out = table(["node", "role", "container", "port", "timeline", "current_lsn", "receive_lsn", "replay_lsn", "replay delay", "upstream"], colour);
   for (const node of nodes) {
@@ -24,7 +31,7 @@ function nodesTable(nodes: NodeStatus[], colour: ChalkInstance): string {
       dash(node.receive_lsn),
       dash(node.replay_lsn),
       replayDelayCell(node),
-      node.upstream ? `${node.upstream} (${node.receiver_status ?? "?"})` : "-",
+      upstreamCell(node),
     ]);
   }
   return out.toString();
@@ -56,7 +63,7 @@ export function replicationTable(rows: ReplicationStatus[], colour: ChalkInstanc
 }
 
 function slotsTable(rows: SlotStatus[], colour: ChalkInstance): string {
-  const out = table(["slot_name", "slot_type", "active", "restart_lsn", "wal_status", "retained"], colour);
+  const out = table(["slot_name", "slot_type", "active", "restart_lsn", "wal_status", "safe_wal_size", "retained"], colour);
   for (const row of rows) {
     out.push([
       row.slot_name,
@@ -64,6 +71,7 @@ function slotsTable(rows: SlotStatus[], colour: ChalkInstance): string {
       row.active ? colour.green("yes") : colour.yellow("no"),
       dash(row.restart_lsn),
       dash(row.wal_status),
+      formatBytes(row.safe_wal_size),
       formatBytes(row.retained_bytes),
     ]);
   }

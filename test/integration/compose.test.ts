@@ -34,7 +34,8 @@ describe("a rendered compose file", () => {
   });
 
   it("runs as-is with the compose tool and gives the same streaming cluster", async () => {
-    const rendered = await runCli(["render", "--lab", lab, "--followers", "2", "--sync", "FIRST 1 (standby1, standby2)", "-o", file]);
+    // With a link delay too: the link-delay ends run from the same entrypoint under compose.
+    const rendered = await runCli(["render", "--lab", lab, "--followers", "2", "--sync", "FIRST 1 (standby1, standby2)", "--network-delay", "10ms", "-o", file]);
     expect(rendered.code).toBe(0);
     compose("up", "-d");
     // The containers carry repl-lab's labels, so repl-lab can watch a lab it did not start.
@@ -46,7 +47,7 @@ describe("a rendered compose file", () => {
       },
       { timeoutMs: 120_000, intervalMs: 500, onTimeout: () => new Error(`compose lab never streamed:\n${compose("logs", "--tail", "20")}`) },
     );
-    expect(status.nodes.map((node) => `${node.name}:${node.role}`)).toEqual(["leader:primary", "standby1:standby", "standby2:standby"]);
+    expect(status.nodes.map((node) => `${node.name}:${node.role}:${node.network_delay_ms ?? "-"}`)).toEqual(["leader:primary:-", "standby1:standby:10", "standby2:standby:10"]);
 
     expect((await runCli(["sql", "--lab", lab, "leader", "CREATE TABLE c (v text); INSERT INTO c VALUES ('via compose')"])).code).toBe(0);
     const rows = await retryUntil(

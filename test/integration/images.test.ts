@@ -34,7 +34,8 @@ async function allVolumes(): Promise<string[]> {
 
 describe("images laid out like the official ones", () => {
   beforeAll(() => {
-    derive(IMAGES.alpineLike, "mv /usr/sbin/gosu /usr/local/bin/su-exec", []);
+    // The alpine variants have su-exec instead of gosu, and no perl.
+    derive(IMAGES.alpineLike, "mv /usr/sbin/gosu /usr/local/bin/su-exec && rm /usr/bin/perl", []);
     derive(IMAGES.volumeAtData, "true", ['VOLUME ["/var/lib/postgresql/data"]']);
     derive(IMAGES.pg18Layout, "true", ['VOLUME ["/var/lib/postgresql"]', "ENV PGDATA=/var/lib/postgresql/18/docker"]);
   });
@@ -44,13 +45,16 @@ describe("images laid out like the official ones", () => {
   // Registered last, so it runs first (after hooks run in reverse): labs go before their images.
   const lab = labsRemovedAfterAll(afterAll);
 
-  it("an image with su-exec and no gosu (the alpine variants) runs a streaming lab", async () => {
+  it("an image with su-exec and no gosu or perl (the alpine variants) runs a streaming lab; only the link delay says it needs perl", async () => {
     const name = lab("su-exec");
     expect(docker("run", "--rm", "--entrypoint", "bash", IMAGES.alpineLike, "-c", "command -v gosu || command -v su-exec")).toBe("/usr/local/bin/su-exec");
     const result = await runJson<UpResult>(["up", "--lab", name, "--followers", "1", "--sync", "standby1", "--image", IMAGES.alpineLike]);
     expect(result.image).toBe(IMAGES.alpineLike);
     const [row] = await runJson<{ usename: string }[]>(["sql", "--lab", name, "standby1", "SELECT current_user AS usename"]);
     expect(row).toEqual({ usename: "postgres" });
+    const delayed = await runCli(["delay", "--lab", name, "standby1", "--network", "10ms"]);
+    expect(delayed.code).toBe(1);
+    expect(delayed.stderr).toContain("error: standby1's image has no perl, which the userspace link delay runs on");
     expect((await runCli(["down", "--lab", name])).code).toBe(0);
   });
 

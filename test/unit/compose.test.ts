@@ -29,6 +29,12 @@ describe("renderCompose", () => {
     expect(document.networks).toEqual({ lab: { name: "repl-lab-demo", labels: { "repl-lab.managed": "true", "repl-lab.lab": "demo" } } });
   });
 
+  it("gives each follower its link delay, and the leader none", () => {
+    const { document } = rendered({ followers: 2, networkDelay: "20ms" });
+    expect((document.services.standby1!.environment as Record<string, string>).REPL_LAB_NETWORK_DELAY).toBe("20");
+    expect(document.services.leader!.environment).not.toHaveProperty("REPL_LAB_NETWORK_DELAY");
+  });
+
   it("puts the sync spec on the leader's command line of settings", () => {
     const { document } = rendered({ followers: 2, sync: "FIRST 1 (standby1, standby2)" });
     expect(document.services.leader!.command).toContain("synchronous_standby_names=FIRST 1 (standby1, standby2)");

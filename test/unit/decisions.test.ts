@@ -169,7 +169,7 @@ describe("faults", () => {
 
 const status = (name: string, role: string, overrides: Partial<NodeStatus> = {}): NodeStatus => ({
   name, role, role_source: "server", container: name, container_state: "running", partitioned: false, host_port: 1, timeline: 1,
-  current_lsn: null, receive_lsn: null, replay_lsn: null, replay_delay: null, upstream: null, receiver_status: null, error: null, ...overrides,
+  current_lsn: null, receive_lsn: null, replay_lsn: null, replay_delay: null, upstream: null, network_delay_ms: null, receiver_status: null, error: null, ...overrides,
 });
 
 describe("failover decisions", () => {

@@ -6,7 +6,7 @@ import type { LabStatus, NodeStatus, ReplicationStatus } from "../../src/core/st
 function node(name: string, role: string, overrides: Partial<NodeStatus> = {}): NodeStatus {
   return {
     name, role, role_source: "server", container: `c-${name}`, container_state: "running", partitioned: false, host_port: 1,
-    timeline: 1, current_lsn: null, receive_lsn: null, replay_lsn: null, replay_delay: null, upstream: null, receiver_status: null, error: null,
+    timeline: 1, current_lsn: null, receive_lsn: null, replay_lsn: null, replay_delay: null, upstream: null, network_delay_ms: null, receiver_status: null, error: null,
     ...overrides,
   };
 }
