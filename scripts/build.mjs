@@ -62,8 +62,8 @@ await build({
   target: "node20",
   sourcemap: true,
   chunkNames: "chunks/[name]-[hash]",
-  // Native add-ons and pg's optional native binding stay outside the bundle.
-  external: ["cpu-features", "pg-native"],
+  // Native add-ons (resvg's PNG renderer among them) and pg's optional native binding stay outside the bundle.
+  external: ["cpu-features", "pg-native", "@resvg/resvg-js"],
   // Bundled CommonJS code calls require(); give it Node's.
   banner: { js: 'import { createRequire as __replLabCreateRequire } from "node:module"; const require = __replLabCreateRequire(import.meta.url);' },
   plugins: [leaveOutUnused],

@@ -21,10 +21,10 @@ import { status, watchStatus } from "./commands/status.js";
 import { switchover, type SwitchoverResult } from "./commands/switchover.js";
 import { sync, type SyncResult } from "./commands/sync.js";
 import { up, type UpResult } from "./commands/up.js";
-import { readLab, requireNode, type LabSummary, type RemovedResources } from "./lab/context.js";
+import { readLab, requireEndpoint, requireNode, type LabSummary, type RemovedResources } from "./lab/context.js";
 import { dockerRuntime, type Runtime } from "./lab/runtime.js";
 import type { LabTick, TimedLabEvent } from "./lab/watch.js";
-import type { QueryResult } from "./postgres.js";
+import type { QueryResult, Session } from "./postgres.js";
 
 export interface LabOptions extends Omit<LabSpecInput, "lab" | "settings"> {
   /** The lab's name; left out, a unique one ("lab-" and six hex digits). */
@@ -119,6 +119,15 @@ export class Lab implements AsyncDisposable {
   /** Nodes, pg_stat_replication and pg_replication_slots, as `repl-lab status --json`. */
   status(): Promise<LabStatus> {
     return status(this.runtime, { lab: this.name });
+  }
+
+  /**
+   * A session with a node's server, for a workload: each query waits up to `timeoutMs` (default
+   * 120 s, long enough for a commit that waits on a synchronous standby). The caller closes it.
+   */
+  async session(node: string, options: { timeoutMs?: number } = {}): Promise<Session> {
+    const lab = await readLab(this.runtime, this.name);
+    return this.runtime.connect(requireEndpoint(lab, node), { timeoutMs: options.timeoutMs ?? 120_000 });
   }
 
   /** Runs SQL on a node (several statements allowed); the rows of the last one. */

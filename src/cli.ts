@@ -4,6 +4,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { readPackageFile } from "./core/package-files.js";
 import { defaultLabName, FAULT_ACTIONS, SYNC_COMMIT_LEVELS, type FaultAction } from "./core/constants.js";
+import { EXPERIMENTS } from "./experiments/catalog.js";
 import type { TopologyFlags } from "./cli-options.js";
 import type { SyncChange } from "./commands/sync.js";
 import type { Runtime } from "./lab/runtime.js";
@@ -396,6 +397,47 @@ Examples:
       if (result.output) printNote(`wrote ${result.output}`);
       else process.stdout.write(result.text);
     });
+
+  const experimentCommand = program
+    .command("experiment")
+    .description("measure what replication costs and what it loses, on real servers: a table, a conclusion, plots with --out")
+    .addHelpText("after", `
+Examples:
+  $ repl-lab experiment list
+${EXPERIMENTS.map((entry) => `  $ ${entry.example}`).join("\n")}`);
+  experimentCommand
+    .command("list")
+    .description("the experiments, a line each")
+    .option("--json", "print as JSON")
+    .action(async (flags: { json?: boolean }) => {
+      const [{ listExperiments }, { colour }, { experimentListView }] = await Promise.all([
+        import("./commands/experiment.js"), load.terminal(), import("./views/experiment.js"),
+      ]);
+      await show(listExperiments(), flags.json, (value) => experimentListView(value, colour));
+    });
+  const commonExperimentFlags = ["lab", "image", "json", "out", "quiet"];
+  for (const entry of EXPERIMENTS) {
+    const command = experimentCommand.command(entry.name).description(entry.summary);
+    for (const option of entry.options) command.option(option.flags, option.description);
+    command
+      .option("--lab <name>", "run in this lab instead of labs of its own (its settings are put back after)")
+      .option("--image <image>", "PostgreSQL image for the labs it makes")
+      .option("--json", 'print { "experiment", "config", "results", "conclusion" }')
+      .option("--out <dir>", "write result.json and one SVG plot per figure there")
+      .option("-q, --quiet", "no progress on stderr")
+      .addHelpText("after", `\nExample:\n  $ ${entry.example}`)
+      .action(async (flags: Record<string, unknown> & { lab?: string; image?: string; json?: boolean; out?: string; quiet?: boolean }) => {
+        const [runtime, { experiment }, { stderrProgress, colour, printNote }, views] = await Promise.all([
+          load.runtime(), import("./commands/experiment.js"), load.terminal(), import("./views/experiment.js"),
+        ]);
+        const options = Object.fromEntries(Object.entries(flags).filter(([key]) => !commonExperimentFlags.includes(key)));
+        const run = await withInterrupt((signal) =>
+          experiment(runtime, { name: entry.name, options, lab: flags.lab, image: flags.image, signal }, stderrProgress(flags.quiet)),
+        );
+        if (flags.out) for (const file of await views.writeExperimentFiles(flags.out, run)) printNote(`wrote ${file}`);
+        await show(run.result, flags.json, () => views.experimentView(run, colour));
+      });
+  }
 
   const image = program.command("image").description("PostgreSQL images for labs");
   image

@@ -24,5 +24,5 @@ export type { UpResult } from "./commands/up.js";
 export type { LabSummary, RemovedResources } from "./lab/context.js";
 export type { Runtime } from "./lab/runtime.js";
 export type { LabTick, TimedLabEvent } from "./lab/watch.js";
-export type { QueryResult } from "./postgres.js";
+export type { QueryResult, Session } from "./postgres.js";
 export type { ContainerEngine } from "./engine/engine.js";

@@ -136,6 +136,29 @@ export interface StatusOptions {
   pool?: SessionPool;
 }
 
+/** What a standby's log says when it cannot catch up because its primary no longer has the WAL it needs. */
+const WAL_GONE = /requested WAL segment \S+ has already been removed|replication slot "[^"]+" .*invalidated|exceeded the maximum reserved size/;
+
+/**
+ * A standby that answers but does not stream may be stuck for good: the WAL it needs was removed
+ * (no slot, or its slot was invalidated by max_slot_wal_keep_size). Its log says so; only such
+ * standbys' logs are read.
+ */
+async function stuckWarnings(lab: LabContext, nodes: NodeStatus[]): Promise<string[]> {
+  const suspects = nodes.filter((node) => node.role_source === "server" && node.role === "standby" && node.receiver_status !== "streaming");
+  const warnings = await Promise.all(
+    suspects.map(async (status) => {
+      const node = lab.nodes.find((candidate) => candidate.name === status.name);
+      if (!node) return undefined;
+      const line = (await lab.runtime.engine.logs(node.id, 40).catch(() => [])).reverse().find((entry) => WAL_GONE.test(entry));
+      if (!line) return undefined;
+      const said = line.replace(/^.*?(ERROR|FATAL):\s*/, "");
+      return `${status.name} cannot catch up: its primary no longer has the WAL it needs ("${said}"); rebuild it with \`repl-lab rejoin ${status.name} --reclone\``;
+    }),
+  );
+  return warnings.filter((warning): warning is string => warning !== undefined);
+}
+
 export async function readLabStatus(lab: LabContext, options: StatusOptions = {}): Promise<LabStatus> {
   const pool = options.pool ?? new SessionPool(lab.runtime.connect, options.timeoutMs ?? 2000);
   try {
@@ -147,7 +170,7 @@ export async function readLabStatus(lab: LabContext, options: StatusOptions = {}
       nodes,
       replication: probes.flatMap((probe) => probe.replication),
       slots: probes.flatMap((probe) => probe.slots),
-      warnings: splitBrain ? [splitBrain] : [],
+      warnings: [...(splitBrain ? [splitBrain] : []), ...(await stuckWarnings(lab, nodes))],
     };
   } finally {
     if (!options.pool) await pool.close();

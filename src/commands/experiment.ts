@@ -1,0 +1,135 @@
+// repl-lab experiment <name> | experiment list: an experiment runs real clients against real servers
+// in labs of its own (removed when it ends, also on failure and Ctrl-C), or in the lab named with
+// --lab (its sync settings and link delays changed for the run and put back after), and returns
+// its rows and a one-sentence conclusion computed from them.
+import { randomBytes } from "node:crypto";
+import { Lab, type LabOptions } from "../api.js";
+import { InterruptedError, LabError, UsageError } from "../core/errors.js";
+import { silentProgress, type Progress } from "../core/progress.js";
+import { throwIfInterrupted } from "../core/retry.js";
+import type { Runtime } from "../lab/runtime.js";
+import { EXPERIMENTS, findExperiment } from "../experiments/catalog.js";
+import type { Column, ExperimentContext, ExperimentResult, Figure } from "../experiments/types.js";
+
+export interface ExperimentOptions {
+  name: string;
+  /** The experiment's own options, as flags give them (strings) or the library does. */
+  options: Record<string, unknown>;
+  /** Run in this existing lab instead of labs of its own, where the experiment allows it. */
+  lab?: string;
+  image?: string;
+  signal?: AbortSignal;
+}
+
+export interface ExperimentRun {
+  result: ExperimentResult;
+  columns: Column[];
+  figures: Figure[];
+}
+
+export function listExperiments(): { name: string; summary: string; example: string }[] {
+  return EXPERIMENTS.map(({ name, summary, example }) => ({ name, summary, example }));
+}
+
+/** What a given lab had before the experiment set it for itself. */
+interface Restore {
+  sync?: string;
+  syncCommit?: string;
+  networkDelays?: Record<string, number | null>;
+}
+
+/** Sets a given lab up as `wanted` asks, remembering what to put back. */
+async function adapt(lab: Lab, wanted: LabOptions): Promise<Restore> {
+  const status = await lab.status();
+  const standbys = status.nodes.filter((node) => node.role === "standby");
+  const needed = Number(wanted.followers ?? 1);
+  if (standbys.length < needed) {
+    throw new LabError(`lab "${lab.name}" has ${standbys.length} standbys; this experiment needs ${needed}`, {
+      hint: "leave --lab out and the experiment makes a lab of its own",
+    });
+  }
+  const restore: Restore = {};
+  const [settings] = (await lab.sql("leader", "SELECT current_setting('synchronous_standby_names') AS names, current_setting('synchronous_commit') AS level")).rows;
+  if (wanted.sync !== undefined) {
+    restore.sync = String(settings?.names ?? "");
+    await lab.sync.set(wanted.sync);
+  }
+  if (wanted.syncCommit !== undefined) {
+    restore.syncCommit = String(settings?.level ?? "on");
+    await lab.sync.commit(wanted.syncCommit);
+  }
+  if (wanted.networkDelay !== undefined) {
+    restore.networkDelays = {};
+    for (const standby of standbys) {
+      restore.networkDelays[standby.name] = standby.network_delay_ms;
+      await lab.delay(standby.name, { network: `${wanted.networkDelay}ms` });
+    }
+  }
+  return restore;
+}
+
+async function putBack(lab: Lab, restore: Restore): Promise<void> {
+  if (restore.sync !== undefined) await (restore.sync === "" ? lab.sync.off() : lab.sync.set(restore.sync));
+  if (restore.syncCommit !== undefined) await lab.sync.commit(restore.syncCommit);
+  for (const [standby, ms] of Object.entries(restore.networkDelays ?? {})) {
+    await (ms === null ? lab.delay(standby, { clear: true }) : lab.delay(standby, { network: `${ms}ms` }));
+  }
+}
+
+export async function experiment(runtime: Runtime, options: ExperimentOptions, progress: Progress = silentProgress): Promise<ExperimentRun> {
+  const entry = findExperiment(options.name);
+  if (!entry) {
+    throw new UsageError(`there is no experiment named "${options.name}"`, { hint: `the experiments are ${EXPERIMENTS.map((each) => each.name).join(", ")}` });
+  }
+  const definition = await entry.load();
+  const config = definition.parse(options.options);
+  if (options.lab !== undefined && !definition.usesGivenLab) {
+    throw new UsageError(`${entry.name} cannot use --lab: it needs labs of its own, which it breaks for good`, { hint: "leave --lab out" });
+  }
+  const made: Lab[] = [];
+  const given: { lab: Lab; restore: Restore }[] = [];
+  const context: ExperimentContext = {
+    runtime,
+    progress,
+    signal: options.signal,
+    async lab(wanted, purpose = {}) {
+      throwIfInterrupted(options.signal);
+      if (options.lab !== undefined && !purpose.fresh) {
+        const lab = await Lab.attach(options.lab, { runtime, onProgress: (message) => progress.step(message) });
+        given.push({ lab, restore: await adapt(lab, wanted) });
+        return lab;
+      }
+      const name = `${process.env.REPL_LAB_EXPERIMENT_PREFIX || "exp-"}${entry.name}-${randomBytes(3).toString("hex")}`;
+      progress.step(`bringing up lab ${name}`);
+      const lab = await Lab.up({ image: options.image, ...wanted, name, runtime, signal: options.signal });
+      made.push(lab);
+      return lab;
+    },
+    async release(lab) {
+      const index = made.indexOf(lab);
+      if (index >= 0) {
+        made.splice(index, 1);
+        await lab.down();
+      }
+    },
+  };
+  let rows;
+  try {
+    rows = await definition.run(context, config);
+  } catch (error) {
+    // Whatever broke off when Ctrl-C arrived (a client mid-query, say), the cause was Ctrl-C.
+    if (options.signal?.aborted) throw new InterruptedError(`interrupted; the labs ${entry.name} made were removed`);
+    throw error;
+  } finally {
+    for (const { lab, restore } of given) await putBack(lab, restore).catch(() => undefined);
+    for (const lab of made) await lab.down().catch(() => undefined);
+  }
+  if (options.signal?.aborted) throw new InterruptedError(`interrupted; the labs ${entry.name} made were removed`);
+  const result: ExperimentResult = {
+    experiment: entry.name,
+    config: config as Record<string, unknown>,
+    results: rows,
+    conclusion: definition.conclude(rows, config),
+  };
+  return { result, columns: definition.columns, figures: definition.figures(rows, config) };
+}

@@ -1,0 +1,210 @@
+// failover-loss: the unacknowledged-write problem, counted. Writers insert unique ids and record each
+// acknowledgement; the leader is SIGKILLed mid-stream; the most advanced standby is promoted, as an
+// operator would; the new leader is read back. The seed: "failover may lose the most recent writes
+// (bounded by the replication lag)" with asynchronous replication, and none with remote_apply.
+import { NodeUnavailableError } from "../core/errors.js";
+import type { Session } from "../postgres.js";
+import { lsnBytes, round, sleep } from "./measure.js";
+import { countOption, durationOption, listOption, onlyOptions, type RawOptions } from "./options.js";
+import type { Experiment, ExperimentContext, Row } from "./types.js";
+
+const MODES = ["async", "local", "remote_write", "on", "remote_apply"] as const;
+type Mode = (typeof MODES)[number];
+
+interface Config {
+  modes: Mode[];
+  trials: number;
+  writers: number;
+  network_delay_ms: number | null;
+  warmup_ms: number;
+}
+
+interface Acked {
+  id: number;
+  lsn: string;
+}
+
+/** One writer: inserts until told to stop or until its connection breaks (the kill). */
+async function write(session: Session, writer: number, acked: Acked[], attempted: Set<number>, stop: { now: boolean }): Promise<void> {
+  for (let seq = 1; !stop.now; seq++) {
+    const id = writer * 1_000_000_000 + seq;
+    attempted.add(id);
+    try {
+      const [row] = await session.query<{ lsn: string }>("INSERT INTO writes (id) VALUES ($1) RETURNING pg_current_wal_insert_lsn()::text AS lsn", [id]);
+      acked.push({ id, lsn: row!.lsn });
+      attempted.delete(id);
+    } catch {
+      return; // the leader is gone: this id is in doubt, and so is nothing else from this writer
+    }
+  }
+}
+
+/** The fork point of the new timeline: where the promoted standby's history leaves the old one. */
+async function forkLsn(session: Session): Promise<string | null> {
+  // The current timeline is the first 8 hex digits of the current WAL file's name.
+  const [row] = await session.query<{ history: string | null }>(
+    "SELECT pg_read_file('pg_wal/' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) || '.history', 0, 4096, true) AS history",
+  );
+  const line = (row?.history ?? "").split("\n").filter((entry) => /^\d+\t/.test(entry)).pop();
+  return line?.split("\t")[1] ?? null;
+}
+
+async function trial(context: ExperimentContext, config: Config, mode: Mode, number: number): Promise<Row> {
+  const lab = await context.lab(
+    {
+      followers: 2,
+      sync: mode === "async" ? undefined : "FIRST 1 (standby1, standby2)",
+      syncCommit: mode === "async" ? "on" : mode,
+      networkDelay: config.network_delay_ms ?? undefined,
+    },
+    { fresh: true },
+  );
+  try {
+    await lab.sql("leader", "CREATE TABLE writes (id bigint PRIMARY KEY, at timestamptz DEFAULT now())");
+    const acked: Acked[] = [];
+    const attempted = new Set<number>();
+    const stop = { now: false };
+    const sessions = await Promise.all(Array.from({ length: config.writers }, () => lab.session("leader", { timeoutMs: 60_000 })));
+    const writers = sessions.map((session, writer) => write(session, writer + 1, acked, attempted, stop));
+    await sleep(config.warmup_ms, context.signal);
+    context.progress.step(`${mode} trial ${number}: ${acked.length} writes acknowledged; killing the leader`);
+    const killedAt = performance.now();
+    await lab.kill("leader");
+    stop.now = true;
+    await Promise.all(writers);
+    await Promise.all(sessions.map((session) => session.close()));
+
+    // As an operator would: promote the standby that received the most WAL.
+    const received = await Promise.all(
+      ["standby1", "standby2"].map(async (node) => {
+        const { rows } = await lab.sql(node, "SELECT pg_last_wal_receive_lsn()::text AS lsn");
+        return { node, lsn: String(rows[0]?.lsn ?? "0/0") };
+      }),
+    );
+    const best = received.sort((a, b) => Number((lsnBytes(b.lsn) ?? 0n) - (lsnBytes(a.lsn) ?? 0n)))[0]!.node;
+    const probe = await lab.session(best, { timeoutMs: 30_000 });
+    let unavailableMs = 0;
+    try {
+      const firstWrite = (async () => {
+        const deadline = performance.now() + 60_000;
+        for (;;) {
+          try {
+            await probe.query("INSERT INTO writes (id) VALUES (0)");
+            return performance.now();
+          } catch (error) {
+            // Still a standby (read-only) until pg_promote has finished; give up if it never does.
+            if (error instanceof NodeUnavailableError || performance.now() > deadline) throw error;
+            await sleep(5);
+          }
+        }
+      })();
+      firstWrite.catch(() => undefined);
+      await lab.promote(best);
+      unavailableMs = (await firstWrite) - killedAt;
+      const present = new Set((await probe.query<{ id: string }>("SELECT id::text FROM writes")).map((row) => Number(row.id)));
+      const fork = await forkLsn(probe);
+      const lost = acked.filter((write) => !present.has(write.id));
+      const forkAt = lsnBytes(fork);
+      return {
+        mode,
+        trial: number,
+        acked: acked.length,
+        lost: lost.length,
+        in_doubt: [...attempted].filter((id) => present.has(id)).length,
+        unavailable_ms: round(unavailableMs, 0),
+        promoted: best,
+        fork_lsn: fork,
+        lost_beyond_fork: forkAt === null ? null : lost.filter((write) => (lsnBytes(write.lsn) ?? 0n) >= forkAt).length,
+      };
+    } finally {
+      await probe.close();
+    }
+  } finally {
+    await context.release(lab);
+  }
+}
+
+const sum = (rows: Row[], key: string) => rows.reduce((total, row) => total + Number(row[key] ?? 0), 0);
+
+export const failoverLoss: Experiment<Config> = {
+  name: "failover-loss",
+  summary: "acknowledged writes lost when the leader is killed and the most advanced standby promoted, per synchronous_commit mode",
+  usesGivenLab: false,
+
+  parse(raw: RawOptions): Config {
+    onlyOptions(raw, ["modes", "trials", "writers", "networkDelay", "warmup"]);
+    return {
+      modes: listOption(raw, "modes", MODES, ["async", "on", "remote_apply"]),
+      trials: countOption(raw, "trials", 10, 1, 100),
+      writers: countOption(raw, "writers", 8, 1, 64),
+      network_delay_ms: durationOption(raw, "networkDelay", 20, { max: 10_000 }) ?? null,
+      warmup_ms: durationOption(raw, "warmup", 1500, { min: 100, max: 60_000 })!,
+    };
+  },
+
+  async run(context: ExperimentContext, config: Config): Promise<Row[]> {
+    const rows: Row[] = [];
+    for (let number = 1; number <= config.trials; number++) {
+      for (const mode of config.modes) rows.push(await trial(context, config, mode, number));
+    }
+    return rows;
+  },
+
+  conclude(rows: Row[], config: Config): string {
+    const parts = config.modes.map((mode) => {
+      const trials = rows.filter((row) => row.mode === mode);
+      const lost = sum(trials, "lost");
+      const acked = sum(trials, "acked");
+      const beyond = sum(trials, "lost_beyond_fork");
+      return { mode, lost, acked, beyond, trials: trials.length };
+    });
+    const sentences = parts.map(({ mode, lost, acked, beyond, trials }) =>
+      lost === 0
+        ? `${mode} lost none of ${acked} acknowledged writes`
+        : `${mode} lost ${lost} of ${acked} acknowledged writes (${round(lost / trials, 1)} per failover${beyond === lost ? ", all past the new timeline's fork point" : `, ${beyond} past the fork point`})`,
+    );
+    const syncLoss = parts.filter((part) => part.mode !== "async" && part.mode !== "local" && part.lost > 0);
+    const link = config.network_delay_ms ? `${config.network_delay_ms} ms each way on the replication links` : "no delay on the replication links";
+    let text = `Over ${config.trials} trial${config.trials === 1 ? "" : "s"} with ${link}: ${sentences.join("; ")}.`;
+    if (syncLoss.length > 0) {
+      text += ` FINDING: ${syncLoss.map((part) => part.mode).join(", ")} lost acknowledged writes although each commit waited for a synchronous standby; this should not happen.`;
+    } else if (parts.every((part) => part.lost === 0) && !config.network_delay_ms) {
+      text += " Nothing was lost even asynchronously: with no latency on the link, the WAL reaches the standby before the client hears back; losses need latency or a lagging link.";
+    } else if (parts.some((part) => part.lost > 0)) {
+      text += " An asynchronous commit is acknowledged once it is on the leader's disk; what was still on its way to the standby died with the leader.";
+    }
+    return text;
+  },
+
+  columns: [
+    { key: "mode" },
+    { key: "trial" },
+    { key: "acked" },
+    { key: "lost" },
+    { key: "in_doubt" },
+    { key: "unavailable_ms" },
+    { key: "promoted" },
+    { key: "fork_lsn" },
+    { key: "lost_beyond_fork" },
+  ],
+
+  figures(rows: Row[], config: Config) {
+    const trials = [...new Set(rows.map((row) => Number(row.trial)))];
+    return [
+      {
+        name: "failover-loss",
+        title: `Acknowledged writes lost per failover (${config.writers} writers, link ${config.network_delay_ms ?? 0} ms each way)`,
+        option: {
+          legend: { top: 30 },
+          xAxis: { type: "category", data: trials.map((trial) => `trial ${trial}`) },
+          yAxis: { type: "value", name: "lost acknowledged writes", nameLocation: "middle", nameGap: 50, minInterval: 1 },
+          series: config.modes.map((mode) => ({
+            name: mode,
+            type: "bar",
+            data: trials.map((trial) => rows.find((row) => row.mode === mode && row.trial === trial)?.lost ?? 0),
+          })),
+        },
+      },
+    ];
+  },
+};

@@ -1,0 +1,43 @@
+// Measuring: latency percentiles from a real histogram (HdrHistogram), and small helpers the
+// experiments share.
+import * as hdr from "hdr-histogram-js";
+import { realClock } from "../core/retry.js";
+
+/** Latencies recorded in microseconds, read back in milliseconds. */
+export class Latencies {
+  private readonly histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+
+  record(ms: number): void {
+    this.histogram.recordValue(Math.max(1, Math.round(ms * 1000)));
+  }
+
+  get count(): number {
+    return this.histogram.totalCount;
+  }
+
+  /** The latency at a percentile (0-100), in ms with µs precision; null when nothing was recorded. */
+  percentile(p: number): number | null {
+    if (this.histogram.totalCount === 0) return null;
+    return round(this.histogram.getValueAtPercentile(p) / 1000, 3);
+  }
+
+  get max(): number | null {
+    return this.histogram.totalCount === 0 ? null : round(this.histogram.maxValue / 1000, 3);
+  }
+}
+
+export function round(value: number, digits = 1): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return realClock.sleep(ms, signal);
+}
+
+/** An LSN ("0/5000000") as a byte position, to compare and subtract. */
+export function lsnBytes(lsn: string | null): bigint | null {
+  if (!lsn) return null;
+  const [high = "0", low = "0"] = lsn.split("/");
+  return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`);
+}

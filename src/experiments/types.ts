@@ -1,0 +1,58 @@
+// An experiment is a workload plus a fault plus a measurement, repeated: its rows are plain data
+// (snake_case keys, PostgreSQL's names where one exists), its table and plots are views of those
+// rows, and its one-line conclusion is computed from them.
+import type { Lab, LabOptions } from "../api.js";
+import type { Progress } from "../core/progress.js";
+import type { Runtime } from "../lab/runtime.js";
+
+export type Row = Record<string, string | number | boolean | null | string[]>;
+
+export interface ExperimentContext {
+  runtime: Runtime;
+  progress: Progress;
+  /** Ctrl-C: stop at the next step; the labs the experiment made are removed. */
+  signal?: AbortSignal;
+  /**
+   * A lab for the experiment: a new one, removed when the experiment ends (also when it fails or is
+   * interrupted), or the one named with --lab when the experiment can use one. `fresh` asks for a
+   * new lab even then (the experiment breaks it for good).
+   */
+  lab(options: LabOptions, purpose?: { fresh?: boolean }): Promise<Lab>;
+  /** Removes a lab made by lab() before the experiment ends (one per trial). */
+  release(lab: Lab): Promise<void>;
+}
+
+export interface Column {
+  key: string;
+  title?: string;
+  /** How a value is shown in the table (JSON keeps the raw value). */
+  format?: (value: Row[string], row: Row) => string;
+}
+
+/** A figure: an ECharts option object, rendered to SVG by views/plot.ts. */
+export interface Figure {
+  name: string;
+  title: string;
+  option: Record<string, unknown>;
+}
+
+export interface Experiment<Config extends object = Record<string, unknown>> {
+  name: string;
+  /** One line for `repl-lab experiment list`. */
+  summary: string;
+  /** Whether --lab can be given (false: it needs labs it can break for good). */
+  usesGivenLab: boolean;
+  /** Validates the options (strings from flags, values from the library) into a config; a UsageError before any lab exists. */
+  parse(options: Record<string, unknown>): Config;
+  run(context: ExperimentContext, config: Config): Promise<Row[]>;
+  conclude(rows: Row[], config: Config): string;
+  columns: Column[];
+  figures(rows: Row[], config: Config): Figure[];
+}
+
+export interface ExperimentResult {
+  experiment: string;
+  config: Record<string, unknown>;
+  results: Row[];
+  conclusion: string;
+}
