@@ -39,10 +39,9 @@ interface Restore {
 }
 
 /** Sets a given lab up as `wanted` asks, remembering what to put back. */
-async function adapt(lab: Lab, wanted: LabOptions): Promise<Restore> {
+async function adapt(lab: Lab, wanted: LabOptions, needed: number): Promise<Restore> {
   const status = await lab.status();
   const standbys = status.nodes.filter((node) => node.role === "standby");
-  const needed = Number(wanted.followers ?? 1);
   if (standbys.length < needed) {
     throw new LabError(`lab "${lab.name}" has ${standbys.length} standbys; this experiment needs ${needed}`, {
       hint: "leave --lab out and the experiment makes a lab of its own",
@@ -96,7 +95,7 @@ export async function experiment(runtime: Runtime, options: ExperimentOptions, p
       throwIfInterrupted(options.signal);
       if (options.lab !== undefined && !purpose.fresh) {
         const lab = await Lab.attach(options.lab, { runtime, onProgress: (message) => progress.step(message) });
-        given.push({ lab, restore: await adapt(lab, wanted) });
+        given.push({ lab, restore: await adapt(lab, wanted, purpose.standbys ?? Number(wanted.followers ?? 1)) });
         return lab;
       }
       const name = `${process.env.REPL_LAB_EXPERIMENT_PREFIX || "exp-"}${entry.name}-${randomBytes(3).toString("hex")}`;

@@ -54,7 +54,7 @@ export const commitLatency: Experiment<Config> = {
   },
 
   async run(context: ExperimentContext, config: Config): Promise<Row[]> {
-    const lab = await context.lab({ followers: config.followers, sync: config.sync, networkDelay: config.network_delay_ms ?? undefined });
+    const lab = await context.lab({ followers: config.followers, sync: config.sync, networkDelay: config.network_delay_ms ?? undefined }, { standbys: 1 });
     const standbys = lab.nodes.filter((node) => node !== "leader");
     if (config.apply_delay_ms !== null) for (const standby of standbys) await lab.delay(standby, { apply: `${config.apply_delay_ms}ms` });
     try {
@@ -112,7 +112,8 @@ export const commitLatency: Experiment<Config> = {
     ].filter(Boolean);
     const setting = `With synchronous_standby_names = '${config.sync}'${delays.length ? ` and ${delays.join(" and ")}` : ""}`;
     if (split < 0) return `${setting}, every level committed in ${range(sorted)} at the median: no commit waited noticeably for a standby.`;
-    const [fast, slow] = [sorted.slice(0, split), sorted.slice(split)];
+    const inOrder = (set: Row[]) => rows.filter((row) => set.includes(row));
+    const [fast, slow] = [inOrder(sorted.slice(0, split)), inOrder(sorted.slice(split))];
     const why = slow.length === 1 && slow[0]!.synchronous_commit === "remote_apply" && config.apply_delay_ms !== null
       ? "only remote_apply waits until the standby has applied the commit, which it does no sooner than the apply delay"
       : config.network_delay_ms !== null

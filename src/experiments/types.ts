@@ -15,9 +15,10 @@ export interface ExperimentContext {
   /**
    * A lab for the experiment: a new one, removed when the experiment ends (also when it fails or is
    * interrupted), or the one named with --lab when the experiment can use one. `fresh` asks for a
-   * new lab even then (the experiment breaks it for good).
+   * new lab even then (the experiment breaks it for good); `standbys` is how many a given lab must
+   * have at least (default: options.followers).
    */
-  lab(options: LabOptions, purpose?: { fresh?: boolean }): Promise<Lab>;
+  lab(options: LabOptions, purpose?: { fresh?: boolean; standbys?: number }): Promise<Lab>;
   /** Removes a lab made by lab() before the experiment ends (one per trial). */
   release(lab: Lab): Promise<void>;
 }
