@@ -9,6 +9,7 @@ import type { LabStatus } from "./core/status.js";
 import { buildTopology, type LabSpecInput } from "./core/topology.js";
 import type { FaultAction } from "./core/constants.js";
 import { delay, type DelayResult } from "./commands/delay.js";
+import { experiment } from "./commands/experiment.js";
 import { down } from "./commands/down.js";
 import { env } from "./commands/env.js";
 import { events } from "./commands/events.js";
@@ -25,6 +26,7 @@ import { readLab, requireEndpoint, requireNode, type LabSummary, type RemovedRes
 import { dockerRuntime, type Runtime } from "./lab/runtime.js";
 import type { LabTick, TimedLabEvent } from "./lab/watch.js";
 import type { QueryResult, Session } from "./postgres.js";
+import type { ExperimentResult } from "./experiments/types.js";
 
 export interface LabOptions extends Omit<LabSpecInput, "lab" | "settings"> {
   /** The lab's name; left out, a unique one ("lab-" and six hex digits). */
@@ -224,4 +226,24 @@ export class Lab implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     if (!this.downResult) await this.down();
   }
+}
+
+export interface ExperimentRunOptions {
+  /** Run in this existing lab instead of labs of its own (where the experiment allows it). */
+  lab?: string;
+  image?: string;
+  onProgress?: (message: string) => void;
+  signal?: AbortSignal;
+  runtime?: Runtime;
+}
+
+/**
+ * Runs an experiment, as `repl-lab experiment <name>` does: `options` are its flags' fields
+ * (`{ applyDelay: "200ms", levels: ["on", "remote_apply"] }`). Resolves to
+ * `{ experiment, config, results, conclusion }`.
+ */
+export async function runExperiment(name: string, options: Record<string, unknown> = {}, run: ExperimentRunOptions = {}): Promise<ExperimentResult> {
+  const runtime = run.runtime ?? (await dockerRuntime());
+  const { result } = await experiment(runtime, { name, options, lab: run.lab, image: run.image, signal: run.signal }, progressTo(run.onProgress));
+  return result;
 }

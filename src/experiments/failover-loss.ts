@@ -55,7 +55,8 @@ async function trial(context: ExperimentContext, config: Config, mode: Mode, num
       followers: 2,
       sync: mode === "async" ? undefined : "FIRST 1 (standby1, standby2)",
       syncCommit: mode === "async" ? "on" : mode,
-      networkDelay: config.network_delay_ms ?? undefined,
+      // 0 is no relay at all: the standbys stream straight from the leader.
+      networkDelay: config.network_delay_ms || undefined,
     },
     { fresh: true },
   );
@@ -169,9 +170,13 @@ export const failoverLoss: Experiment<Config> = {
     if (syncLoss.length > 0) {
       text += ` FINDING: ${syncLoss.map((part) => part.mode).join(", ")} lost acknowledged writes although each commit waited for a synchronous standby; this should not happen.`;
     } else if (parts.every((part) => part.lost === 0) && !config.network_delay_ms) {
-      text += " Nothing was lost even asynchronously: with no latency on the link, the WAL reaches the standby before the client hears back; losses need latency or a lagging link.";
+      text +=
+        " Nothing was lost even asynchronously: with no latency on the link, the walsender's send right after the local flush usually reaches the standby before the client hears back; losses need latency, a lagging link, or many trials.";
     } else if (parts.some((part) => part.lost > 0)) {
-      text += " An asynchronous commit is acknowledged once it is on the leader's disk; what was still on its way to the standby died with the leader.";
+      text += " An asynchronous commit is acknowledged once it is on the leader's disk; what was still on its way to the standby died with the leader";
+      text += config.network_delay_ms
+        ? "."
+        : ", even with nothing slowing the link: the walsender sends WAL only after it is flushed locally, so the last commits acknowledged before the kill can miss the standby.";
     }
     return text;
   },

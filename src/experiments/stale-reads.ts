@@ -70,15 +70,19 @@ async function client(
     const rows = await reader.query<{ client: number; v: string }>("SELECT client, v::text FROM counters WHERE client = ANY($1)", [[id, neighbour]]);
     counts.readLatencies.record(performance.now() - readStarted);
     counts.reads += 1;
-    let stale = false;
+    // Each is counted once per read: a read is stale when any counter in it is older than a write
+    // acknowledged before the read began, and goes back in time when any is older than one this
+    // client already read.
+    let [stale, backwards] = [false, false];
     for (const row of rows) {
       const value = Number(row.v);
       if (value < (known.get(row.client) ?? 0)) stale = true;
       if (row.client === id && value < mine) counts.ryw += 1;
-      if (value < (seen.get(row.client) ?? 0)) counts.monotonic += 1;
+      if (value < (seen.get(row.client) ?? 0)) backwards = true;
       seen.set(row.client, Math.max(seen.get(row.client) ?? 0, value));
     }
     if (stale) counts.stale += 1;
+    if (backwards) counts.monotonic += 1;
   }
 }
 

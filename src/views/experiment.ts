@@ -31,12 +31,17 @@ export async function figureSvg(figure: Figure, size = { width: 900, height: 450
   const echarts = await import("echarts");
   const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width: size.width, height: size.height });
   try {
+    // Without a canvas ECharts estimates text widths; a generous gap keeps legend entries apart
+    // whatever font the SVG is finally drawn with.
+    const legend = figure.option.legend ? { itemGap: 30, ...(figure.option.legend as object) } : undefined;
     chart.setOption({
       animation: false,
       backgroundColor: "#ffffff",
+      textStyle: { fontFamily: "DejaVu Sans, Helvetica, Arial, sans-serif" },
       title: { text: figure.title, left: "center", textStyle: { fontSize: 14 } },
       grid: { top: 70, left: 80, right: 40, bottom: 60 },
       ...figure.option,
+      ...(legend ? { legend } : {}),
     });
     return chart.renderToSVGString();
   } finally {

@@ -70,6 +70,11 @@ describe("images laid out like the official ones", () => {
       expect(spec.mounts).toEqual([{ volume: names.volume(name, node), target: mountedAt }]);
     }
     if (image === IMAGES.pg18Layout) {
+      // An experiment with the link delay runs on this layout too (in this lab: --lab).
+      const run = await runJson<{ results: { synchronous_commit: string; p50_ms: number }[] }>(
+        ["experiment", "commit-latency", "--lab", name, "--levels", "local,on", "--network-delay", "10ms", "--duration", "500ms", "--clients", "1", "--quiet"],
+      );
+      expect(run.results.find((row) => row.synchronous_commit === "on")!.p50_ms).toBeGreaterThanOrEqual(20);
       // pg_rewind runs in a helper container on the node's volume: it must mount it where the node does.
       expect((await runCli(["kill", "--lab", name, "leader"])).code).toBe(0);
       expect((await runCli(["promote", "--lab", name, "standby1"])).code).toBe(0);

@@ -56,7 +56,7 @@ describe("experiment conclusions", () => {
   it("failover-loss says why nothing was lost without latency, and shouts when a synchronous mode lost a write", () => {
     const row = (mode: string, lost: number): Row => ({ mode, trial: 1, acked: 100, lost, in_doubt: 0, unavailable_ms: 600, promoted: "standby1", fork_lsn: "0/5000000", lost_beyond_fork: lost });
     expect(failoverLoss.conclude([row("async", 0), row("on", 0)], failoverLoss.parse({ networkDelay: 0, trials: 1, modes: "async,on" }))).toContain(
-      "Nothing was lost even asynchronously: with no latency on the link, the WAL reaches the standby before the client hears back",
+      "Nothing was lost even asynchronously: with no latency on the link, the walsender's send right after the local flush usually reaches the standby",
     );
     expect(failoverLoss.conclude([row("async", 12), row("on", 0)], failoverLoss.parse({ trials: 1, modes: "async,on" }))).toContain(
       "async lost 12 of 100 acknowledged writes (12 per failover, all past the new timeline's fork point); on lost none of 100",
