@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what repl-lab needs and is missing, and does nothing else: Node packages, the build, a
 # Docker engine (installed and started only where none answers and we are root on Debian), the
-# compose tool, and a PostgreSQL image (the official postgres:17 where a registry answers, else
+# compose tool, PostgreSQL's client tools, and a PostgreSQL image (the official postgres:17 where a registry answers, else
 # repl-lab/postgres:17 built from Debian's packages). Safe to run again: a ready machine takes ~1 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,7 +62,13 @@ if ! docker compose version > /dev/null 2>&1 && ! command -v docker-compose > /d
   if root_on_debian; then apt_install docker-compose; else say "no compose tool found: rendered files need docker compose or docker-compose"; fi
 fi
 
-# 5. A PostgreSQL image: the one named by REPL_LAB_IMAGE, else postgres:17, else repl-lab/postgres:17.
+# 5. PostgreSQL's client tools on the host (psql, pg_isready): for `psql "$PRIMARY_URL"`, the tests
+#    that check libpq follows target_session_attrs, and the benchmark's docker-CLI baseline.
+if ! command -v psql > /dev/null || ! command -v pg_isready > /dev/null; then
+  if root_on_debian; then apt_install postgresql-client; else say "no psql found: install PostgreSQL's client tools for psql \"\$PRIMARY_URL\""; fi
+fi
+
+# 6. A PostgreSQL image: the one named by REPL_LAB_IMAGE, else postgres:17, else repl-lab/postgres:17.
 have_image() { docker image inspect "$1" > /dev/null 2>&1; }
 if [ -n "${REPL_LAB_IMAGE:-}" ]; then
   have_image "$REPL_LAB_IMAGE" || docker pull -q "$REPL_LAB_IMAGE" > /dev/null

@@ -8,6 +8,7 @@ import { progressTo } from "./core/progress.js";
 import type { LabStatus } from "./core/status.js";
 import { buildTopology, type LabSpecInput } from "./core/topology.js";
 import type { FaultAction } from "./core/constants.js";
+import { check, type CheckResult } from "./commands/check.js";
 import { delay, type DelayResult } from "./commands/delay.js";
 import { experiment } from "./commands/experiment.js";
 import { down } from "./commands/down.js";
@@ -62,6 +63,7 @@ export class Lab implements AsyncDisposable {
     /** The lab's name, as `--lab` takes it. */
     readonly name: string,
     private readonly runtime: Runtime,
+    /** Each node's URL, then `primary` and `standby` (see url()). */
     private endpoints: Record<string, string>,
     private readonly onProgress: ((message: string) => void) | undefined,
   ) {}
@@ -77,8 +79,7 @@ export class Lab implements AsyncDisposable {
     const waitTimeoutMs = durationMs(waitTimeout ?? "120s", "waitTimeout");
     const runtime = given ?? (await dockerRuntime());
     const result: UpResult = await up(runtime, { topology, waitTimeoutMs, signal }, progressTo(onProgress));
-    const urls = Object.fromEntries(result.nodes.flatMap((node) => (node.url ? [[node.name, node.url]] : [])));
-    return new Lab(result.lab, runtime, urls, onProgress);
+    return new Lab(result.lab, runtime, await env(runtime, { lab: result.lab }), onProgress);
   }
 
   /** A handle on a lab that already runs (made by `repl-lab up`, a rendered compose file, or another process). */
@@ -95,12 +96,14 @@ export class Lab implements AsyncDisposable {
 
   /** The lab's nodes: leader, standby1, … */
   get nodes(): string[] {
-    return Object.keys(this.endpoints);
+    return Object.keys(this.endpoints).filter((name) => name !== "primary" && name !== "standby");
   }
 
   /**
-   * A node's postgresql:// URL, as `repl-lab env` prints it. Ports are fixed when the lab is made,
-   * so the URL holds across kill, stop and start.
+   * A node's postgresql:// URL, as `repl-lab env` prints it; ports are fixed when the lab is made,
+   * so the URL holds across kill, stop and start. "primary" and "standby" give one URL naming every
+   * node with target_session_attrs=read-write or prefer-standby, for clients that honour it (libpq,
+   * pgx, JDBC; node-postgres does not).
    */
   url(node: string): string {
     const url = this.endpoints[node];
@@ -108,7 +111,7 @@ export class Lab implements AsyncDisposable {
     return url;
   }
 
-  /** Every node's URL, by node name. */
+  /** Every node's URL by node name, then `primary` and `standby`. */
   urls(): Record<string, string> {
     return { ...this.endpoints };
   }
@@ -116,6 +119,15 @@ export class Lab implements AsyncDisposable {
   /** Re-reads the nodes and their URLs (after a change made outside this handle). */
   async refresh(): Promise<void> {
     this.endpoints = await env(this.runtime, { lab: this.name });
+  }
+
+  /**
+   * Whether the lab is healthy, as `repl-lab check` asks: one primary, every follower streaming with
+   * the sync_state its spec implies and lag under `maxLagBytes` (16 MB), every slot active, and a
+   * marker row written on the primary read on every follower, all within `timeoutMs` (30 s).
+   */
+  check(options: { maxLagBytes?: number; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<CheckResult> {
+    return check(this.runtime, { lab: this.name, ...options });
   }
 
   /** Nodes, pg_stat_replication and pg_replication_slots, as `repl-lab status --json`. */

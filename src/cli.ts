@@ -185,16 +185,19 @@ Examples:
 
   program
     .command("env")
-    .description("connection URL of each node, as shell export lines")
+    .description("connection URL of each node, and PRIMARY_URL/STANDBY_URL that follow the roles, as shell export lines")
     .addOption(labOption())
-    .option("--json", "print { node: url } as JSON")
+    .option("--json", "print { node: url, primary: url, standby: url } as JSON")
+    .option("--dotenv", "NAME=value lines, for a .env file or GitHub Actions' $GITHUB_ENV")
     .addHelpText("after", `
 Examples:
   $ eval "$(repl-lab env)" && psql "$STANDBY1_URL" -c 'SELECT pg_is_in_recovery()'
+  $ psql "$PRIMARY_URL"         libpq finds the primary among all nodes (target_session_attrs=read-write)
+  $ repl-lab env --dotenv >> "$GITHUB_ENV"
   $ repl-lab env --json`)
-    .action(async (flags: { lab: string; json?: boolean }) => {
-      const [runtime, { env }, { exportLines }] = await Promise.all([load.runtime(), import("./commands/env.js"), load.results()]);
-      await show(await env(runtime, { lab: flags.lab }), flags.json, exportLines);
+    .action(async (flags: { lab: string; json?: boolean; dotenv?: boolean }) => {
+      const [runtime, { env }, { exportLines, dotenvLines }] = await Promise.all([load.runtime(), import("./commands/env.js"), load.results()]);
+      await show(await env(runtime, { lab: flags.lab }), flags.json, flags.dotenv ? dotenvLines : exportLines);
     });
 
   program
@@ -398,6 +401,61 @@ Examples:
       else process.stdout.write(result.text);
     });
 
+  const reporterOption = () => new Option("--reporter <format>", "text, tap (TAP 13) or junit (JUnit XML)").choices(["text", "tap", "junit"]).default("text");
+
+  program
+    .command("check")
+    .description("assert the lab is healthy for CI: one primary, followers streaming, sync states, lag, slots, a marker row on every follower")
+    .addOption(labOption())
+    .option("--max-lag <size>", "most WAL a follower may have left to replay", "16MB")
+    .option("--timeout <duration>", "how long the checks may take to hold", "30s")
+    .option("--json", "print the result as JSON")
+    .addOption(reporterOption())
+    .option("-o, --out <file>", "write the report (tap or junit) to this file instead of stdout")
+    .addHelpText("after", `
+Exit code 0 when every check holds, 1 with one line per failed check otherwise.
+Examples:
+  $ repl-lab check
+  $ repl-lab check --lab ci --max-lag 1MB --timeout 60s --reporter junit --out check.xml`)
+    .action(async (flags: { lab: string; maxLag: string; timeout: string; json?: boolean; reporter: string; out?: string }) => {
+      const [{ durationMs }, { parseSize }, { UsageError }] = await Promise.all([load.duration(), import("./core/size.js"), import("./core/errors.js")]);
+      const maxLagBytes = parseSize(flags.maxLag);
+      if (maxLagBytes === undefined) throw new UsageError(`--max-lag ${flags.maxLag}: expected a size such as 16MB`);
+      const timeoutMs = durationMs(flags.timeout, "--timeout");
+      const [runtime, { check }] = await Promise.all([load.runtime(), import("./commands/check.js")]);
+      const result = await withInterrupt((signal) => check(runtime, { lab: flags.lab, maxLagBytes, timeoutMs, signal }));
+      await printReport(result, flags, async (reporters) => reporters.checkCases(result), async (reporters, colour) => reporters.checkView(result, colour));
+      if (!result.passed) process.exitCode = 1;
+    });
+
+  const scenarioCommand = program.command("scenario").description("scenario files: a lab, steps that break it, and what must hold; for CI");
+  scenarioCommand
+    .command("run")
+    .description("run scenario files, each in a lab of its own (removed at the end, also on failure and Ctrl-C)")
+    .argument("<files...>", "scenario files (YAML)")
+    .option("--lab <name>", "run in this existing lab instead (it is left in place)")
+    .option("--keep-going", "run every step even after one fails")
+    .option("--keep-lab", "leave each scenario's lab in place, to look at it")
+    .option("--image <image>", "PostgreSQL image for the labs it makes")
+    .option("--json", "print the result as JSON")
+    .addOption(reporterOption())
+    .option("-o, --out <file>", "write the report (tap or junit) to this file instead of stdout")
+    .option("-q, --quiet", "no progress on stderr")
+    .addHelpText("after", `
+Exit code 0 when every step passed, 1 when one failed, 2 for a bad scenario file (nothing runs).
+Examples:
+  $ repl-lab scenario run scenarios/*.yaml
+  $ repl-lab scenario run scenarios/failover.yaml --reporter tap
+  $ repl-lab scenario run scenarios/*.yaml --reporter junit --out repl-lab-junit.xml`)
+    .action(async (files: string[], flags: { lab?: string; keepGoing?: boolean; keepLab?: boolean; image?: string; json?: boolean; reporter: string; out?: string; quiet?: boolean }) => {
+      const [runtime, { runScenarios }, { stderrProgress }] = await Promise.all([load.runtime(), import("./commands/scenario.js"), load.terminal()]);
+      const result = await withInterrupt((signal) =>
+        runScenarios(runtime, { files, lab: flags.lab, keepGoing: flags.keepGoing, keepLab: flags.keepLab, image: flags.image, signal }, stderrProgress(flags.quiet)),
+      );
+      await printReport(result, flags, async (reporters) => reporters.scenarioCases(result), async (reporters, colour) => reporters.scenarioView(result, colour));
+      if (!result.passed) process.exitCode = 1;
+    });
+
   const experimentCommand = program
     .command("experiment")
     .description("measure what replication costs and what it loses, on real servers: a table, a conclusion, plots with --out")
@@ -453,6 +511,26 @@ ${EXPERIMENTS.map((entry) => `  $ ${entry.example}`).join("\n")}`);
     });
 
   return program;
+}
+
+type Reporters = typeof import("./views/reporters.js");
+
+/** A result as JSON, a text view, or a TAP or JUnit report (to stdout, or to --out). */
+async function printReport(
+  result: unknown,
+  flags: { json?: boolean; reporter: string; out?: string },
+  cases: (reporters: Reporters) => Promise<import("./views/reporters.js").TestCase[]>,
+  text: (reporters: Reporters, colour: import("chalk").ChalkInstance) => Promise<string>,
+): Promise<void> {
+  const [reporters, { printJson, printLine, printNote, colour }] = await Promise.all([import("./views/reporters.js"), load.terminal()]);
+  if (flags.json) return printJson(result);
+  if (flags.reporter === "text") return printLine(await text(reporters, colour));
+  const output = flags.reporter === "tap" ? reporters.tapReport(await cases(reporters)) : await reporters.junitReport(await cases(reporters));
+  if (!flags.out) return printLine(output);
+  const { writeFile } = await import("node:fs/promises");
+  await writeFile(flags.out, output + "\n");
+  printNote(`wrote ${flags.out}`);
+  printLine(await text(reporters, colour));
 }
 
 /** `status --watch`: a redraw (or a JSON line) per look until Ctrl-C. */

@@ -15,7 +15,9 @@ export {
 export { FAULT_ACTIONS, SYNC_COMMIT_LEVELS, type FaultAction, type SyncCommit } from "./core/constants.js";
 export type { LabEvent } from "./core/events.js";
 export type { LabStatus, NodeStatus, ReplicationStatus, SlotStatus } from "./core/status.js";
+export type { CheckItem, CheckResult } from "./commands/check.js";
 export type { DelayResult } from "./commands/delay.js";
+export type { ScenarioResult, ScenarioRunResult, StepResult } from "./commands/scenario.js";
 export type { FaultResult } from "./commands/fault.js";
 export type { PromoteResult } from "./commands/promote.js";
 export type { RejoinResult } from "./commands/rejoin.js";

@@ -22,6 +22,18 @@ export function connectionUrl(endpoint: Endpoint): string {
   return `postgresql://${user}:${password}@${endpoint.host}:${endpoint.port}/${endpoint.database}`;
 }
 
+/**
+ * One URL naming every node, for clients that pick a server by its role (libpq's
+ * target_session_attrs, and pgx and JDBC likewise): read-write finds the primary wherever it is
+ * after a failover; prefer-standby reads from a standby while there is one.
+ */
+export function multiHostUrl(endpoints: Endpoint[], targetSessionAttrs: "read-write" | "prefer-standby"): string | undefined {
+  const [first] = endpoints;
+  if (!first) return undefined;
+  const hosts = endpoints.map((endpoint) => `${endpoint.host}:${endpoint.port}`).join(",");
+  return `postgresql://${encodeURIComponent(first.user)}:${encodeURIComponent(first.password)}@${hosts}/${first.database}?target_session_attrs=${targetSessionAttrs}`;
+}
+
 export interface SessionOptions {
   /** Bounds connecting and each of our own queries, so a frozen or unreachable node never hangs the caller. */
   timeoutMs?: number;

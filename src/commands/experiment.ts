@@ -2,11 +2,11 @@
 // in labs of its own (removed when it ends, also on failure and Ctrl-C), or in the lab named with
 // --lab (its sync settings and link delays changed for the run and put back after), and returns
 // its rows and a one-sentence conclusion computed from them.
-import { randomBytes } from "node:crypto";
 import { Lab, type LabOptions } from "../api.js";
 import { InterruptedError, LabError, UsageError } from "../core/errors.js";
 import { silentProgress, type Progress } from "../core/progress.js";
 import { throwIfInterrupted } from "../core/retry.js";
+import { ownLabName } from "../lab/names.js";
 import type { Runtime } from "../lab/runtime.js";
 import { EXPERIMENTS, findExperiment } from "../experiments/catalog.js";
 import type { Column, ExperimentContext, ExperimentResult, Figure } from "../experiments/types.js";
@@ -98,7 +98,7 @@ export async function experiment(runtime: Runtime, options: ExperimentOptions, p
         given.push({ lab, restore: await adapt(lab, wanted, purpose.standbys ?? Number(wanted.followers ?? 1)) });
         return lab;
       }
-      const name = `${process.env.REPL_LAB_EXPERIMENT_PREFIX || "exp-"}${entry.name}-${randomBytes(3).toString("hex")}`;
+      const name = ownLabName(`exp-${entry.name}`);
       progress.step(`bringing up lab ${name}`);
       const lab = await Lab.up({ image: options.image, ...wanted, name, runtime, signal: options.signal });
       made.push(lab);

@@ -2,6 +2,7 @@
 // into configs; a bad one is a UsageError that names it, before any lab exists.
 import { parseDuration } from "../core/duration.js";
 import { UsageError } from "../core/errors.js";
+import { parseSize } from "../core/size.js";
 
 export type RawOptions = Record<string, unknown>;
 
@@ -57,10 +58,8 @@ export function durationListOption(raw: RawOptions, key: string, fallback: numbe
 export function sizeOption(raw: RawOptions, key: string, fallback: number, bounds: { min: number; max: number }): number {
   const value = given(raw, key);
   if (value === undefined) return fallback;
-  const match = typeof value === "number" ? [String(value), String(value), ""] : /^\s*(\d+(?:\.\d+)?)\s*(B|kB|KB|MB|GB)?\s*$/i.exec(String(value));
-  const factor = { "": 1, b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(match?.[2] ?? "").toLowerCase()] ?? 1;
-  const bytes = match ? Math.round(Number(match[1]) * factor) : Number.NaN;
-  if (!Number.isFinite(bytes) || bytes < bounds.min || bytes > bounds.max) {
+  const bytes = parseSize(typeof value === "number" ? value : String(value));
+  if (bytes === undefined || bytes < bounds.min || bytes > bounds.max) {
     throw new UsageError(`${flag(key)} ${String(value)}: expected a size from ${bounds.min / 1024 ** 2} MB to ${bounds.max / 1024 ** 3} GB, such as 300MB`);
   }
   return bytes;

@@ -45,10 +45,19 @@ export function lsView(labs: LabSummary[], colour: ChalkInstance): string {
   return out.toString();
 }
 
-/** LEADER_URL, STANDBY1_URL, …: names a shell accepts. */
+const variable = (name: string) => `${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_URL`;
+
+/** LEADER_URL, STANDBY1_URL, …, PRIMARY_URL, STANDBY_URL as shell export lines. */
 export function exportLines(urls: Record<string, string>): string {
   return Object.entries(urls)
-    .map(([node, url]) => `export ${node.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_URL='${url}'`)
+    .map(([name, url]) => `export ${variable(name)}='${url}'`)
+    .join("\n");
+}
+
+/** The same as NAME=value lines, for a .env file or GitHub Actions' $GITHUB_ENV. */
+export function dotenvLines(urls: Record<string, string>): string {
+  return Object.entries(urls)
+    .map(([name, url]) => `${variable(name)}=${url}`)
     .join("\n");
 }
 

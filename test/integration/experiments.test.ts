@@ -8,7 +8,7 @@ import type { ExperimentResult, Row } from "../../src/experiments/types.js";
 import { engine, labsRemovedAfterAll, runCli, runJson, type CliResult } from "../helpers.js";
 
 // The labs experiments make are named with this prefix, so the suite's cleanup finds them if a run dies.
-const env = { REPL_LAB_EXPERIMENT_PREFIX: "test-exp-" };
+const env = { REPL_LAB_NAME_PREFIX: "test-" };
 
 async function experiment(args: string[]): Promise<ExperimentResult> {
   const result = await runJson<ExperimentResult>(["experiment", ...args, "--quiet"], { env, timeoutMs: 600_000 });

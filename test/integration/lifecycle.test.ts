@@ -1,4 +1,5 @@
 // A lab from up to down, driven through the CLI as a user types it, on the real engine.
+import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UpResult } from "../../src/commands/up.js";
 import { retryUntil } from "../../src/core/retry.js";
@@ -81,14 +82,23 @@ describe("a lab with two followers and --sync standby1", () => {
     expect(stderr).toBe("error: standby1: cannot execute CREATE TABLE in a read-only transaction (SQLSTATE 25006)\n");
   });
 
-  it("prints each node's URL as export lines and as JSON", async () => {
+  it("prints each node's URL, and PRIMARY_URL/STANDBY_URL naming them all, as export lines, NAME=value lines and JSON", async () => {
     const urls = await runJson<Record<string, string>>(["env", "--lab", lab]);
-    expect(Object.keys(urls)).toEqual(["leader", "standby1", "standby2"]);
+    expect(Object.keys(urls)).toEqual(["leader", "standby1", "standby2", "primary", "standby"]);
     expect(urls.leader).toBe(result.nodes[0]!.url);
+    const hosts = result.nodes.map((node) => `127.0.0.1:${node.port}`).join(",");
+    expect(urls.primary).toMatch(new RegExp(`^postgresql://postgres:[0-9a-f]{24}@${hosts}/postgres\\?target_session_attrs=read-write$`));
+    expect(urls.standby).toBe(urls.primary!.replace("read-write", "prefer-standby"));
     const { stdout } = await runCli(["env", "--lab", lab]);
     expect(stdout.trim().split("\n")).toEqual([
       `export LEADER_URL='${urls.leader}'`, `export STANDBY1_URL='${urls.standby1}'`, `export STANDBY2_URL='${urls.standby2}'`,
+      `export PRIMARY_URL='${urls.primary}'`, `export STANDBY_URL='${urls.standby}'`,
     ]);
+    expect((await runCli(["env", "--lab", lab, "--dotenv"])).stdout.trim().split("\n")[0]).toBe(`LEADER_URL=${urls.leader}`);
+    // libpq (psql here, installed by the setup) follows target_session_attrs to the primary and to a standby.
+    const inRecovery = (url: string) => execFileSync("psql", ["-XAtc", "SELECT pg_is_in_recovery()", url], { encoding: "utf8" }).trim();
+    expect(inRecovery(urls.primary!)).toBe("f");
+    expect(inRecovery(urls.standby!)).toBe("t");
   });
 
   it("lists the lab with ls", async () => {

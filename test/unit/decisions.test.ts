@@ -267,7 +267,8 @@ describe("the library", () => {
       await using lab = await Lab.up({ name: "q", followers: 1, runtime });
       expect(lab.nodes).toEqual(["leader", "standby1"]);
       expect(lab.url("standby1")).toMatch(/^postgresql:\/\/postgres:[0-9a-f]{24}@127\.0\.0\.1:\d+\/postgres$/);
-      expect(Object.keys(lab.urls())).toEqual(["leader", "standby1"]);
+      expect(Object.keys(lab.urls())).toEqual(["leader", "standby1", "primary", "standby"]);
+      expect(lab.url("primary")).toMatch(/^postgresql:\/\/postgres:[0-9a-f]{24}@127\.0\.0\.1:\d+,127\.0\.0\.1:\d+\/postgres\?target_session_attrs=read-write$/);
       expect(() => lab.url("standby2")).toThrow('lab "q" has no node "standby2"');
       expect(resources(engine, "q")).toEqual({ containers: 2, volumes: 2, networks: 1 });
     }
