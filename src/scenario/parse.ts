@@ -190,7 +190,7 @@ export function parseScenario(file: string, options: { givenLab?: boolean } = {}
   const document = parseDocument(source, { lineCounter: lines, prettyErrors: false });
   if (document.errors.length) {
     const [first] = document.errors;
-    fail(file, first!.linePos?.[0]?.line ?? 1, `not YAML: ${first!.message.split("\n")[0]}`);
+    fail(file, lines.linePos(first!.pos[0]).line, `not YAML: ${first!.message.split("\n")[0]}`);
   }
   const lineOf = (node: YamlNode | null | undefined) => (node?.range ? lines.linePos(node.range[0]).line : 1);
   const root = document.contents;
