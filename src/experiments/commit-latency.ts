@@ -33,8 +33,6 @@ async function commitLoop(session: Session, client: number, level: SyncCommit, u
 }
 
 export const commitLatency: Experiment<Config> = {
-  name: "commit-latency",
-  summary: "commit latency and throughput for each synchronous_commit level, against a sync spec, with apply or network delay",
   usesGivenLab: true,
 
   parse(raw: RawOptions): Config {

@@ -64,8 +64,6 @@ async function measure(context: ExperimentContext, lab: Lab, fault: Fault, timeo
 }
 
 export const detection: Experiment<Config> = {
-  name: "detection",
-  summary: "how long the primary takes to notice a failed sync standby (kill, stop, pause, partition) and how long commits stall",
   usesGivenLab: true,
 
   parse(raw: RawOptions): Config {

@@ -128,8 +128,6 @@ async function trial(context: ExperimentContext, config: Config, mode: Mode, num
 const sum = (rows: Row[], key: string) => rows.reduce((total, row) => total + Number(row[key] ?? 0), 0);
 
 export const failoverLoss: Experiment<Config> = {
-  name: "failover-loss",
-  summary: "acknowledged writes lost when the leader is killed and the most advanced standby promoted, per synchronous_commit mode",
   usesGivenLab: false,
 
   parse(raw: RawOptions): Config {

@@ -32,8 +32,6 @@ const median = (values: number[]) => {
 };
 
 export const lag: Experiment<Config> = {
-  name: "lag",
-  summary: "replication lag in bytes and in seconds at a set WAL rate, and the seed's arithmetic joining them",
   usesGivenLab: true,
 
   parse(raw: RawOptions): Config {

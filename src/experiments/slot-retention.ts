@@ -105,8 +105,6 @@ async function trial(context: ExperimentContext, config: Config, mode: Mode): Pr
 }
 
 export const slotRetention: Experiment<Config> = {
-  name: "slot-retention",
-  summary: "whether a long-stopped standby can catch up: a slot, no slot with wal_keep_size, and max_slot_wal_keep_size",
   usesGivenLab: false,
 
   parse(raw: RawOptions): Config {

@@ -87,8 +87,6 @@ async function client(
 }
 
 export const staleReads: Experiment<Config> = {
-  name: "stale-reads",
-  summary: "stale reads from a lagging replica, and what read-your-writes, monotonic reads and remote_apply do about them",
   usesGivenLab: true,
 
   parse(raw: RawOptions): Config {

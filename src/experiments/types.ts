@@ -37,10 +37,8 @@ export interface Figure {
   option: Record<string, unknown>;
 }
 
+/** An experiment's code; its name, summary and options for --help are in catalog.ts. */
 export interface Experiment<Config extends object = Record<string, unknown>> {
-  name: string;
-  /** One line for `repl-lab experiment list`. */
-  summary: string;
   /** Whether --lab can be given (false: it needs labs it can break for good). */
   usesGivenLab: boolean;
   /** Validates the options (strings from flags, values from the library) into a config; a UsageError before any lab exists. */
