@@ -18,6 +18,13 @@ export interface TopologyFlags {
   setting?: string[];
   port?: string;
   image?: string;
+  ha?: boolean;
+  ttl?: string;
+  loopWait?: string;
+  retryTimeout?: string;
+  maximumLagOnFailover?: string;
+  syncMode?: string;
+  patroniDefaults?: boolean;
 }
 
 function readLabFile(file: string): Record<string, unknown> {
@@ -49,6 +56,13 @@ export function topologyFrom(flags: TopologyFlags): Topology {
     networkDelay: flags.networkDelay,
     port: flags.port,
     image: flags.image,
+    ha: flags.ha,
+    ttl: flags.ttl,
+    loopWait: flags.loopWait,
+    retryTimeout: flags.retryTimeout,
+    maximumLagOnFailover: flags.maximumLagOnFailover,
+    syncMode: flags.syncMode,
+    patroniDefaults: flags.patroniDefaults,
   };
   for (const [key, value] of Object.entries(given)) if (value !== undefined) input[key] = value;
   input.lab ??= defaultLabName();

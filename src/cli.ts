@@ -71,7 +71,14 @@ function addTopologyOptions(command: Command): Command {
     .option("--network-delay <duration>", "one-way latency on every follower's replication link, e.g. 20ms")
     .option("-c, --setting <name=value>", "extra postgresql.conf setting for every node (repeatable)", (value: string, all: string[] = []) => [...all, value])
     .option("--port <port>", "host port of the leader; followers get the next ones (default: free ports, fixed for the lab's life)")
-    .option("--image <image>", "PostgreSQL image (env REPL_LAB_IMAGE; default postgres:17, else repl-lab/postgres:17)");
+    .option("--image <image>", "PostgreSQL image (env REPL_LAB_IMAGE; default postgres:17, else repl-lab/postgres:17; with --ha repl-lab/postgres-ha:17)")
+    .option("--ha", "HA mode: Patroni runs every node and fails over by itself, three etcd members hold its leader lock")
+    .option("--ttl <duration>", "HA: Patroni's ttl, how long the leader lock lives without renewal (lab default 20s, Patroni's 30s)")
+    .option("--loop-wait <duration>", "HA: Patroni's loop_wait between its cycles (lab default 1s, Patroni's 10s)")
+    .option("--retry-timeout <duration>", "HA: Patroni's retry_timeout for etcd and PostgreSQL (lab default 3s, Patroni's 10s)")
+    .option("--maximum-lag-on-failover <size>", "HA: a replica further behind than this is not promoted (default 1MB)")
+    .addOption(new Option("--sync-mode <mode>", "HA: Patroni's synchronous mode (default: on with --sync FIRST n, quorum with ANY n, else off)").choices(["off", "on", "strict", "quorum"]))
+    .option("--patroni-defaults", "HA: Patroni's production defaults (ttl 30s, loop_wait 10s, retry_timeout 10s) instead of the lab's");
 }
 
 const labOption = () => new Option("--lab <name>", `lab name (env REPL_LAB_NAME; default "${defaultLabName()}")`).default(defaultLabName());
@@ -121,7 +128,8 @@ Examples:
   $ repl-lab up --followers 2 --sync standby1
   $ repl-lab up --lab quorum -n 3 --sync "ANY 2 (standby1, standby2, standby3)" --sync-commit remote_apply
   $ repl-lab up -n 2 --sync "FIRST 1 (standby1, standby2)" --wal-sender-timeout 5s -c max_connections=50
-  $ repl-lab up --file lab.yaml --json`,
+  $ repl-lab up --file lab.yaml --json
+  $ repl-lab up --ha -n 2 --sync standby1         Patroni + etcd: kill leader and a follower takes over by itself`,
     )
     .action(async (flags: TopologyFlags & { waitTimeout: string; json?: boolean; quiet?: boolean }) => {
       const [{ topologyFrom }, { durationMs }, { up }, { stderrProgress, colour }, { upView }] = await Promise.all([
@@ -502,11 +510,12 @@ ${EXPERIMENTS.map((entry) => `  $ ${entry.example}`).join("\n")}`);
     .command("build")
     .description("build repl-lab/postgres:<major> from Debian's packages (for machines with no registry)")
     .option("--pg <major>", "PostgreSQL major version: 17 (Debian trixie) or 15 (Debian bookworm)", "17")
+    .option("--ha", "build repl-lab/postgres-ha:<major> instead: the same plus Patroni and etcd, for `up --ha`")
     .option("--json", "print the image name as JSON")
-    .action(async (flags: { pg: string; json?: boolean }) => {
+    .action(async (flags: { pg: string; ha?: boolean; json?: boolean }) => {
       const [{ imageBuild, checkMajor }, { stderrProgress }] = await Promise.all([import("./commands/image.js"), load.terminal()]);
       checkMajor(flags.pg);
-      const built = await imageBuild(await load.runtime(), { pg: flags.pg }, stderrProgress());
+      const built = await imageBuild(await load.runtime(), { pg: flags.pg, ha: flags.ha }, stderrProgress());
       await show(built, flags.json, (value) => value.image);
     });
 

@@ -5,7 +5,7 @@ import { LabError } from "../core/errors.js";
 import { names } from "../core/labels.js";
 import { silentProgress, type Progress } from "../core/progress.js";
 import type { ContainerEngine, ContainerState } from "../engine/engine.js";
-import { readLab, requireNode, type LabNode } from "../lab/context.js";
+import { readLab, requireMember, type LabNode } from "../lab/context.js";
 import type { Runtime } from "../lab/runtime.js";
 import { reread, waitForServer } from "../lab/server.js";
 
@@ -70,6 +70,18 @@ const TRANSITIONS: Record<FaultAction, Transition> = {
   },
 };
 
+/** What each action means for an etcd member: one of three, so the other two still make a majority. */
+const ETCD_DONE: Record<FaultAction, string> = {
+  kill: "killed with SIGKILL: the other two members still make a majority; if it was the Raft leader they elect another after the election timeout",
+  stop: "stopped: the other two members still make a majority",
+  start: "started: it rejoins the Raft cluster",
+  restart: "restarted: it rejoins the Raft cluster",
+  pause: "frozen: its peers miss its heartbeats; a frozen Raft leader is replaced after the election timeout",
+  unpause: "running again: it rejoins the Raft cluster",
+  partition: "cut off the lab network: alone it is a minority and can commit nothing",
+  heal: "back on the lab network: it rejoins the Raft cluster",
+};
+
 const REPAIR_HINT: Partial<Record<ContainerState, (node: string) => string>> = {
   exited: (node) => `start it with \`repl-lab start ${node}\``,
   created: (node) => `start it with \`repl-lab start ${node}\``,
@@ -100,22 +112,23 @@ export function refusal(action: FaultAction, node: LabNode): LabError | undefine
 export async function fault(runtime: Runtime, options: { lab: string; node: string; action: FaultAction }, progress: Progress = silentProgress): Promise<FaultResult> {
   const started = Date.now();
   const lab = await readLab(runtime, options.lab);
-  const node = requireNode(lab, options.node);
+  const node = requireMember(lab, options.node);
   const refused = refusal(options.action, node);
   if (refused) throw refused;
   const transition = TRANSITIONS[options.action];
+  const etcdMember = lab.etcd.includes(node);
   await transition.act(runtime.engine, node, lab.name);
-  if (transition.waitForServer) {
+  if (transition.waitForServer && !etcdMember) {
     progress.step(`${node.name}: waiting until the server accepts connections`);
     await waitForServer(lab, node.name);
   }
-  const after = requireNode(await reread(lab), node.name);
+  const after = requireMember(await reread(lab), node.name);
   return {
     node: node.name,
     action: options.action,
     before: node.state,
     after: after.state,
-    message: `${node.name} ${transition.done}`,
+    message: `${node.name} ${etcdMember ? ETCD_DONE[options.action] : transition.done}`,
     elapsed_ms: Date.now() - started,
   };
 }

@@ -1,4 +1,4 @@
-// repl-lab image build --pg 17|15
+// repl-lab image build --pg 17|15 [--ha]
 import { UsageError } from "../core/errors.js";
 import { silentProgress, type Progress } from "../core/progress.js";
 import { buildImage, DEBIAN_SUITE_FOR_MAJOR } from "../lab/image.js";
@@ -12,8 +12,8 @@ export function checkMajor(pg: string | number): number {
   return major;
 }
 
-export async function imageBuild(runtime: Runtime, options: { pg: string | number }, progress: Progress = silentProgress): Promise<{ image: string }> {
+export async function imageBuild(runtime: Runtime, options: { pg: string | number; ha?: boolean }, progress: Progress = silentProgress): Promise<{ image: string }> {
   const major = checkMajor(options.pg);
   await runtime.engine.ping();
-  return { image: await buildImage(runtime.engine, major, progress) };
+  return { image: await buildImage(runtime.engine, major, progress, options.ha ?? false) };
 }

@@ -31,6 +31,21 @@ export function promoteRefusal(node: NodeStatus): LabError | undefined {
 
 export async function promote(runtime: Runtime, options: { lab: string; node: string }, progress: Progress = silentProgress): Promise<PromoteResult> {
   const lab = await readLab(runtime, options.lab);
+  if (lab.ha) {
+    // HA mode: Patroni promotes (a manual failover to the candidate) and re-points the others.
+    const { patroniChange } = await import("../lab/ha.js");
+    progress.step(`asking Patroni to fail over to ${options.node}`);
+    const change = await patroniChange(lab, "failover", options.node);
+    const after = await readLabStatus(lab);
+    return {
+      new_primary: options.node,
+      promote_ms: change.promote_ms,
+      following: change.following,
+      not_following: change.not_following,
+      split_brain: primariesOf(after).map((primary) => primary.name).filter((name) => name !== options.node),
+      timeline: change.timeline,
+    };
+  }
   const before = await readLabStatus(lab);
   const target = nodeStatus(lab, before, options.node);
   const refused = promoteRefusal(target);

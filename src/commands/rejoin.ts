@@ -1,7 +1,7 @@
 // repl-lab rejoin <node> [--reclone]: a former primary (or any diverged node) back as a follower.
 import { LabError } from "../core/errors.js";
 import { silentProgress, type Progress } from "../core/progress.js";
-import { readLab } from "../lab/context.js";
+import { readLab, requireNode } from "../lab/context.js";
 import { nodeStatus, rejoinNode, theOtherPrimary, type RejoinOutcome } from "../lab/replication.js";
 import type { Runtime } from "../lab/runtime.js";
 import { readLabStatus } from "../lab/status.js";
@@ -15,6 +15,12 @@ export interface RejoinResult extends RejoinOutcome {
 export async function rejoin(runtime: Runtime, options: { lab: string; node: string; reclone?: boolean }, progress: Progress = silentProgress): Promise<RejoinResult> {
   const started = Date.now();
   const lab = await readLab(runtime, options.lab);
+  if (lab.ha) {
+    const { patroniRejoin } = await import("../lab/ha.js");
+    progress.step(`${options.node}: rejoining through Patroni`);
+    const { leader, reason } = await patroniRejoin(lab, requireNode(lab, options.node), Boolean(options.reclone));
+    return { node: options.node, primary: leader, method: "patroni", reason, elapsed_ms: Date.now() - started };
+  }
   const status = await readLabStatus(lab);
   const target = nodeStatus(lab, status, options.node);
   const primary = theOtherPrimary(status, target.name);

@@ -25,6 +25,23 @@ export interface SwitchoverResult {
 
 export async function switchover(runtime: Runtime, options: { lab: string; node: string }, progress: Progress = silentProgress): Promise<SwitchoverResult> {
   const lab = await readLab(runtime, options.lab);
+  if (lab.ha) {
+    // HA mode: Patroni's own switchover (it stops the leader cleanly, promotes the candidate and
+    // rewinds the old leader to follow it).
+    const { patroniChange, readPatroni } = await import("../lab/ha.js");
+    const oldPrimary = (await readPatroni(lab))?.leader ?? "nobody";
+    progress.step(`asking Patroni to switch over from ${oldPrimary} to ${options.node}`);
+    const change = await patroniChange(lab, "switchover", options.node);
+    return {
+      old_primary: oldPrimary,
+      new_primary: options.node,
+      unavailable_ms: change.promote_ms,
+      promote_ms: change.promote_ms,
+      following: change.following.filter((name) => name !== oldPrimary),
+      not_following: change.not_following,
+      rejoin: { method: "patroni", reason: change.following.includes(oldPrimary) ? "Patroni restarted it as a replica of the new leader" : "Patroni had not rejoined it yet" },
+    };
+  }
   const status = await readLabStatus(lab);
   const target = nodeStatus(lab, status, options.node);
   const primary = theOtherPrimary(status, target.name);

@@ -5,7 +5,7 @@ import { UsageError } from "../core/errors.js";
 import { pollUntil } from "../core/retry.js";
 import type { ReplicationStatus } from "../core/status.js";
 import { expectedSyncStates, matchesExpected, parseSyncSpec, renderSyncSpec, SyncSpecError, type SyncSpec } from "../core/sync-spec.js";
-import { readLab } from "../lab/context.js";
+import { readLab, type LabContext } from "../lab/context.js";
 import { onNode, theOnePrimary } from "../lab/replication.js";
 import type { Runtime } from "../lab/runtime.js";
 import { alterSystem } from "../lab/server.js";
@@ -48,6 +48,7 @@ export async function sync(runtime: Runtime, options: { lab: string; change: Syn
   const primary = theOnePrimary(before);
   const standbys = before.nodes.filter((node) => node.name !== primary.name).map((node) => node.name);
   const { settings, spec } = settingsFor(options.change, standbys);
+  if (lab.ha) return haSync(lab, primary.name, options.change, spec);
   const current = await onNode(lab, primary.name, async (session) => {
     await alterSystem(session, settings);
     const [row] = await session.query<{ names: string; commit: string }>(
@@ -68,6 +69,56 @@ export async function sync(runtime: Runtime, options: { lab: string; change: Syn
     synchronous_standby_names: current?.names ?? null,
     synchronous_commit: current?.commit ?? null,
     replication,
+    settled,
+  };
+}
+
+/**
+ * HA mode: Patroni owns synchronous_standby_names (a value set around it would be overwritten), so
+ * the change goes into its dynamic configuration: FIRST n is synchronous_mode on with
+ * synchronous_node_count n, ANY n is quorum, off is off, and synchronous_commit a parameter. Patroni
+ * chooses which standbys are synchronous among the members not tagged nosync. Settled when Patroni
+ * reports as many synchronous standbys as asked for.
+ */
+async function haSync(lab: LabContext, primary: string, change: SyncChange, spec: SyncSpec | null): Promise<SyncResult> {
+  const { patchPatroniConfig, readPatroni } = await import("../lab/ha.js");
+  const patch =
+    change.kind === "commit"
+      ? { postgresql: { parameters: { synchronous_commit: change.level } } }
+      : spec === null
+        ? { synchronous_mode: false }
+        : { synchronous_mode: spec.method === "ANY" ? "quorum" : true, synchronous_node_count: spec.num };
+  await patchPatroniConfig(lab, patch);
+  const wanted = change.kind === "commit" ? undefined : (spec?.num ?? 0);
+  const settled = await pollUntil(
+    async () => {
+      const view = await readPatroni(lab);
+      if (!view) return false;
+      const synchronous = view.members.filter((member) => member.role === "sync_standby" || member.role === "quorum_standby").length;
+      const replicas = view.members.filter((member) => member.role !== "leader").length;
+      if (wanted !== undefined && synchronous !== Math.min(wanted, replicas)) return false;
+      // And PostgreSQL agrees: as many sync or quorum rows in pg_stat_replication, the level in force.
+      const [row] = await onNode(lab, primary, (session) =>
+        session.query<{ commit: string; synchronous: number }>(
+          "SELECT current_setting('synchronous_commit') AS commit, (SELECT count(*)::int FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')) AS synchronous",
+        ),
+      );
+      if (wanted !== undefined && row?.synchronous !== Math.min(wanted, replicas)) return false;
+      return change.kind !== "commit" || row?.commit === change.level;
+    },
+    { timeoutMs: 20_000, intervalMs: 200 },
+  );
+  const current = await onNode(lab, primary, async (session) => {
+    const [row] = await session.query<{ names: string; commit: string }>(
+      "SELECT current_setting('synchronous_standby_names') AS names, current_setting('synchronous_commit') AS commit",
+    );
+    return row;
+  });
+  return {
+    primary,
+    synchronous_standby_names: current?.names ?? null,
+    synchronous_commit: current?.commit ?? null,
+    replication: (await readLabStatus(lab)).replication.filter((row) => row.primary === primary),
     settled,
   };
 }

@@ -3,7 +3,7 @@
 import { createServer } from "node:net";
 import { InterruptedError, LabError, ReplLabError, UsageError } from "../core/errors.js";
 import { CHECK_NODE, LABEL, labLabels, names } from "../core/labels.js";
-import { dataMountTarget, generateSecrets, planLab } from "../core/node-plan.js";
+import { dataMountTarget, generateSecrets, planEtcd, planLab } from "../core/node-plan.js";
 import { silentProgress, type Progress } from "../core/progress.js";
 import { throwIfInterrupted } from "../core/retry.js";
 import { describeExpected, expectedSyncStates, renderSyncSpec } from "../core/sync-spec.js";
@@ -13,6 +13,9 @@ import { endpointOf, labExists, readLab, removeLab, requireNode } from "../lab/c
 import { resolveImage } from "../lab/image.js";
 import type { Runtime } from "../lab/runtime.js";
 import { logTail, waitForStreaming } from "../lab/server.js";
+import { readLeaderKey, readPatroni } from "../lab/ha.js";
+import { pollUntil } from "../core/retry.js";
+import type { LabContext } from "../lab/context.js";
 
 export interface UpOptions {
   topology: Topology;
@@ -45,7 +48,7 @@ export async function up(runtime: Runtime, options: UpOptions, progress: Progres
   const { engine } = runtime;
   // Independent questions, asked at once: which image, whether the lab exists, which host ports.
   const [resolved, exists, hostPorts] = await Promise.all([
-    resolveImage(engine, topology.image, progress, signal),
+    resolveImage(engine, topology.image, progress, signal, topology.ha !== undefined),
     labExists(runtime, topology.lab),
     chooseHostPorts(runtime, topology),
   ]);
@@ -55,13 +58,15 @@ export async function up(runtime: Runtime, options: UpOptions, progress: Progres
     });
   }
   const image = resolved.image;
-  const plans = planLab(topology, {
+  const planOptions = {
     image,
     secrets: generateSecrets(),
     bindIp: runtime.host.bindIp,
     hostPorts,
     mountTarget: dataMountTarget(resolved.details.volumes),
-  });
+  };
+  const plans = planLab(topology, planOptions);
+  const etcd = planEtcd(topology, planOptions);
 
   // The network is created first and by name: a second `up` of the same lab fails here, before it
   // could remove what the first one is building.
@@ -78,19 +83,31 @@ export async function up(runtime: Runtime, options: UpOptions, progress: Progres
   }
   try {
     throwIfInterrupted(signal);
-    progress.step(`creating ${plans.length} containers and volumes for lab "${topology.lab}" (${image})`);
-    const settingsChecked = checkSettingNames(runtime, topology, image);
+    progress.step(`creating ${plans.length + etcd.length} containers and volumes for lab "${topology.lab}" (${image})`);
+    const checked = [checkSettingNames(runtime, topology, image), ...(topology.ha ? [checkHaPrograms(runtime, topology, image)] : [])];
     const created = (async () => {
       await settleAll(plans.map((plan) => engine.createVolume(plan.volumeName, labLabels(topology.lab))));
-      const ids = await settleAll(plans.map((plan) => engine.createContainer(plan.container)));
+      const ids = await settleAll([...plans.map((plan) => plan.container), ...etcd].map((spec) => engine.createContainer(spec)));
       throwIfInterrupted(signal);
+      const [leaderId, ...followerIds] = ids.slice(0, plans.length);
+      if (topology.ha) {
+        progress.step("etcd1, etcd2, etcd3 starting: three members electing a Raft leader");
+        await settleAll(ids.slice(plans.length).map((id) => engine.startContainer(id)));
+      }
       // The leader starts alone: starts contend in the engine, and every follower waits for it anyway.
-      const [leaderId, ...followerIds] = ids;
       await engine.startContainer(leaderId!);
-      progress.step(`leader initialising; ${topology.followers.length} follower(s) bootstrapping with pg_basebackup in parallel`);
+      if (topology.ha) {
+        // Patroni gives the cluster to whichever node takes etcd's initialize key first: the followers
+        // start once the leader holds the leader lock, so the lab's leader is the node named leader.
+        progress.step("leader: Patroni initialising the cluster and taking the leader lock in etcd");
+        await waitForLeaderLock(runtime, options);
+        progress.step(`${topology.followers.length} follower(s): Patroni bootstrapping each with pg_basebackup in parallel`);
+      } else {
+        progress.step(`leader initialising; ${topology.followers.length} follower(s) bootstrapping with pg_basebackup in parallel`);
+      }
       await settleAll(followerIds.map((id) => engine.startContainer(id)));
     })();
-    await settleAll([settingsChecked, created]);
+    await settleAll([...checked, created]);
     throwIfInterrupted(signal);
     await waitUntilReady(runtime, options, progress);
   } catch (error) {
@@ -201,9 +218,49 @@ async function checkSettingNames(runtime: Runtime, topology: Topology, image: st
   }
 }
 
+/** An image for HA mode must have Patroni and etcd: one line naming the build command when it has not. */
+async function checkHaPrograms(runtime: Runtime, topology: Topology, image: string): Promise<void> {
+  const result = await runtime.engine.runToCompletion({
+    name: `${names.container(topology.lab, CHECK_NODE)}-ha`,
+    image,
+    entrypoint: ["sh", "-c", "for p in patroni etcd; do command -v $p >/dev/null || echo $p; done"],
+    labels: { ...labLabels(topology.lab), [LABEL.node]: CHECK_NODE },
+  });
+  const missing = result.stdout.split("\n").filter(Boolean);
+  if (result.exitCode !== 0 || missing.length > 0) {
+    throw new LabError(`${image} has no ${missing.join(" and ") || "patroni or etcd"}, which HA mode runs`, {
+      hint: "build an image that has them with `repl-lab image build --pg 17 --ha`, or leave --ha out",
+    });
+  }
+}
+
+/** Until the leader's Patroni holds the leader lock (fails at once, with its log, if it exits). */
+async function waitForLeaderLock(runtime: Runtime, options: UpOptions): Promise<void> {
+  const { topology } = options;
+  let lab = await readLab(runtime, topology.lab);
+  const held = await pollUntil(
+    async () => {
+      lab = await readLab(runtime, topology.lab, { secrets: lab.secrets });
+      const stopped = [...lab.nodes, ...lab.etcd].find((node) => node.state === "exited" || node.state === "dead");
+      if (stopped) {
+        throw new LabError(`${stopped.name} stopped while the lab was starting`, { details: await logTail(lab, stopped, 20), hint: `see \`repl-lab logs ${stopped.name}\`` });
+      }
+      return (await readLeaderKey(lab))?.holder === LEADER;
+    },
+    { timeoutMs: options.waitTimeoutMs, intervalMs: 100, signal: options.signal },
+  );
+  if (!held) {
+    throw new LabError(`the leader's Patroni did not take the leader lock within ${Math.round(options.waitTimeoutMs / 1000)} s (--wait-timeout)`, {
+      details: await logTail(lab, requireNode(lab, LEADER)),
+      hint: "see `repl-lab logs leader` and `repl-lab logs etcd1`",
+    });
+  }
+}
+
 async function waitUntilReady(runtime: Runtime, options: UpOptions, progress: Progress): Promise<void> {
   const { topology } = options;
   const lab = await readLab(runtime, topology.lab);
+  if (topology.ha) return waitUntilHaReady(lab, options, progress);
   const expected = expectedSyncStates(topology.sync, topology.followers);
   const outcome = await waitForStreaming(lab, {
     primary: LEADER,
@@ -218,6 +275,50 @@ async function waitUntilReady(runtime: Runtime, options: UpOptions, progress: Pr
   const culprit = requireNode(lab, outcome.missing[0] ?? LEADER);
   throw new LabError(`lab "${topology.lab}" was not ready after ${Math.round(options.waitTimeoutMs / 1000)} s (--wait-timeout)`, {
     details: [`awaited: every follower streaming, ${describeExpected(expected)}`, `last seen: ${outcome.lastSeen}`, ...(await logTail(lab, culprit))],
+    hint: "a busy machine may need a longer --wait-timeout",
+  });
+}
+
+/**
+ * HA mode: every follower streaming from the leader, and as many synchronous standbys as Patroni
+ * was asked for, as Patroni itself reports them (it chooses which, and writes
+ * synchronous_standby_names itself).
+ */
+async function waitUntilHaReady(lab: LabContext, options: UpOptions, progress: Progress): Promise<void> {
+  const { topology } = options;
+  const ha = topology.ha!;
+  const started = Date.now();
+  const outcome = await waitForStreaming(lab, {
+    primary: LEADER,
+    standbys: topology.followers,
+    timeoutMs: options.waitTimeoutMs,
+    signal: options.signal,
+    progress,
+    failOnExit: true,
+  });
+  const candidates = topology.followers.length - ha.nosync.length;
+  const wanted = ha.synchronous_mode === "off" ? 0 : Math.min(ha.synchronous_node_count, candidates);
+  let seen = "Patroni did not answer";
+  const ready =
+    outcome.ready &&
+    (await pollUntil(
+      async () => {
+        const patroni = await readPatroni(lab);
+        if (!patroni) return false;
+        const synchronous = patroni.members.filter((member) => member.role === "sync_standby" || member.role === "quorum_standby");
+        const streaming = patroni.members.filter((member) => member.role !== "leader" && (member.state === "streaming" || member.state === "running"));
+        seen = patroni.members.map((member) => `${member.name} ${member.role}/${member.state}`).join(", ");
+        return patroni.leader === LEADER && streaming.length === topology.followers.length && synchronous.length === wanted;
+      },
+      { timeoutMs: Math.max(1000, options.waitTimeoutMs - (Date.now() - started)), intervalMs: 100, signal: options.signal },
+    ));
+  if (ready) return;
+  throw new LabError(`lab "${topology.lab}" was not ready after ${Math.round(options.waitTimeoutMs / 1000)} s (--wait-timeout)`, {
+    details: [
+      `awaited: every follower streaming from leader, ${wanted} synchronous standby(s) in Patroni's view`,
+      `last seen: ${outcome.ready ? seen : outcome.lastSeen}`,
+      ...(await logTail(lab, requireNode(lab, outcome.missing[0] ?? LEADER))),
+    ],
     hint: "a busy machine may need a longer --wait-timeout",
   });
 }

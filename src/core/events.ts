@@ -4,7 +4,20 @@ import type { LabStatus } from "./status.js";
 
 export interface LabEvent {
   node: string;
-  field: "container" | "partitioned" | "role" | "server" | "timeline" | "replication" | "state" | "sync_state" | "warning";
+  field:
+    | "container"
+    | "partitioned"
+    | "role"
+    | "server"
+    | "timeline"
+    | "replication"
+    | "state"
+    | "sync_state"
+    | "warning"
+    // HA mode: the leader lock (etcd's /leader key, as Patroni reports it), each member's Patroni role, etcd's Raft leader.
+    | "leader_lock"
+    | "patroni_role"
+    | "raft_leader";
   from: string | null;
   to: string | null;
   /** The primary whose pg_stat_replication row changed. */
@@ -43,6 +56,24 @@ export function diffStatus(previous: LabStatus | undefined, next: LabStatus): La
   for (const [rowKey, row] of previousRows) {
     if (!nextRows.has(rowKey)) {
       events.push({ node: row.application_name, primary: row.primary, field: "replication", from: `${row.state}, ${row.sync_state}`, to: null });
+    }
+  }
+  if (next.patroni) {
+    // Only between two answers from Patroni: a moment when none answers says nothing about the lock.
+    const before = previous?.patroni ?? undefined;
+    if (before && before.leader !== next.patroni.leader) {
+      events.push({ node: "patroni", field: "leader_lock", from: before.leader ?? "nobody", to: next.patroni.leader ?? "nobody" });
+    }
+    for (const member of next.patroni.members) {
+      const was = before?.members.find((candidate) => candidate.name === member.name);
+      if (before && show(was?.role) !== member.role) events.push({ node: member.name, field: "patroni_role", from: show(was?.role), to: member.role });
+    }
+  }
+  if (next.etcd && previous?.etcd) {
+    const [before, after] = [previous.etcd, next.etcd];
+    if (before.leader !== after.leader || before.raft_term !== after.raft_term) {
+      const describe = (view: typeof after) => `${view.leader ?? "none"} (term ${view.raft_term ?? "?"})`;
+      events.push({ node: "etcd", field: "raft_leader", from: describe(before), to: describe(after) });
     }
   }
   for (const warning of next.warnings) {

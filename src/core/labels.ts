@@ -9,9 +9,14 @@ export const LABEL = {
   hostPort: "repl-lab.host-port",
   /** "true" when the followers stream through replication slots. */
   slots: "repl-lab.slots",
+  /** HA mode: "patroni" on a PostgreSQL node run by Patroni, "etcd" on an etcd member. */
+  ha: "repl-lab.ha",
   /** Set on everything repl-lab creates, so `ls` and test cleanup can find every lab. */
   managed: "repl-lab.managed",
 } as const;
+
+/** The role label of an HA lab's etcd members, which are containers of the lab but not PostgreSQL nodes. */
+export const ETCD_ROLE = "etcd";
 
 /** Containers created for a check or a one-off job (not part of the lab's topology) carry this as their node label. */
 export const CHECK_NODE = "_check";

@@ -2,9 +2,10 @@
 import { randomBytes } from "node:crypto";
 import type { ContainerSpec } from "../engine/engine.js";
 import { LEADER } from "./constants.js";
-import { LABEL, names, nodeLabels } from "./labels.js";
+import { ETCD_ROLE, LABEL, labLabels, names, nodeLabels } from "./labels.js";
 import { readPackageFile } from "./package-files.js";
 import { renderSyncSpec } from "./sync-spec.js";
+import { ETCD_CLIENT_PORT, ETCD_MEMBERS, etcdCommand, PATRONI_ENTRYPOINT, PATRONI_PORT, patroniConfig } from "./ha.js";
 import type { NodeSpec, Topology } from "./topology.js";
 
 /** Where every node keeps its data, in the official images and in repl-lab/postgres alike. */
@@ -163,6 +164,70 @@ function planNode(topology: Topology, node: NodeSpec, options: PlanOptions): Nod
   };
 }
 
+/**
+ * An HA node: Patroni writes postgresql.conf, pg_hba.conf and primary_conninfo itself, so the
+ * settings go into its configuration (synchronous_standby_names is Patroni's to set). Its REST API
+ * is published beside the server.
+ */
+function planPatroniNode(topology: Topology, node: NodeSpec, options: PlanOptions, plan: NodePlan): NodePlan {
+  const ha = topology.ha!;
+  // cluster_name is each node's own (local); the rest is the cluster's, kept by Patroni in etcd.
+  const parameters = Object.fromEntries(
+    nodeSettings(topology, node).filter(([name]) => !["listen_addresses", "synchronous_standby_names", "hot_standby", "cluster_name"].includes(name)),
+  );
+  const container = plan.container;
+  return {
+    ...plan,
+    container: {
+      ...container,
+      entrypoint: PATRONI_ENTRYPOINT,
+      cmd: [],
+      env: {
+        PGDATA,
+        [ENV.node]: node.name,
+        [ENV.superuserPassword]: options.secrets.superuserPassword,
+        [ENV.replicationPassword]: options.secrets.replicationPassword,
+        PATRONI_CONFIGURATION: patroniConfig({
+          lab: topology.lab,
+          node: node.name,
+          ha,
+          superuserPassword: options.secrets.superuserPassword,
+          replicationPassword: options.secrets.replicationPassword,
+          dataDir: PGDATA,
+          parameters,
+          localParameters: { cluster_name: node.name },
+        }),
+      },
+      labels: { ...container.labels, [LABEL.ha]: "patroni" },
+      ports: [...(container.ports ?? []), { containerPort: PATRONI_PORT, hostIp: options.bindIp }],
+      // Patroni stops PostgreSQL (fast) and releases the leader lock on SIGTERM.
+      stopSignal: "SIGTERM",
+    },
+  };
+}
+
+/** An etcd member: no volume (its data lives in the container, which a stop and start keep). */
+function planEtcdMember(topology: Topology, member: string, options: PlanOptions): ContainerSpec {
+  return {
+    name: names.container(topology.lab, member),
+    image: options.image,
+    entrypoint: etcdCommand(topology.lab, member),
+    labels: { ...labLabels(topology.lab), [LABEL.node]: member, [LABEL.role]: ETCD_ROLE, [LABEL.ha]: "etcd" },
+    network: { name: names.network(topology.lab), aliases: [member] },
+    ports: [{ containerPort: ETCD_CLIENT_PORT, hostIp: options.bindIp }],
+    stopSignal: "SIGTERM",
+    stopTimeoutSeconds: 10,
+  };
+}
+
 export function planLab(topology: Topology, options: PlanOptions): NodePlan[] {
-  return topology.nodes.map((node) => planNode(topology, node, options));
+  return topology.nodes.map((node) => {
+    const plan = planNode(topology, node, options);
+    return topology.ha ? planPatroniNode(topology, node, options, plan) : plan;
+  });
+}
+
+/** The etcd members of an HA lab (none otherwise). */
+export function planEtcd(topology: Topology, options: PlanOptions): ContainerSpec[] {
+  return topology.ha ? ETCD_MEMBERS.map((member) => planEtcdMember(topology, member, options)) : [];
 }

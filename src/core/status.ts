@@ -66,12 +66,57 @@ export interface SlotStatus {
   retained_bytes: number | null;
 }
 
+// HA mode: what Patroni and etcd report.
+
+/** One member as Patroni's GET /cluster reports it (the columns `patronictl list` shows). */
+export interface PatroniMember {
+  name: string;
+  /** leader, replica, sync_standby, quorum_standby, standby_leader */
+  role: string;
+  /** running, streaming, starting, stopped, crashed, … */
+  state: string;
+  timeline: number | null;
+  /** Bytes behind the leader, as Patroni computes it; null for the leader or when unknown. */
+  lag: number | null;
+}
+
+export interface PatroniView {
+  /** Whose Patroni answered. */
+  source: string;
+  /** The holder of the leader lock (the /leader key in etcd), or null while nobody holds it. */
+  leader: string | null;
+  members: PatroniMember[];
+}
+
+export interface EtcdMember {
+  name: string;
+  container_state: ContainerState;
+  partitioned: boolean;
+  /** The member's id, as etcd prints it (hex). */
+  id: string;
+  /** Whether it answered its status request. */
+  answering: boolean;
+  is_leader: boolean;
+  raft_term: number | null;
+  raft_index: number | null;
+}
+
+export interface EtcdView {
+  /** The Raft leader as the answering members report it (null when none is known). */
+  leader: string | null;
+  raft_term: number | null;
+  members: EtcdMember[];
+}
+
 export interface LabStatus {
   lab: string;
   nodes: NodeStatus[];
   replication: ReplicationStatus[];
   slots: SlotStatus[];
   warnings: string[];
+  /** HA mode only: Patroni's view (null when no Patroni answers) and etcd's members. */
+  patroni?: PatroniView | null;
+  etcd?: EtcdView;
 }
 
 /** The node(s) that answer as primaries; more than one is a split brain. */

@@ -4,6 +4,8 @@ import { DEFAULT_FOLLOWERS, DEFAULT_LAB, LEADER, MAX_FOLLOWERS, SYNC_COMMIT_LEVE
 import { parseDuration } from "./duration.js";
 import { UsageError } from "./errors.js";
 import { parseSyncSpec, SyncSpecError, type SyncSpec } from "./sync-spec.js";
+import { haSyncFromSpec, LAB_HA_DEFAULTS, PATRONI_DEFAULTS, type HaSpec } from "./ha.js";
+import { parseSize } from "./size.js";
 
 export { LEADER, MAX_FOLLOWERS, SYNC_COMMIT_LEVELS, type Role, type SyncCommit };
 
@@ -37,6 +39,19 @@ function wholeNumber(min: number, max: number) {
     (value) => (typeof value === "string" && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value),
     z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message }),
   );
+}
+
+/** Whole seconds, as Patroni takes them; "20s" or 20. */
+function seconds(min: number, max: number) {
+  const message = `must be a whole number of seconds from ${min} to ${max}, such as "${min}s"`;
+  return z.union([z.number(), z.string()]).transform((value, context) => {
+    const ms = typeof value === "number" ? value * 1000 : parseDuration(/^\s*\d+\s*$/.test(value) ? `${value}s` : value);
+    if (ms === undefined || ms % 1000 !== 0 || ms < min * 1000 || ms > max * 1000) {
+      context.addIssue({ code: "custom", message });
+      return z.NEVER;
+    }
+    return ms / 1000;
+  });
 }
 
 const settingValue = z.union([z.string(), z.number(), z.boolean()]).transform((value) => {
@@ -78,6 +93,25 @@ const LabSpecSchema = z
       .optional(),
     settings: z.record(z.string(), settingValue).default({}),
     port: wholeNumber(1024, 65535 - MAX_FOLLOWERS).optional(),
+    /** Patroni runs each node and fails over by itself, with three etcd members as its store. */
+    ha: z.boolean().default(false),
+    /** Patroni's own settings (HA mode); each left out takes the lab's default, or Patroni's with patroniDefaults. */
+    ttl: seconds(20, 3600).optional(),
+    loopWait: seconds(1, 600).optional(),
+    retryTimeout: seconds(3, 600).optional(),
+    maximumLagOnFailover: z
+      .union([z.number(), z.string()])
+      .transform((value, context) => {
+        const bytes = typeof value === "number" ? value : parseSize(value);
+        if (bytes === undefined || !Number.isFinite(bytes) || bytes < 0) {
+          context.addIssue({ code: "custom", message: 'must be a size such as "1MB" or "16MB"' });
+          return z.NEVER;
+        }
+        return bytes;
+      })
+      .optional(),
+    syncMode: z.enum(["off", "on", "strict", "quorum"], { error: "must be one of off, on, strict, quorum" }).optional(),
+    patroniDefaults: z.boolean().default(false),
   })
   .strict();
 
@@ -102,6 +136,8 @@ export interface Topology {
   /** One-way latency in ms on every follower's replication link (the userspace link delay). */
   networkDelayMs: number | undefined;
   settings: Record<string, string>;
+  /** HA mode: Patroni's settings; undefined for a lab repl-lab manages itself. */
+  ha: HaSpec | undefined;
 }
 
 function invalid(message: string): UsageError {
@@ -139,6 +175,12 @@ export function buildTopology(input: unknown): Topology {
       throw error;
     }
   }
+  const ha = spec.ha ? haSpec(spec, sync, followers) : undefined;
+  if (!spec.ha) {
+    const haOnly = (["ttl", "loopWait", "retryTimeout", "maximumLagOnFailover", "syncMode"] as const).filter((key) => spec[key] !== undefined);
+    if (spec.patroniDefaults) haOnly.push("patroniDefaults" as never);
+    if (haOnly.length > 0) throw invalid(`${haOnly.join(", ")}: Patroni's settings need ha (--ha)`);
+  }
   const port = spec.port;
   const nodes: NodeSpec[] = [
     { name: LEADER, role: "primary", hostPort: port },
@@ -159,6 +201,34 @@ export function buildTopology(input: unknown): Topology {
     walSenderTimeout: spec.walSenderTimeout,
     networkDelayMs: spec.networkDelay,
     settings: spec.settings,
+    ha,
+  };
+}
+
+type ParsedSpec = z.output<typeof LabSpecSchema>;
+
+function haSpec(spec: ParsedSpec, sync: SyncSpec | null, followers: string[]): HaSpec {
+  if (spec.networkDelay !== undefined) {
+    throw invalid("networkDelay: the link delay is not available in HA mode (Patroni writes primary_conninfo itself); leave --network-delay out");
+  }
+  if (spec.syncMode === "quorum" && sync && sync.method === "FIRST") throw invalid('syncMode: quorum is ANY n; write the sync spec as "ANY n (…)" or leave --sync-mode out');
+  if ((spec.syncMode === "on" || spec.syncMode === "strict") && sync?.method === "ANY") throw invalid(`syncMode: ${spec.syncMode} is FIRST n; write the sync spec as "FIRST n (…)", or use --sync-mode quorum`);
+  if (spec.syncMode !== undefined && spec.syncMode !== "off" && !sync && followers.length === 0) throw invalid("syncMode: needs a follower");
+  if (spec.syncMode === "off" && sync) throw invalid("syncMode: off contradicts --sync; leave one out");
+  const defaults = spec.patroniDefaults ? PATRONI_DEFAULTS : LAB_HA_DEFAULTS;
+  const ttl = spec.ttl ?? defaults.ttl;
+  const loopWait = spec.loopWait ?? defaults.loop_wait;
+  const retryTimeout = spec.retryTimeout ?? defaults.retry_timeout;
+  // Patroni's rule: a leader must get through a loop and two retries before its lock expires.
+  if (loopWait + 2 * retryTimeout > ttl) {
+    throw invalid(`ttl: ${ttl}s is less than loop_wait + 2 × retry_timeout (${loopWait}s + 2 × ${retryTimeout}s), which Patroni requires`);
+  }
+  return {
+    ttl,
+    loop_wait: loopWait,
+    retry_timeout: retryTimeout,
+    maximum_lag_on_failover: spec.maximumLagOnFailover ?? defaults.maximum_lag_on_failover,
+    ...haSyncFromSpec(sync, followers, spec.syncMode),
   };
 }
 

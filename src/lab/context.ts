@@ -2,8 +2,9 @@
 // state file), how to reach each node's server, and the lab's secrets from a container's environment.
 import type { ContainerState, ContainerSummary } from "../engine/engine.js";
 import { LabError } from "../core/errors.js";
-import { CHECK_NODE, LABEL, labLabels, names } from "../core/labels.js";
+import { CHECK_NODE, ETCD_ROLE, LABEL, labLabels, names } from "../core/labels.js";
 import { ENV, POSTGRES_PORT, type LabSecrets } from "../core/node-plan.js";
+import { ETCD_CLIENT_PORT, PATRONI_PORT } from "../core/ha.js";
 import type { Endpoint } from "../postgres.js";
 import type { Runtime } from "./runtime.js";
 
@@ -21,6 +22,8 @@ export interface LabNode {
   hostPort: number | undefined;
   /** Running but cut off the lab network. */
   partitioned: boolean;
+  /** HA mode: the host port of Patroni's REST API (a PostgreSQL node) or of etcd's client API (a member). */
+  apiPort: number | undefined;
 }
 
 export interface LabContext {
@@ -31,6 +34,9 @@ export interface LabContext {
   secrets: LabSecrets;
   /** The followers stream through replication slots. */
   slots: boolean;
+  /** HA mode: Patroni runs the nodes and these etcd members (etcd1…etcd3) hold its leader lock. */
+  ha: boolean;
+  etcd: LabNode[];
 }
 
 /**
@@ -50,6 +56,7 @@ function compareNodeNames(a: string, b: string): number {
 function labNode(lab: string, container: ContainerSummary): LabNode {
   const pinned = Number(container.labels[LABEL.hostPort]);
   const published = container.ports.find((port) => port.containerPort === POSTGRES_PORT)?.hostPort;
+  const apiPort = container.ports.find((port) => port.containerPort === (container.labels[LABEL.role] === ETCD_ROLE ? ETCD_CLIENT_PORT : PATRONI_PORT))?.hostPort;
   const attachable = container.state !== "exited" && container.state !== "created" && container.state !== "dead";
   return {
     name: container.labels[LABEL.node] ?? "",
@@ -60,17 +67,23 @@ function labNode(lab: string, container: ContainerSummary): LabNode {
     status: container.status,
     hostPort: Number.isInteger(pinned) && pinned > 0 ? pinned : published,
     partitioned: attachable && !container.networks.includes(names.network(lab)),
+    apiPort,
   };
 }
+
+const isEtcd = (container: ContainerSummary) => container.labels[LABEL.role] === ETCD_ROLE;
 
 async function nodeContainers(runtime: Runtime, lab: string): Promise<ContainerSummary[]> {
   const containers = await runtime.engine.listContainers(labLabels(lab));
   return containers.filter((container) => container.labels[LABEL.node] !== CHECK_NODE);
 }
 
-/** The lab's node containers (not its one-off helpers), in node order; empty when there is no such lab. */
+/** The lab's PostgreSQL node containers (not its one-off helpers nor etcd members), in node order; empty when there is no such lab. */
 export async function listNodes(runtime: Runtime, lab: string): Promise<LabNode[]> {
-  return (await nodeContainers(runtime, lab)).map((container) => labNode(lab, container)).sort((a, b) => compareNodeNames(a.name, b.name));
+  return (await nodeContainers(runtime, lab))
+    .filter((container) => !isEtcd(container))
+    .map((container) => labNode(lab, container))
+    .sort((a, b) => compareNodeNames(a.name, b.name));
 }
 
 function noSuchLab(lab: string): LabError {
@@ -85,11 +98,20 @@ function noSuchLab(lab: string): LabError {
  */
 export async function readLab(runtime: Runtime, lab: string, known?: { secrets: LabSecrets }): Promise<LabContext> {
   const containers = await nodeContainers(runtime, lab);
-  const first = containers[0];
+  const postgres = containers.filter((container) => !isEtcd(container));
+  const first = postgres[0];
   if (!first) throw noSuchLab(lab);
   const secrets = known?.secrets ?? (await readSecrets(runtime, first.id));
-  const nodes = containers.map((container) => labNode(lab, container)).sort((a, b) => compareNodeNames(a.name, b.name));
-  return { runtime, name: lab, nodes, secrets, slots: first.labels[LABEL.slots] !== "false" };
+  const sorted = (list: ContainerSummary[]) => list.map((container) => labNode(lab, container)).sort((a, b) => compareNodeNames(a.name, b.name));
+  return {
+    runtime,
+    name: lab,
+    nodes: sorted(postgres),
+    secrets,
+    slots: first.labels[LABEL.slots] !== "false",
+    ha: first.labels[LABEL.ha] === "patroni",
+    etcd: sorted(containers.filter(isEtcd)),
+  };
 }
 
 async function readSecrets(runtime: Runtime, id: string): Promise<LabSecrets> {
@@ -108,6 +130,18 @@ export function requireNode(lab: LabContext, node: string): LabNode {
     });
   }
   return found;
+}
+
+/** A PostgreSQL node or, in HA mode, an etcd member: what the fault commands act on. */
+export function requireMember(lab: LabContext, name: string): LabNode {
+  const member = lab.etcd.find((candidate) => candidate.name === name);
+  if (member) return member;
+  if (lab.ha && !lab.nodes.some((candidate) => candidate.name === name)) {
+    throw new LabError(`lab "${lab.name}" has no node or etcd member "${name}"`, {
+      hint: `its nodes are ${lab.nodes.map((candidate) => candidate.name).join(", ")}; its etcd members ${lab.etcd.map((candidate) => candidate.name).join(", ")}`,
+    });
+  }
+  return requireNode(lab, name);
 }
 
 export function requireRunning(node: LabNode): void {

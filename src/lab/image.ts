@@ -14,6 +14,11 @@ import type { ContainerEngine, ImageDetails } from "../engine/engine.js";
 export const DEFAULT_MAJOR = 17;
 export const OFFICIAL_IMAGE = (major: number) => `postgres:${major}`;
 const LOCAL_IMAGE = (major: number) => `repl-lab/postgres:${major}`;
+/** The HA variant: the same PostgreSQL plus Debian's Patroni and etcd (see ha.ts). */
+export const LOCAL_HA_IMAGE = (major: number) => `repl-lab/postgres-ha:${major}`;
+
+/** Debian packages an HA image adds. Patroni's etcd3 support imports python3-etcd, so it is needed too. */
+const HA_PACKAGES = ["patroni", "python3-etcd", "etcd-server", "etcd-client", "procps"];
 
 /** The Debian release that ships each PostgreSQL major version as `postgresql-<major>`. */
 export const DEBIAN_SUITE_FOR_MAJOR: Record<number, string> = { 15: "bookworm", 17: "trixie" };
@@ -41,8 +46,17 @@ async function presentOrPulled(engine: ContainerEngine, image: string, progress:
  * postgres:17 when it is here or can be pulled, else the locally built repl-lab/postgres:17.
  * Ctrl-C (the signal) stops a pull at once.
  */
-export async function resolveImage(engine: ContainerEngine, requested: string | undefined, progress: Progress, signal?: AbortSignal): Promise<ResolvedImage> {
+export async function resolveImage(engine: ContainerEngine, requested: string | undefined, progress: Progress, signal?: AbortSignal, ha = false): Promise<ResolvedImage> {
   const wanted = requested ?? process.env.REPL_LAB_IMAGE;
+  if (ha && !wanted) {
+    // The official images have no Patroni: an HA lab runs the locally built HA image unless told otherwise.
+    const local = LOCAL_HA_IMAGE(DEFAULT_MAJOR);
+    const details = await engine.inspectImage(local);
+    if (details) return { image: local, details };
+    throw new LabError(`no HA image: ${local} has not been built`, {
+      hint: `build it with \`repl-lab image build --pg ${DEFAULT_MAJOR} --ha\` (about 90 s), or give an image with Patroni and etcd with --image`,
+    });
+  }
   if (wanted) {
     const found = await presentOrPulled(engine, wanted, progress, signal);
     if (found) return found;
@@ -74,23 +88,23 @@ export async function localImage(engine: ContainerEngine, requested: string | un
 }
 
 /** `docker import` changes that give the image the official image's layout where the lab relies on it. */
-function imageChanges(major: number): string[] {
+function imageChanges(major: number, ha: boolean): string[] {
   return [
     `ENV PATH=/usr/lib/postgresql/${major}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
     "ENV PGDATA=/var/lib/postgresql/data",
     "ENV LANG=C.UTF-8",
     "EXPOSE 5432",
-    `LABEL repl-lab.image=postgres-${major}`,
+    `LABEL repl-lab.image=postgres${ha ? "-ha" : ""}-${major}`,
     'CMD ["postgres"]',
   ];
 }
 
-function mmdebstrapArguments(major: number, tarball: string, mirror: string | undefined): string[] {
+function mmdebstrapArguments(major: number, ha: boolean, tarball: string, mirror: string | undefined): string[] {
   const suite = DEBIAN_SUITE_FOR_MAJOR[major];
   if (!suite) throw new UsageError(`--pg ${major} is not supported`, { hint: `choose one of ${Object.keys(DEBIAN_SUITE_FOR_MAJOR).join(", ")}` });
   const args = [
     "--variant=minbase",
-    `--include=postgresql-${major},gosu`,
+    `--include=${[`postgresql-${major}`, "gosu", ...(ha ? HA_PACKAGES : [])].join(",")}`,
     // Debian's package creates a cluster in /var/lib/postgresql/<major>/main; the lab keeps its data in PGDATA.
     `--customize-hook=rm -rf "$1/var/lib/postgresql/${major}/main" "$1/etc/postgresql/${major}/main"`,
     '--customize-hook=chroot "$1" install -d -o postgres -g postgres -m 0700 /var/lib/postgresql/data',
@@ -123,17 +137,20 @@ async function run(command: string, args: string[], progress: Progress): Promise
   if (code !== 0) throw new LabError(`${command} failed with exit code ${code}`, { details: tail });
 }
 
-/** Builds repl-lab/postgres:<major> from Debian's packages (mmdebstrap, then an import through the engine). */
-export async function buildImage(engine: ContainerEngine, major: number, progress: Progress): Promise<string> {
-  const image = LOCAL_IMAGE(major);
+/**
+ * Builds repl-lab/postgres:<major> from Debian's packages (mmdebstrap, then an import through the
+ * engine); with `ha`, repl-lab/postgres-ha:<major>, which adds Patroni and etcd.
+ */
+export async function buildImage(engine: ContainerEngine, major: number, progress: Progress, ha = false): Promise<string> {
+  const image = ha ? LOCAL_HA_IMAGE(major) : LOCAL_IMAGE(major);
   const directory = await mkdtemp(join(tmpdir(), "repl-lab-image-"));
   const tarball = join(directory, "rootfs.tar");
   try {
-    progress.step(`building a Debian ${DEBIAN_SUITE_FOR_MAJOR[major] ?? "?"} root filesystem with postgresql-${major} (mmdebstrap)`);
-    await run("mmdebstrap", mmdebstrapArguments(major, tarball, process.env.REPL_LAB_DEBIAN_MIRROR), progress);
+    progress.step(`building a Debian ${DEBIAN_SUITE_FOR_MAJOR[major] ?? "?"} root filesystem with postgresql-${major}${ha ? ", Patroni and etcd" : ""} (mmdebstrap)`);
+    await run("mmdebstrap", mmdebstrapArguments(major, ha, tarball, process.env.REPL_LAB_DEBIAN_MIRROR), progress);
     progress.step(`importing it as ${image}`);
     const [repo = image, tag = "latest"] = image.split(":");
-    await engine.importImage(createReadStream(tarball), repo, tag, imageChanges(major));
+    await engine.importImage(createReadStream(tarball), repo, tag, imageChanges(major, ha));
     progress.step(`built ${image}`);
     return image;
   } finally {

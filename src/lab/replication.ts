@@ -91,7 +91,8 @@ export async function followNewPrimary(lab: LabContext, primary: string, standby
 }
 
 export interface RejoinOutcome {
-  method: "pg_rewind" | "base backup";
+  /** "patroni": in HA mode Patroni rejoins the node itself (pg_rewind or a new base backup, its choice). */
+  method: "pg_rewind" | "base backup" | "patroni";
   reason: string;
 }
 

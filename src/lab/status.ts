@@ -162,16 +162,25 @@ async function stuckWarnings(lab: LabContext, nodes: NodeStatus[]): Promise<stri
 export async function readLabStatus(lab: LabContext, options: StatusOptions = {}): Promise<LabStatus> {
   const pool = options.pool ?? new SessionPool(lab.runtime.connect, options.timeoutMs ?? 2000);
   try {
+    const ha = lab.ha ? import("./ha.js").then(async ({ readPatroni, readEtcd }) => Promise.all([readPatroni(lab), readEtcd(lab)])) : undefined;
     const probes = await Promise.all(lab.nodes.map((node) => probeNode(lab, node, pool)));
     const nodes = probes.map((probe) => probe.status);
     const splitBrain = splitBrainWarning(primariesOf({ nodes }));
-    return {
+    const status: LabStatus = {
       lab: lab.name,
       nodes,
       replication: probes.flatMap((probe) => probe.replication),
       slots: probes.flatMap((probe) => probe.slots),
       warnings: [...(splitBrain ? [splitBrain] : []), ...(await stuckWarnings(lab, nodes))],
     };
+    if (ha) {
+      const [patroni, etcd] = await ha;
+      status.patroni = patroni ?? null;
+      status.etcd = etcd;
+      if (!patroni) status.warnings.push("no node's Patroni answered: nothing can fail over until one does");
+      if (!etcd.leader) status.warnings.push("etcd has no Raft leader (fewer than two of three members reachable): Patroni cannot hold or take the leader lock");
+    }
+    return status;
   } finally {
     if (!options.pool) await pool.close();
   }

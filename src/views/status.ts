@@ -78,6 +78,44 @@ function slotsTable(rows: SlotStatus[], colour: ChalkInstance): string {
   return out.toString();
 }
 
+/** HA mode: Patroni's members as `patronictl list` shows them, and etcd's members with the Raft leader and term. */
+function haTables(status: LabStatus, colour: ChalkInstance): string[] {
+  const parts: string[] = [];
+  if (status.patroni) {
+    parts.push(colour.bold(`Patroni (cluster ${status.lab}, leader lock: ${status.patroni.leader ?? "nobody"}; asked ${status.patroni.source})`));
+    const out = table(["Member", "Role", "State", "TL", "Lag in MB"], colour);
+    for (const member of status.patroni.members) {
+      out.push([
+        member.name,
+        member.role === "leader" ? colour.bold(member.role) : member.role,
+        member.state === "running" || member.state === "streaming" ? member.state : colour.yellow(member.state),
+        dash(member.timeline),
+        member.lag === null ? "" : (member.lag / 1048576).toFixed(1),
+      ]);
+    }
+    parts.push(out.toString());
+  } else {
+    parts.push(colour.bold("Patroni"), colour.yellow("(no node's Patroni answered)"));
+  }
+  if (status.etcd) {
+    parts.push(colour.bold(`etcd (Raft leader: ${status.etcd.leader ?? "none"}, term ${dash(status.etcd.raft_term)})`));
+    const out = table(["member", "id", "container", "answering", "raft leader", "raft_term", "raft_index"], colour);
+    for (const member of status.etcd.members) {
+      out.push([
+        member.name,
+        member.id || "-",
+        colourState(member.container_state, colour) + (member.partitioned ? colour.red(" partitioned") : ""),
+        member.answering ? "yes" : colour.yellow("no"),
+        member.is_leader ? colour.bold("leader") : "",
+        dash(member.raft_term),
+        dash(member.raft_index),
+      ]);
+    }
+    parts.push(out.toString());
+  }
+  return parts;
+}
+
 /** The whole status screen: nodes, then each primary's pg_stat_replication and slots, then warnings. */
 export function renderStatus(status: LabStatus, colour: ChalkInstance): string {
   const parts: string[] = [colour.bold(`lab ${status.lab}`), nodesTable(status.nodes, colour)];
@@ -93,6 +131,7 @@ export function renderStatus(status: LabStatus, colour: ChalkInstance): string {
     parts.push(colour.bold(`pg_replication_slots on ${primary}`));
     parts.push(slots.length > 0 ? slotsTable(slots, colour) : colour.dim("(no replication slots)"));
   }
+  if (status.patroni !== undefined) parts.push(...haTables(status, colour));
   for (const node of status.nodes) {
     if (node.error && node.container_state === "running") parts.push(colour.yellow(`${node.name}: could not ask the server: ${node.error}`));
   }

@@ -1,0 +1,270 @@
+// What Patroni and etcd know about an HA lab, read over their own HTTP APIs (Patroni's REST API,
+// etcd's v3 JSON gateway) on the ports published on this host, and Patroni's switchover and
+// failover, asked of Patroni rather than done around it.
+// https://patroni.readthedocs.io/en/latest/rest_api.html  https://etcd.io/docs/v3.5/dev-guide/api_grpc_gateway/
+import { LabError } from "../core/errors.js";
+import { PATRONI_NAMESPACE } from "../core/ha.js";
+import { pollUntil } from "../core/retry.js";
+import type { EtcdView, PatroniView } from "../core/status.js";
+import type { LabContext, LabNode } from "./context.js";
+
+const TIMEOUT_MS = 1500;
+
+function url(lab: LabContext, node: LabNode, path: string): string | undefined {
+  if (node.state !== "running" || node.partitioned || node.apiPort === undefined) return undefined;
+  return `http://${lab.runtime.host.host}:${node.apiPort}${path}`;
+}
+
+async function getJson<T>(target: string, init?: RequestInit): Promise<T | undefined> {
+  try {
+    const response = await fetch(target, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    if (!response.ok) return undefined;
+    return (await response.json()) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+interface ClusterResponse {
+  members?: { name: string; role: string; state: string; timeline?: number; lag?: number | string }[];
+}
+
+/** Patroni's view of the cluster, from the first running node that answers; undefined when none does. */
+export async function readPatroni(lab: LabContext): Promise<PatroniView | undefined> {
+  for (const node of lab.nodes) {
+    const target = url(lab, node, "/cluster");
+    if (!target) continue;
+    const cluster = await getJson<ClusterResponse>(target);
+    if (!cluster?.members) continue;
+    const members = cluster.members.map((member) => ({
+      name: member.name,
+      role: member.role,
+      state: member.state,
+      timeline: member.timeline ?? null,
+      lag: typeof member.lag === "number" ? member.lag : null,
+    }));
+    return { source: node.name, leader: members.find((member) => member.role === "leader")?.name ?? null, members };
+  }
+  return undefined;
+}
+
+interface StatusResponse {
+  header?: { member_id?: string; raft_term?: string };
+  leader?: string;
+  raftIndex?: string;
+  raftTerm?: string;
+}
+
+interface MemberListResponse {
+  members?: { ID?: string; name?: string }[];
+}
+
+const hex = (id: string | undefined) => (id === undefined ? "" : BigInt(id).toString(16));
+
+/** Each etcd member's own status (POST /v3/maintenance/status), and who the Raft leader is. */
+export async function readEtcd(lab: LabContext): Promise<EtcdView> {
+  const statuses = await Promise.all(
+    lab.etcd.map(async (member) => {
+      const target = url(lab, member, "/v3/maintenance/status");
+      return target ? getJson<StatusResponse>(target, { method: "POST", body: "{}" }) : undefined;
+    }),
+  );
+  const answering = lab.etcd.find((_, index) => statuses[index] !== undefined);
+  const list = answering ? await getJson<MemberListResponse>(url(lab, answering, "/v3/cluster/member/list")!, { method: "POST", body: "{}" }) : undefined;
+  const idOf = new Map((list?.members ?? []).map((member) => [member.name ?? "", hex(member.ID)]));
+  const nameOf = new Map([...idOf].map(([name, id]) => [id, name]));
+  // The leader and term the highest-term answer reports: a member cut off from the others may still believe an old one.
+  const freshest = statuses.filter((status) => status !== undefined).sort((a, b) => Number(b.raftTerm ?? 0) - Number(a.raftTerm ?? 0))[0];
+  const leaderId = freshest?.leader ? hex(freshest.leader) : undefined;
+  const members = lab.etcd.map((member, index) => {
+    const status = statuses[index];
+    const id = status?.header?.member_id ? hex(status.header.member_id) : (idOf.get(member.name) ?? "");
+    return {
+      name: member.name,
+      container_state: member.state,
+      partitioned: member.partitioned,
+      id,
+      answering: status !== undefined,
+      is_leader: status !== undefined && leaderId !== undefined && id === leaderId,
+      raft_term: status?.raftTerm ? Number(status.raftTerm) : null,
+      raft_index: status?.raftIndex ? Number(status.raftIndex) : null,
+    };
+  });
+  return {
+    leader: leaderId ? (nameOf.get(leaderId) ?? members.find((member) => member.id === leaderId)?.name ?? null) : null,
+    raft_term: freshest?.raftTerm ? Number(freshest.raftTerm) : null,
+    members,
+  };
+}
+
+/** The holder of the leader key in etcd (/service/<lab>/leader), read from any member that answers; null when the key is gone. */
+export async function readLeaderKey(lab: LabContext): Promise<{ holder: string | null; revision: number } | undefined> {
+  const key = Buffer.from(`${PATRONI_NAMESPACE}${lab.name}/leader`).toString("base64");
+  for (const member of lab.etcd) {
+    const target = url(lab, member, "/v3/kv/range");
+    if (!target) continue;
+    const answer = await getJson<{ header?: { revision?: string }; kvs?: { value?: string }[] }>(target, {
+      method: "POST",
+      body: JSON.stringify({ key }),
+    });
+    if (!answer) continue;
+    const value = answer.kvs?.[0]?.value;
+    return { holder: value ? Buffer.from(value, "base64").toString() : null, revision: Number(answer.header?.revision ?? 0) };
+  }
+  return undefined;
+}
+
+/**
+ * POST /switchover or /failover to a running node's Patroni. Patroni answers once the new leader is
+ * elected (or says why not, e.g. no candidate is healthy): its words become the error.
+ */
+export async function askPatroni(lab: LabContext, path: "/switchover" | "/failover", body: Record<string, string>): Promise<string> {
+  const errors: string[] = [];
+  for (const node of lab.nodes) {
+    const target = url(lab, node, path);
+    if (!target) continue;
+    try {
+      const response = await fetch(target, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(60_000),
+      });
+      const text = (await response.text()).trim();
+      if (response.ok) return text;
+      throw new LabError(`Patroni refused the ${path.slice(1)}: ${text} (HTTP ${response.status})`, {
+        hint: "see `repl-lab status` for each member's state",
+      });
+    } catch (error) {
+      if (error instanceof LabError) throw error;
+      errors.push(`${node.name}: ${(error as Error).message}`);
+    }
+  }
+  throw new LabError(`no node's Patroni answered the ${path.slice(1)}`, { details: errors, hint: "see `repl-lab status`" });
+}
+
+export interface PatroniChange {
+  /** From the request to Patroni until the new leader answers as a primary. */
+  promote_ms: number;
+  /** Patroni's own answer. */
+  said: string;
+  /** Members streaming from the new leader once Patroni reports them so, and those that do not (yet). */
+  following: string[];
+  not_following: string[];
+  timeline: number | null;
+}
+
+/**
+ * A switchover (the leader hands over cleanly) or a failover to a chosen candidate, done by Patroni:
+ * repl-lab asks and then waits until Patroni reports the candidate as leader and the others
+ * streaming from it (Patroni re-points them, and rewinds the old leader, by itself).
+ */
+export async function patroniChange(
+  lab: LabContext,
+  kind: "switchover" | "failover",
+  candidate: string,
+  options: { timeoutMs?: number } = {},
+): Promise<PatroniChange> {
+  const before = await readPatroni(lab);
+  if (!before) throw new LabError("no node's Patroni answers", { hint: "see `repl-lab status`" });
+  if (before.leader === candidate) throw new LabError(`${candidate} already holds the leader lock`, { hint: "name one of the replicas" });
+  if (!before.members.some((member) => member.name === candidate)) {
+    throw new LabError(`${candidate} is not a Patroni member of lab "${lab.name}"`, { hint: `its members are ${before.members.map((member) => member.name).join(", ")}` });
+  }
+  if (kind === "switchover" && !before.leader) throw new LabError("nobody holds the leader lock, so there is nothing to switch over from", { hint: `use \`repl-lab promote ${candidate}\`` });
+  const started = Date.now();
+  const said = await askPatroni(lab, `/${kind}`, kind === "switchover" ? { leader: before.leader!, candidate } : { candidate });
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  let last: PatroniView | undefined;
+  let promoteMs: number | undefined;
+  const settled = await pollUntil(
+    async () => {
+      last = await readPatroni(lab);
+      const leader = last?.members.find((member) => member.name === candidate && member.role === "leader" && member.state === "running");
+      if (!leader) return false;
+      promoteMs ??= Date.now() - started;
+      const others = last!.members.filter((member) => member.name !== candidate);
+      return others.every((member) => member.state === "streaming" && member.timeline === leader.timeline);
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
+  if (promoteMs === undefined) {
+    throw new LabError(`Patroni said "${said}" but ${candidate} did not become the leader within ${timeoutMs / 1000} s`, {
+      hint: `see \`repl-lab logs ${candidate}\``,
+    });
+  }
+  const members = last?.members ?? [];
+  const leaderTimeline = members.find((member) => member.name === candidate)?.timeline ?? null;
+  const following = members.filter((member) => member.name !== candidate && member.state === "streaming" && member.timeline === leaderTimeline).map((member) => member.name);
+  return {
+    promote_ms: promoteMs,
+    said,
+    following,
+    not_following: settled ? [] : members.filter((member) => member.name !== candidate && !following.includes(member.name)).map((member) => member.name),
+    timeline: leaderTimeline,
+  };
+}
+
+/** PATCH /config: a change to the cluster's dynamic configuration, which Patroni keeps in etcd and applies on every member. */
+export async function patchPatroniConfig(lab: LabContext, change: Record<string, unknown>): Promise<void> {
+  const errors: string[] = [];
+  for (const node of lab.nodes) {
+    const target = url(lab, node, "/config");
+    if (!target) continue;
+    try {
+      const response = await fetch(target, {
+        method: "PATCH",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(change),
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (response.ok) return;
+      throw new LabError(`Patroni refused the configuration change: ${(await response.text()).trim()} (HTTP ${response.status})`);
+    } catch (error) {
+      if (error instanceof LabError) throw error;
+      errors.push(`${node.name}: ${(error as Error).message}`);
+    }
+  }
+  throw new LabError("no node's Patroni answered the configuration change", { details: errors, hint: "see `repl-lab status`" });
+}
+
+/**
+ * Rejoins a member the way Patroni does it: a stopped node is started and Patroni rewinds it (or
+ * takes a new base backup) to follow the leader; with `reclone`, POST /reinitialize rebuilds it.
+ * Resolves once Patroni reports it streaming on the leader's timeline.
+ */
+export async function patroniRejoin(lab: LabContext, node: LabNode, reclone: boolean, timeoutMs = 120_000): Promise<{ leader: string; reason: string }> {
+  const before = await readPatroni(lab);
+  const leader = before?.leader;
+  if (!before || !leader) throw new LabError("nobody holds the leader lock: there is no leader to rejoin", { hint: "wait for Patroni to elect one (see `repl-lab events`)" });
+  if (leader === node.name) throw new LabError(`${node.name} holds the leader lock`, { hint: "rejoin one of the replicas" });
+  const member = before.members.find((candidate) => candidate.name === node.name);
+  const leaderTimeline = before.members.find((candidate) => candidate.name === leader)?.timeline;
+  if (!reclone && node.state === "running" && member?.state === "streaming" && member.timeline === leaderTimeline) {
+    throw new LabError(`${node.name} already streams from ${leader}; nothing to do`, { hint: "--reclone rebuilds it from a fresh base backup anyway" });
+  }
+  let reason: string;
+  if (node.state !== "running") {
+    await lab.runtime.engine.startContainer(node.id);
+    reason = "started; Patroni rewound it to follow the leader (or took a new base backup)";
+  } else if (reclone) {
+    const target = url(lab, node, "/reinitialize");
+    if (!target) throw new LabError(`${node.name}'s Patroni cannot be reached`, { hint: "see `repl-lab status`" });
+    const response = await fetch(target, { method: "POST", body: JSON.stringify({ force: true }), signal: AbortSignal.timeout(10_000) });
+    if (!response.ok) throw new LabError(`Patroni refused to reinitialize ${node.name}: ${(await response.text()).trim()}`);
+    reason = "reinitialized by Patroni: a new base backup from the leader";
+  } else {
+    reason = "left to Patroni, which rejoins a running member by itself";
+  }
+  const joined = await pollUntil(
+    async () => {
+      const view = await readPatroni(lab);
+      const leaderNow = view?.members.find((candidate) => candidate.role === "leader");
+      const me = view?.members.find((candidate) => candidate.name === node.name);
+      return Boolean(leaderNow && me && me.state === "streaming" && me.timeline === leaderNow.timeline);
+    },
+    { timeoutMs, intervalMs: 200 },
+  );
+  if (!joined) throw new LabError(`${node.name} was not streaming from ${leader} within ${timeoutMs / 1000} s`, { hint: `see \`repl-lab logs ${node.name}\`` });
+  return { leader, reason };
+}
