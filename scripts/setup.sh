@@ -2,7 +2,8 @@
 # Installs what repl-lab needs and is missing, and does nothing else: Node packages, the build, a
 # Docker engine (installed and started only where none answers and we are root on Debian), the
 # compose tool, PostgreSQL's client tools, and a PostgreSQL image (the official postgres:17 where a registry answers, else
-# repl-lab/postgres:17 built from Debian's packages). Safe to run again: a ready machine takes ~1 s.
+# repl-lab/postgres:17 built from Debian's packages); with --ha also repl-lab/postgres-ha:17 (Patroni and etcd).
+# Safe to run again: a ready machine takes ~1 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -80,4 +81,12 @@ elif ! have_image postgres:17 && ! have_image repl-lab/postgres:17; then
     command -v mmdebstrap > /dev/null || { root_on_debian && apt_install mmdebstrap; }
     node bin/repl-lab.js image build --pg 17 > /dev/null
   fi
+fi
+
+# 7. With --ha (the test suite asks for it): the HA image, repl-lab/postgres-ha:17, which adds
+# Debian's Patroni and etcd (no registry image has both). About 90 s once.
+if [ "${1:-}" = "--ha" ] && ! have_image repl-lab/postgres-ha:17; then
+  say "building repl-lab/postgres-ha:17 (PostgreSQL 17, Patroni, etcd) from Debian's packages (about 90 s)"
+  command -v mmdebstrap > /dev/null || { root_on_debian && apt_install mmdebstrap; }
+  node bin/repl-lab.js image build --pg 17 --ha > /dev/null
 fi

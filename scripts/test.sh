@@ -3,5 +3,5 @@
 # integration tests (integration tests drive real PostgreSQL servers on the real Docker engine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --ha
 exec npx --no-install vitest run "$@"

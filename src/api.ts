@@ -202,7 +202,19 @@ export class Lab implements AsyncDisposable {
     return switchover(this.runtime, { lab: this.name, node }, progressTo(this.onProgress));
   }
 
-  /** Synchronous replication on the running primary, by ALTER SYSTEM and a reload. */
+  /** HA mode: the member holding Patroni's leader lock in etcd right now; null while nobody does. */
+  async leaderLock(): Promise<string | null> {
+    const { leaderLock } = await import("./commands/ha.js");
+    return leaderLock(this.runtime, { lab: this.name });
+  }
+
+  /** HA mode: a change to Patroni's dynamic configuration, as PATCH /config, e.g. `{ ttl: 30, loop_wait: 10 }`. */
+  async configurePatroni(change: Record<string, unknown>): Promise<void> {
+    const { configurePatroni } = await import("./commands/ha.js");
+    return configurePatroni(this.runtime, { lab: this.name, change });
+  }
+
+  /** Synchronous replication on the running primary, by ALTER SYSTEM and a reload (in HA mode, through Patroni). */
   readonly sync = {
     /** synchronous_standby_names, e.g. "ANY 1 (standby1, standby2)". */
     set: (spec: string): Promise<SyncResult> => sync(this.runtime, { lab: this.name, change: { kind: "standbys", spec } }),

@@ -41,6 +41,9 @@ interface Restore {
 /** Sets a given lab up as `wanted` asks, remembering what to put back. */
 async function adapt(lab: Lab, wanted: LabOptions, needed: number): Promise<Restore> {
   const status = await lab.status();
+  if (wanted.ha && status.patroni === undefined) {
+    throw new LabError(`lab "${lab.name}" is not in HA mode; this experiment needs Patroni`, { hint: "give a lab made with `repl-lab up --ha`, or leave --lab out" });
+  }
   const standbys = status.nodes.filter((node) => node.role === "standby");
   if (standbys.length < needed) {
     throw new LabError(`lab "${lab.name}" has ${standbys.length} standbys; this experiment needs ${needed}`, {

@@ -171,7 +171,7 @@ async function runStep(lab: Lab, step: Step, state: { sql: Map<string, Backgroun
 
 function describeLab(topology: Topology): string {
   const sync = renderSyncSpec(topology.sync);
-  return `up: leader + ${topology.followers.length} follower${topology.followers.length === 1 ? "" : "s"}${sync ? `, synchronous_standby_names '${sync}'` : ""}`;
+  return `up${topology.ha ? " --ha (Patroni, etcd)" : ""}: leader + ${topology.followers.length} follower${topology.followers.length === 1 ? "" : "s"}${sync ? `, synchronous_standby_names '${sync}'` : ""}`;
 }
 
 async function runScenario(runtime: Runtime, scenario: Scenario, options: ScenarioOptions, progress: Progress): Promise<ScenarioResult> {
@@ -199,6 +199,16 @@ async function runScenario(runtime: Runtime, scenario: Scenario, options: Scenar
           networkDelay: topology.networkDelayMs,
           settings: topology.settings,
           image: topology.image ?? options.image,
+          ...(topology.ha
+            ? {
+                ha: true,
+                ttl: topology.ha.ttl,
+                loopWait: topology.ha.loop_wait,
+                retryTimeout: topology.ha.retry_timeout,
+                maximumLagOnFailover: topology.ha.maximum_lag_on_failover,
+                syncMode: topology.ha.synchronous_mode,
+              }
+            : {}),
           runtime,
           signal: options.signal,
         });

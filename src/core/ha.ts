@@ -139,7 +139,8 @@ export function patroniConfig(options: PatroniNodeOptions): string {
     },
     tags: { nofailover: false, noloadbalance: false, clonefrom: false, nosync: ha.nosync.includes(options.node) },
   };
-  return stringify(config);
+  // Every string quoted: Patroni reads YAML 1.1, where a bare on or off is a boolean.
+  return stringify(config, { defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN" });
 }
 
 /** The HA node's entrypoint: the data directory made the postgres user's, then Patroni as PID 1 (it reaps and forwards signals). */

@@ -172,9 +172,13 @@ function planNode(topology: Topology, node: NodeSpec, options: PlanOptions): Nod
 function planPatroniNode(topology: Topology, node: NodeSpec, options: PlanOptions, plan: NodePlan): NodePlan {
   const ha = topology.ha!;
   // cluster_name is each node's own (local); the rest is the cluster's, kept by Patroni in etcd.
-  const parameters = Object.fromEntries(
-    nodeSettings(topology, node).filter(([name]) => !["listen_addresses", "synchronous_standby_names", "hot_standby", "cluster_name"].includes(name)),
-  );
+  const parameters = Object.fromEntries([
+    // A standby whose primary is gone retries every wal_retrieve_retry_interval (5 s by default), and
+    // a promotion that arrives during the wait was measured to wait it out too: 1 s keeps that out of
+    // the failover time. -c wal_retrieve_retry_interval=5s puts PostgreSQL's default back.
+    ["wal_retrieve_retry_interval", "1s"],
+    ...nodeSettings(topology, node).filter(([name]) => !["listen_addresses", "synchronous_standby_names", "hot_standby", "cluster_name"].includes(name)),
+  ]);
   const container = plan.container;
   return {
     ...plan,

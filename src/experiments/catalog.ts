@@ -81,6 +81,18 @@ export const EXPERIMENTS: CatalogEntry[] = [
     load: async () => (await import("./detection.js")).detection as unknown as Experiment<object>,
   },
   {
+    name: "ha-failover",
+    summary: "automatic failover by Patroni and etcd, phase by phase: leader lock gone, new holder, promoted, first write (HA mode)",
+    options: [
+      { flags: "--faults <list>", description: "kill (the lock must expire), stop (Patroni releases it) (default both)" },
+      { flags: "--settings <list>", description: "lab (ttl 20 s, loop_wait 1 s, retry_timeout 3 s), patroni (its defaults 30/10/10) (default lab)" },
+      trials(10),
+      { flags: "--followers <n>", description: "followers in the lab it makes (default 2)" },
+    ],
+    example: "repl-lab experiment ha-failover --trials 10 --settings lab,patroni",
+    load: async () => (await import("./ha-failover.js")).haFailover as unknown as Experiment<object>,
+  },
+  {
     name: "lag",
     summary: "replication lag in bytes and seconds at a set WAL rate: the seed's \"8 MB behind at 2 MB/s is 4 s\"",
     options: [

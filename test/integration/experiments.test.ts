@@ -109,6 +109,20 @@ describe("experiment", () => {
     }
     expect(num(result.results[1]!, "replay_lag_bytes")).toBeGreaterThan(1.5 * num(result.results[0]!, "replay_lag_bytes"));
   });
+
+  it("ha-failover: a killed leader's lock expires after ttl, a stopped one's is released at once; each phase follows the one before", async () => {
+    const result = await experiment(["ha-failover", "--trials", "1"]);
+    const kill = by(result.results, "fault", "kill");
+    const stop = by(result.results, "fault", "stop");
+    for (const row of [kill, stop]) {
+      const phases = ["lock_gone_p50_ms", "new_leader_p50_ms", "promoted_p50_ms", "first_write_p50_ms"].map((key) => num(row, key));
+      expect(phases).toEqual([...phases].sort((a, b) => a - b));
+    }
+    // ttl 20 s: the lock outlives a SIGKILLed leader by about that; a clean stop releases it.
+    expect(num(kill, "lock_gone_p50_ms")).toBeGreaterThan(15_000);
+    expect(num(kill, "first_write_p50_ms")).toBeLessThan(20_000 + 1000 + 2000 + 10_000);
+    expect(num(stop, "first_write_p50_ms")).toBeLessThan(num(kill, "lock_gone_p50_ms"));
+  });
 });
 
 describe("experiment options and interruption", () => {

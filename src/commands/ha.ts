@@ -1,0 +1,24 @@
+// HA mode's own questions and changes, for the library and the experiments: who holds the leader
+// lock in etcd, and a change to Patroni's dynamic configuration (PATCH /config).
+import { LabError } from "../core/errors.js";
+import { readLab, type LabContext } from "../lab/context.js";
+import { patchPatroniConfig, readLeaderKey } from "../lab/ha.js";
+import type { Runtime } from "../lab/runtime.js";
+
+async function readHaLab(runtime: Runtime, name: string): Promise<LabContext> {
+  const lab = await readLab(runtime, name);
+  if (!lab.ha) throw new LabError(`lab "${name}" is not in HA mode`, { hint: "make one with `repl-lab up --ha`" });
+  return lab;
+}
+
+/** The member holding the leader lock (etcd's /service/<lab>/leader key); null while nobody does. */
+export async function leaderLock(runtime: Runtime, options: { lab: string }): Promise<string | null> {
+  const key = await readLeaderKey(await readHaLab(runtime, options.lab));
+  if (!key) throw new LabError("no etcd member answers", { hint: "see `repl-lab status`: fewer than two of three members means no Raft majority" });
+  return key.holder;
+}
+
+/** Patroni's dynamic configuration changed for the whole cluster (e.g. { ttl: 30, loop_wait: 10, retry_timeout: 10 }). */
+export async function configurePatroni(runtime: Runtime, options: { lab: string; change: Record<string, unknown> }): Promise<void> {
+  await patchPatroniConfig(await readHaLab(runtime, options.lab), options.change);
+}

@@ -1,0 +1,100 @@
+// HA mode's pure parts: the flags' validation, the sync spec mapped to Patroni's synchronous mode,
+// each node's Patroni configuration, and the election read as events.
+import { parse } from "yaml";
+import { describe, expect, it } from "vitest";
+import { diffStatus } from "../../src/core/events.js";
+import { etcdCommand, patroniConfig } from "../../src/core/ha.js";
+import { planEtcd, planLab } from "../../src/core/node-plan.js";
+import type { LabStatus } from "../../src/core/status.js";
+import { buildTopology } from "../../src/core/topology.js";
+
+const usage = (input: Record<string, unknown>) => {
+  try {
+    buildTopology({ lab: "t", ...input });
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return "accepted";
+};
+
+describe("HA topology", () => {
+  it("takes the lab's defaults at Patroni's floor, or Patroni's own with patroniDefaults", () => {
+    expect(buildTopology({ lab: "t", ha: true }).ha).toMatchObject({ ttl: 20, loop_wait: 1, retry_timeout: 3, synchronous_mode: "off", nosync: [] });
+    expect(buildTopology({ lab: "t", ha: true, patroniDefaults: true }).ha).toMatchObject({ ttl: 30, loop_wait: 10, retry_timeout: 10 });
+    expect(buildTopology({ lab: "t", ha: true, ttl: "45s", loopWait: 2 }).ha).toMatchObject({ ttl: 45, loop_wait: 2 });
+    expect(buildTopology({ lab: "t" }).ha).toBeUndefined();
+  });
+
+  it("maps FIRST n to synchronous mode on and ANY n to quorum, the unnamed followers tagged nosync", () => {
+    expect(buildTopology({ lab: "t", ha: true, followers: 3, sync: "FIRST 1 (standby1, standby2)" }).ha).toMatchObject({
+      synchronous_mode: "on",
+      synchronous_node_count: 1,
+      nosync: ["standby3"],
+    });
+    expect(buildTopology({ lab: "t", ha: true, followers: 3, sync: "ANY 2 (*)" }).ha).toMatchObject({ synchronous_mode: "quorum", synchronous_node_count: 2, nosync: [] });
+    expect(buildTopology({ lab: "t", ha: true, sync: "standby1", syncMode: "strict" }).ha).toMatchObject({ synchronous_mode: "strict", nosync: ["standby2"] });
+  });
+
+  it("refuses what Patroni would refuse or what has no meaning, naming the field", () => {
+    expect(usage({ ttl: "30s" })).toMatch(/^ttl: Patroni's settings need ha/);
+    expect(usage({ ha: true, ttl: "10s" })).toMatch(/^ttl: must be a whole number of seconds from 20/);
+    expect(usage({ ha: true, ttl: "20s", retryTimeout: "10s" })).toMatch(/loop_wait \+ 2 × retry_timeout/);
+    expect(usage({ ha: true, networkDelay: "20ms" })).toMatch(/not available in HA mode/);
+    expect(usage({ ha: true, sync: "ANY 1 (standby1, standby2)", syncMode: "on" })).toMatch(/^syncMode: on is FIRST n/);
+    expect(usage({ ha: true, sync: "standby1", syncMode: "quorum" })).toMatch(/^syncMode: quorum is ANY n/);
+    expect(usage({ ha: true, sync: "standby1", syncMode: "off" })).toMatch(/contradicts/);
+  });
+});
+
+describe("HA plans", () => {
+  const topology = buildTopology({ lab: "demo", ha: true, followers: 2, sync: "standby1", settings: { max_connections: "50" } });
+  const options = { image: "img", secrets: { superuserPassword: "su", replicationPassword: "rep" }, bindIp: "127.0.0.1" };
+
+  it("gives every node a Patroni configuration on the three etcd members, with its own name and the cluster's settings", () => {
+    const plans = planLab(topology, options);
+    const config = parse(plans[2]!.container.env!.PATRONI_CONFIGURATION!) as Record<string, any>;
+    expect(config.scope).toBe("demo");
+    expect(config.name).toBe("standby2");
+    expect(config.etcd3.hosts).toEqual(["etcd1:2379", "etcd2:2379", "etcd3:2379"]);
+    expect(config.bootstrap.dcs).toMatchObject({ ttl: 20, loop_wait: 1, retry_timeout: 3, synchronous_mode: true, synchronous_node_count: 1 });
+    expect(config.bootstrap.dcs.postgresql.parameters).toMatchObject({ max_connections: "50", wal_level: "replica", wal_retrieve_retry_interval: "1s" });
+    expect(config.bootstrap.dcs.postgresql.parameters.cluster_name).toBeUndefined();
+    expect(config.postgresql.parameters.cluster_name).toBe("standby2");
+    expect(config.tags.nosync).toBe(true);
+    expect((parse(plans[1]!.container.env!.PATRONI_CONFIGURATION!) as Record<string, any>).tags.nosync).toBe(false);
+    expect(plans[0]!.container.ports!.map((port) => port.containerPort)).toEqual([5432, 8008]);
+    expect(plans[0]!.container.labels!["repl-lab.ha"]).toBe("patroni");
+  });
+
+  it("quotes every string, since Patroni reads YAML 1.1 where on and off are booleans", () => {
+    const text = patroniConfig({
+      lab: "l", node: "n", ha: topology.ha!, superuserPassword: "p", replicationPassword: "r", dataDir: "/d",
+      parameters: { synchronous_commit: "on" }, localParameters: {},
+    });
+    expect(text).toMatch(/synchronous_commit: "on"/);
+  });
+
+  it("plans three etcd members that know each other, and none without HA", () => {
+    const members = planEtcd(topology, options);
+    expect(members.map((member) => member.name)).toEqual(["repl-lab-demo-etcd1", "repl-lab-demo-etcd2", "repl-lab-demo-etcd3"]);
+    expect(members[0]!.labels!["repl-lab.role"]).toBe("etcd");
+    expect(etcdCommand("demo", "etcd2")).toContain("--initial-cluster=etcd1=http://etcd1:2380,etcd2=http://etcd2:2380,etcd3=http://etcd3:2380");
+    expect(planEtcd(buildTopology({ lab: "demo" }), options)).toEqual([]);
+  });
+});
+
+describe("HA events", () => {
+  const base = (leader: string | null, raft: string | null, term: number): LabStatus => ({
+    lab: "l", nodes: [], replication: [], slots: [], warnings: [],
+    patroni: { source: "standby1", leader, members: [{ name: "leader", role: leader === "leader" ? "leader" : "replica", state: "running", timeline: 1, lag: null }] },
+    etcd: { leader: raft, raft_term: term, members: [] },
+  });
+
+  it("tells the leader lock changing hands and the Raft leader changing, and nothing when nothing changed", () => {
+    expect(diffStatus(base("leader", "etcd1", 2), base("leader", "etcd1", 2))).toEqual([]);
+    const events = diffStatus(base("leader", "etcd1", 2), base(null, "etcd2", 3));
+    expect(events).toContainEqual({ node: "patroni", field: "leader_lock", from: "leader", to: "nobody" });
+    expect(events).toContainEqual({ node: "leader", field: "patroni_role", from: "leader", to: "replica" });
+    expect(events).toContainEqual({ node: "etcd", field: "raft_leader", from: "etcd1 (term 2)", to: "etcd2 (term 3)" });
+  });
+});
