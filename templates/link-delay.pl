@@ -7,6 +7,9 @@
 #       (replies, feedback) for the delay, then sends them to the upstream's primary end.
 #   link-delay.pl primary-end <port> <server port>  listens on every address at <port>; connects each
 #       link to the local server and holds the server's bytes (WAL) for the delay the standby end asked for.
+#   link-delay.pl fixed-end <port> <server port> <ms>  HA mode, where Patroni writes primary_conninfo
+#       itself and a standby end cannot be put in it: the node's connect_address is this port, and both
+#       directions are held here for <ms>, the server's bytes as the primary end holds them.
 # Bytes wait on the side that sends them, as packets wait in the sending host's queue under netem:
 # when a node dies, what it still had queued dies with it. Order is kept; a delay change applies to
 # bytes read after it and never reorders.
@@ -22,9 +25,10 @@ use Time::HiRes qw(time);
 $SIG{PIPE} = 'IGNORE';
 $SIG{$_} = sub { exit 0 } for qw(INT TERM HUP QUIT);
 
-my ($mode, $port, $target_port) = @ARGV;
-die "usage: link-delay.pl standby-end|primary-end <port> <target port>\n"
-  unless $mode && $port && $target_port && $mode =~ /^(standby-end|primary-end)$/;
+my ($mode, $port, $target_port, $fixed_ms) = @ARGV;
+die "usage: link-delay.pl standby-end|primary-end <port> <target port> | fixed-end <port> <target port> <ms>\n"
+  unless $mode && $port && $target_port && $mode =~ /^(standby-end|primary-end|fixed-end)$/
+  && ($mode ne 'fixed-end' || (defined $fixed_ms && $fixed_ms =~ /^\d+(\.\d+)?$/));
 
 my $listener = IO::Socket::INET->new(
   LocalAddr => $mode eq 'standby-end' ? '127.0.0.1' : '0.0.0.0',
@@ -95,6 +99,13 @@ sub accept_link {
   my $client = $listener->accept or return;
   nonblocking($client);
   $select->add($client);
+  if ($mode eq 'fixed-end') {
+    # No header: the delay is fixed, for both directions.
+    $pending{$client} = sprintf("%.6f\n", $fixed_ms / 1000);
+    primary_end_header($client);
+    $delay_to{$peer{$client}} = $fixed_ms / 1000 if $peer{$client};
+    return;
+  }
   # Standby end: until the startup packet names the upstream. Primary end: until the delay line.
   $pending{$client} = '';
 }

@@ -74,6 +74,12 @@ export async function delay(runtime: Runtime, options: DelayOptions): Promise<De
   checkOptions(options);
   const lab = await readLab(runtime, options.lab);
   const node = requireNode(lab, options.node);
+  if (lab.ha && options.network !== undefined) {
+    // Patroni writes primary_conninfo itself: the link delay of an HA lab is set once, at up.
+    throw new LabError("in HA mode the network delay is set when the lab is made (`up --ha --network-delay 20ms`) and cannot change live", {
+      hint: "--apply works in HA mode too",
+    });
+  }
   const status = await readLabStatus(lab);
   const standby = nodeStatus(lab, status, node.name);
   const applied = await onNode(lab, node.name, async (session) => {

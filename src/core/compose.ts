@@ -1,9 +1,10 @@
 // Topology to a compose file that runs as-is with `docker compose up` or `docker-compose up`.
 import { createHmac, randomBytes } from "node:crypto";
 import { stringify } from "yaml";
-import { labLabels, names } from "./labels.js";
+import { LABEL, labLabels, names } from "./labels.js";
 import { readPackageFile } from "./package-files.js";
-import { nodeEntrypoint, planLab, type LabSecrets, type NodePlan } from "./node-plan.js";
+import type { ContainerSpec } from "../engine/engine.js";
+import { nodeEntrypoint, planEtcd, planLab, type LabSecrets } from "./node-plan.js";
 import { LEADER, type Topology } from "./topology.js";
 
 /**
@@ -26,25 +27,24 @@ function escapeDollars<T>(value: T): T {
   return value;
 }
 
-function composeService(plan: NodePlan, volumeKey: string, entrypoint: string[]): Record<string, unknown> {
-  const { container } = plan;
-  const [port] = container.ports ?? [];
+function composeService(container: ContainerSpec, volumeKey: string | undefined, entrypoint: string[], dependsOn: string[]): Record<string, unknown> {
   const [mount] = container.mounts ?? [];
-  return {
+  const service: Record<string, unknown> = {
     image: container.image,
     entrypoint,
-    command: escapeDollars(container.cmd),
-    environment: escapeDollars(container.env),
+    command: escapeDollars(container.cmd ?? []),
+    environment: escapeDollars(container.env ?? {}),
     labels: container.labels,
     stop_signal: container.stopSignal,
     stop_grace_period: `${container.stopTimeoutSeconds}s`,
-    shm_size: `${(container.shmSizeBytes ?? 0) / (1024 * 1024)}m`,
-    cap_add: container.capAdd,
-    ports: port ? [`${port.hostIp}:${port.hostPort ?? ""}:${port.containerPort}`] : [],
-    volumes: mount ? [`${volumeKey}:${mount.target}`] : [],
+    ...(container.shmSizeBytes ? { shm_size: `${container.shmSizeBytes / (1024 * 1024)}m` } : {}),
+    ...(container.capAdd ? { cap_add: container.capAdd } : {}),
+    ports: (container.ports ?? []).map((port) => `${port.hostIp}:${port.hostPort ?? ""}:${port.containerPort}`),
+    volumes: mount && volumeKey ? [`${volumeKey}:${mount.target}`] : [],
     networks: ["lab"],
-    ...(plan.node.role === "standby" ? { depends_on: [LEADER] } : {}),
   };
+  if (dependsOn.length > 0) service.depends_on = dependsOn;
+  return service;
 }
 
 export interface RenderOptions {
@@ -58,15 +58,20 @@ export interface RenderOptions {
 }
 
 export function renderCompose(topology: Topology, options: RenderOptions): string {
-  const plans = planLab(topology, { image: options.image, secrets: options.secrets, bindIp: "127.0.0.1", mountTarget: options.mountTarget });
+  const planOptions = { image: options.image, secrets: options.secrets, bindIp: "127.0.0.1", mountTarget: options.mountTarget };
+  const plans = planLab(topology, planOptions);
   // Every node runs the same entrypoint: one array, which the YAML writer turns into an anchor
   // (&entrypoint) and aliases, so the script appears once in the file.
-  const entrypoint = escapeDollars(nodeEntrypoint());
+  const entrypoint = escapeDollars(topology.ha ? plans[0]!.container.entrypoint! : nodeEntrypoint());
   const services: Record<string, unknown> = {};
   const volumes: Record<string, unknown> = {};
+  // HA mode: the etcd members first; Patroni on every node waits for them.
+  const etcd = planEtcd(topology, planOptions);
+  for (const member of etcd) services[member.labels![LABEL.node]!] = composeService(member, undefined, member.entrypoint!, []);
   for (const plan of plans) {
     const volumeKey = `${plan.node.name}-data`;
-    services[plan.node.name] = composeService(plan, volumeKey, entrypoint);
+    const dependsOn = [...etcd.map((member) => member.labels![LABEL.node]!), ...(plan.node.role === "standby" ? [LEADER] : [])];
+    services[plan.node.name] = composeService(plan.container, volumeKey, entrypoint, dependsOn);
     volumes[volumeKey] = { name: plan.volumeName, labels: labLabels(topology.lab) };
   }
   const document = {

@@ -78,6 +78,8 @@ export interface PatroniNodeOptions {
   parameters: Record<string, string>;
   /** Settings of this node alone (cluster_name). */
   localParameters: Record<string, string>;
+  /** The port others reach this node's server on: 5432, or the fixed link delay's. */
+  connectPort: number;
 }
 
 function patroniSyncKeys(mode: PatroniSyncMode): Record<string, unknown> {
@@ -121,7 +123,7 @@ export function patroniConfig(options: PatroniNodeOptions): string {
     },
     postgresql: {
       listen: "0.0.0.0:5432",
-      connect_address: `${options.node}:5432`,
+      connect_address: `${options.node}:${options.connectPort}`,
       data_dir: options.dataDir,
       pgpass: "/tmp/pgpass",
       authentication: {
@@ -143,15 +145,30 @@ export function patroniConfig(options: PatroniNodeOptions): string {
   return stringify(config, { defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN" });
 }
 
-/** The HA node's entrypoint: the data directory made the postgres user's, then Patroni as PID 1 (it reaps and forwards signals). */
-export const PATRONI_ENTRYPOINT = [
-  "bash",
-  "-c",
-  [
-    "set -e",
-    'install -d -o postgres -g postgres -m 0700 "$PGDATA"',
-    "command -v patroni >/dev/null || { echo 'repl-lab: this image has no patroni: build one with `repl-lab image build --pg 17 --ha`' >&2; exit 127; }",
-    "if command -v gosu >/dev/null; then exec gosu postgres patroni; else exec su-exec postgres patroni; fi",
-  ].join("\n"),
-  "repl-lab-patroni",
-];
+/** Where an HA node's fixed link delay listens (templates/link-delay.pl fixed-end): its connect_address when the lab has --network-delay. */
+export const LINK_FIXED_END_PORT = 5435;
+
+/**
+ * The HA node's entrypoint: the data directory made the postgres user's, the fixed link delay
+ * started when the lab has one, then Patroni as PID 1 (it reaps, and forwards signals to itself).
+ */
+export function patroniEntrypoint(linkDelayScript: string): string[] {
+  return [
+    "bash",
+    "-c",
+    [
+      "set -e",
+      'install -d -o postgres -g postgres -m 0700 "$PGDATA"',
+      "command -v patroni >/dev/null || { echo 'repl-lab: this image has no patroni: build one with `repl-lab image build --pg 17 --ha`' >&2; exit 127; }",
+      "if command -v gosu >/dev/null; then as_postgres='gosu postgres'; else as_postgres='su-exec postgres'; fi",
+      'if [ -n "${REPL_LAB_NETWORK_DELAY:-}" ]; then',
+      "  cat > /tmp/repl-lab-link-delay.pl <<'LINK_DELAY_PL'",
+      linkDelayScript.trimEnd(),
+      "LINK_DELAY_PL",
+      `  $as_postgres perl /tmp/repl-lab-link-delay.pl fixed-end ${LINK_FIXED_END_PORT} 5432 "$REPL_LAB_NETWORK_DELAY" &`,
+      "fi",
+      "exec $as_postgres patroni",
+    ].join("\n"),
+    "repl-lab-patroni",
+  ];
+}

@@ -5,7 +5,7 @@ import { LEADER } from "./constants.js";
 import { ETCD_ROLE, LABEL, labLabels, names, nodeLabels } from "./labels.js";
 import { readPackageFile } from "./package-files.js";
 import { renderSyncSpec } from "./sync-spec.js";
-import { ETCD_CLIENT_PORT, ETCD_MEMBERS, etcdCommand, PATRONI_ENTRYPOINT, PATRONI_PORT, patroniConfig } from "./ha.js";
+import { ETCD_CLIENT_PORT, ETCD_MEMBERS, etcdCommand, LINK_FIXED_END_PORT, PATRONI_PORT, patroniConfig, patroniEntrypoint } from "./ha.js";
 import type { NodeSpec, Topology } from "./topology.js";
 
 /** Where every node keeps its data, in the official images and in repl-lab/postgres alike. */
@@ -184,11 +184,13 @@ function planPatroniNode(topology: Topology, node: NodeSpec, options: PlanOption
     ...plan,
     container: {
       ...container,
-      entrypoint: PATRONI_ENTRYPOINT,
+      entrypoint: patroniEntrypoint(readPackageFile("templates/link-delay.pl")),
       cmd: [],
       env: {
         PGDATA,
         [ENV.node]: node.name,
+        // Every node may become the leader, so every node runs the fixed link delay when there is one.
+        ...(topology.networkDelayMs !== undefined ? { [ENV.networkDelay]: String(topology.networkDelayMs) } : {}),
         [ENV.superuserPassword]: options.secrets.superuserPassword,
         [ENV.replicationPassword]: options.secrets.replicationPassword,
         PATRONI_CONFIGURATION: patroniConfig({
@@ -200,6 +202,7 @@ function planPatroniNode(topology: Topology, node: NodeSpec, options: PlanOption
           dataDir: PGDATA,
           parameters,
           localParameters: { cluster_name: node.name },
+          connectPort: topology.networkDelayMs !== undefined ? LINK_FIXED_END_PORT : POSTGRES_PORT,
         }),
       },
       labels: { ...container.labels, [LABEL.ha]: "patroni" },

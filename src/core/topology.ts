@@ -208,9 +208,6 @@ export function buildTopology(input: unknown): Topology {
 type ParsedSpec = z.output<typeof LabSpecSchema>;
 
 function haSpec(spec: ParsedSpec, sync: SyncSpec | null, followers: string[]): HaSpec {
-  if (spec.networkDelay !== undefined) {
-    throw invalid("networkDelay: the link delay is not available in HA mode (Patroni writes primary_conninfo itself); leave --network-delay out");
-  }
   if (spec.syncMode === "quorum" && sync && sync.method === "FIRST") throw invalid('syncMode: quorum is ANY n; write the sync spec as "ANY n (…)" or leave --sync-mode out');
   if ((spec.syncMode === "on" || spec.syncMode === "strict") && sync?.method === "ANY") throw invalid(`syncMode: ${spec.syncMode} is FIRST n; write the sync spec as "FIRST n (…)", or use --sync-mode quorum`);
   if (spec.syncMode !== undefined && spec.syncMode !== "off" && !sync && followers.length === 0) throw invalid("syncMode: needs a follower");

@@ -43,8 +43,9 @@ export const EXPERIMENTS: CatalogEntry[] = [
       { flags: "--writers <n>", description: "concurrent writers (default 8)" },
       { flags: "--network-delay <d>", description: "one-way latency on every standby's link (default 20ms; 0 for none)" },
       { flags: "--warmup <d>", description: "how long the writers run before the kill (default 1.5s)" },
+      { flags: "--ha", description: "HA mode: Patroni fails over by itself (sync modes become Patroni's synchronous mode)" },
     ],
-    example: "repl-lab experiment failover-loss --trials 10 --network-delay 20ms",
+    example: "repl-lab experiment failover-loss --trials 10 --network-delay 20ms   (--ha: Patroni + etcd)",
     load: async () => (await import("./failover-loss.js")).failoverLoss as unknown as Experiment<object>,
   },
   {

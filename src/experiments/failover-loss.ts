@@ -2,6 +2,7 @@
 // acknowledgement; the leader is SIGKILLed mid-stream; the most advanced standby is promoted, as an
 // operator would; the new leader is read back. The seed: "failover may lose the most recent writes
 // (bounded by the replication lag)" with asynchronous replication, and none with remote_apply.
+import type { Lab } from "../api.js";
 import { NodeUnavailableError } from "../core/errors.js";
 import type { Session } from "../postgres.js";
 import { lsnBytes, round, sleep } from "./measure.js";
@@ -17,6 +18,8 @@ interface Config {
   writers: number;
   network_delay_ms: number | null;
   warmup_ms: number;
+  /** HA mode: nobody promotes; Patroni does, through etcd (sync modes are Patroni's synchronous mode). */
+  ha: boolean;
 }
 
 interface Acked {
@@ -49,6 +52,27 @@ async function forkLsn(session: Session): Promise<string | null> {
   return line?.split("\t")[1] ?? null;
 }
 
+async function mostAdvanced(lab: Lab): Promise<string> {
+  const received = await Promise.all(
+    ["standby1", "standby2"].map(async (node) => {
+      const { rows } = await lab.sql(node, "SELECT pg_last_wal_receive_lsn()::text AS lsn");
+      return { node, lsn: String(rows[0]?.lsn ?? "0/0") };
+    }),
+  );
+  return received.sort((a, b) => Number((lsnBytes(b.lsn) ?? 0n) - (lsnBytes(a.lsn) ?? 0n)))[0]!.node;
+}
+
+/** The member Patroni gives the leader lock once the killed leader's expires (within ttl and a minute). */
+async function patroniChoice(lab: Lab, signal?: AbortSignal): Promise<string> {
+  const deadline = performance.now() + 90_000;
+  for (;;) {
+    const holder = await lab.leaderLock().catch(() => null);
+    if (holder && holder !== "leader") return holder;
+    if (performance.now() > deadline) throw new Error("Patroni gave nobody the leader lock within 90 s of the kill");
+    await sleep(100, signal);
+  }
+}
+
 async function trial(context: ExperimentContext, config: Config, mode: Mode, number: number): Promise<Row> {
   const lab = await context.lab(
     {
@@ -57,6 +81,7 @@ async function trial(context: ExperimentContext, config: Config, mode: Mode, num
       syncCommit: mode === "async" ? "on" : mode,
       // 0 is no relay at all: the standbys stream straight from the leader.
       networkDelay: config.network_delay_ms || undefined,
+      ...(config.ha ? { ha: true } : {}),
     },
     { fresh: true },
   );
@@ -75,14 +100,9 @@ async function trial(context: ExperimentContext, config: Config, mode: Mode, num
     await Promise.all(writers);
     await Promise.all(sessions.map((session) => session.close()));
 
-    // As an operator would: promote the standby that received the most WAL.
-    const received = await Promise.all(
-      ["standby1", "standby2"].map(async (node) => {
-        const { rows } = await lab.sql(node, "SELECT pg_last_wal_receive_lsn()::text AS lsn");
-        return { node, lsn: String(rows[0]?.lsn ?? "0/0") };
-      }),
-    );
-    const best = received.sort((a, b) => Number((lsnBytes(b.lsn) ?? 0n) - (lsnBytes(a.lsn) ?? 0n)))[0]!.node;
+    // As an operator would: promote the standby that received the most WAL. In HA mode nobody
+    // does: Patroni's leader race (in synchronous mode, among synchronous standbys only) chooses.
+    const best = config.ha ? await patroniChoice(lab, context.signal) : await mostAdvanced(lab);
     const probe = await lab.session(best, { timeoutMs: 30_000 });
     let unavailableMs = 0;
     try {
@@ -100,7 +120,7 @@ async function trial(context: ExperimentContext, config: Config, mode: Mode, num
         }
       })();
       firstWrite.catch(() => undefined);
-      await lab.promote(best);
+      if (!config.ha) await lab.promote(best);
       unavailableMs = (await firstWrite) - killedAt;
       const present = new Set((await probe.query<{ id: string }>("SELECT id::text FROM writes")).map((row) => Number(row.id)));
       const fork = await forkLsn(probe);
@@ -131,13 +151,14 @@ export const failoverLoss: Experiment<Config> = {
   usesGivenLab: false,
 
   parse(raw: RawOptions): Config {
-    onlyOptions(raw, ["modes", "trials", "writers", "networkDelay", "warmup"]);
+    onlyOptions(raw, ["modes", "trials", "writers", "networkDelay", "warmup", "ha"]);
     return {
       modes: listOption(raw, "modes", MODES, ["async", "on", "remote_apply"]),
       trials: countOption(raw, "trials", 10, 1, 100),
       writers: countOption(raw, "writers", 8, 1, 64),
       network_delay_ms: durationOption(raw, "networkDelay", 20, { max: 10_000 }) ?? null,
       warmup_ms: durationOption(raw, "warmup", 1500, { min: 100, max: 60_000 })!,
+      ha: raw.ha === true || raw.ha === "true",
     };
   },
 
@@ -164,7 +185,8 @@ export const failoverLoss: Experiment<Config> = {
     );
     const syncLoss = parts.filter((part) => part.mode !== "async" && part.mode !== "local" && part.lost > 0);
     const link = config.network_delay_ms ? `${config.network_delay_ms} ms each way on the replication links` : "no delay on the replication links";
-    let text = `Over ${config.trials} trial${config.trials === 1 ? "" : "s"} with ${link}: ${sentences.join("; ")}.`;
+    const who = config.ha ? ", Patroni failing over by itself (synchronous modes as Patroni's synchronous mode)" : "";
+    let text = `Over ${config.trials} trial${config.trials === 1 ? "" : "s"} with ${link}${who}: ${sentences.join("; ")}.`;
     if (syncLoss.length > 0) {
       text += ` FINDING: ${syncLoss.map((part) => part.mode).join(", ")} lost acknowledged writes although each commit waited for a synchronous standby; this should not happen.`;
     } else if (parts.every((part) => part.lost === 0) && !config.network_delay_ms) {

@@ -184,6 +184,8 @@ async function phasesAfter(context: ExperimentContext, lab: Lab, writer: Writer,
   phases.promoted_ms = round(performance.now() - at, 0);
   await until(async () => (writer.firstWriteMs === null ? undefined : true), 30_000, "a write on the new leader", context.signal);
   phases.first_write_ms = round(writer.firstWriteMs!, 0);
+  // The promotion is seen by polling; a write the new leader accepted is proof of it, and may come first.
+  phases.promoted_ms = Math.min(phases.promoted_ms, phases.first_write_ms);
   return phases;
 }
 

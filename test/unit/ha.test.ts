@@ -39,7 +39,6 @@ describe("HA topology", () => {
     expect(usage({ ttl: "30s" })).toMatch(/^ttl: Patroni's settings need ha/);
     expect(usage({ ha: true, ttl: "10s" })).toMatch(/^ttl: must be a whole number of seconds from 20/);
     expect(usage({ ha: true, ttl: "20s", retryTimeout: "10s" })).toMatch(/loop_wait \+ 2 × retry_timeout/);
-    expect(usage({ ha: true, networkDelay: "20ms" })).toMatch(/not available in HA mode/);
     expect(usage({ ha: true, sync: "ANY 1 (standby1, standby2)", syncMode: "on" })).toMatch(/^syncMode: on is FIRST n/);
     expect(usage({ ha: true, sync: "standby1", syncMode: "quorum" })).toMatch(/^syncMode: quorum is ANY n/);
     expect(usage({ ha: true, sync: "standby1", syncMode: "off" })).toMatch(/contradicts/);
@@ -66,10 +65,20 @@ describe("HA plans", () => {
     expect(plans[0]!.container.labels!["repl-lab.ha"]).toBe("patroni");
   });
 
+  it("with a network delay, every node is reached through its fixed link delay end", () => {
+    const delayed = buildTopology({ lab: "demo", ha: true, followers: 1, networkDelay: "20ms" });
+    const [leader] = planLab(delayed, options);
+    const config = parse(leader!.container.env!.PATRONI_CONFIGURATION!) as Record<string, any>;
+    expect(config.postgresql.connect_address).toBe("leader:5435");
+    expect(leader!.container.env!.REPL_LAB_NETWORK_DELAY).toBe("20");
+    expect(leader!.container.entrypoint!.join(" ")).toContain("fixed-end 5435 5432");
+    expect((parse(planLab(topology, options)[0]!.container.env!.PATRONI_CONFIGURATION!) as Record<string, any>).postgresql.connect_address).toBe("leader:5432");
+  });
+
   it("quotes every string, since Patroni reads YAML 1.1 where on and off are booleans", () => {
     const text = patroniConfig({
       lab: "l", node: "n", ha: topology.ha!, superuserPassword: "p", replicationPassword: "r", dataDir: "/d",
-      parameters: { synchronous_commit: "on" }, localParameters: {},
+      parameters: { synchronous_commit: "on" }, localParameters: {}, connectPort: 5432,
     });
     expect(text).toMatch(/synchronous_commit: "on"/);
   });
