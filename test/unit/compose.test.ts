@@ -15,6 +15,15 @@ function rendered(input: Record<string, unknown>) {
 }
 
 describe("renderCompose", () => {
+  it("in HA mode adds the three etcd members, which every Patroni node waits for", () => {
+    const { document } = rendered({ lab: "demo", ha: true, followers: 1 });
+    expect(Object.keys(document.services)).toEqual(["etcd1", "etcd2", "etcd3", "leader", "standby1"]);
+    expect(document.services.etcd2!.entrypoint).toContain("--initial-cluster=etcd1=http://etcd1:2380,etcd2=http://etcd2:2380,etcd3=http://etcd3:2380");
+    expect(document.services.standby1!.depends_on).toEqual(["etcd1", "etcd2", "etcd3", "leader"]);
+    expect(document.services.leader!.ports).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d*:5432$/), "127.0.0.1::8008"]);
+    expect(String((document.services.leader!.environment as Record<string, string>).PATRONI_CONFIGURATION)).toContain('scope: "demo"');
+  });
+
   it("has one service per node, ports on 127.0.0.1 only, labels and a volume each", () => {
     const { document } = rendered({ lab: "demo", followers: 2, sync: "standby1", port: 15432 });
     expect(Object.keys(document.services)).toEqual(["leader", "standby1", "standby2"]);
