@@ -26,6 +26,17 @@ export interface LabEvent {
 
 const show = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
 
+/**
+ * Why the lock went: a holder whose container was already down, frozen or cut off a moment before
+ * could not renew it, so it expired (after ttl); one still running released it (a clean stop or a
+ * switchover: Patroni deletes the key as it steps down).
+ */
+function lockGone(previous: LabStatus, holder: string | null): string {
+  const node = previous.nodes.find((candidate) => candidate.name === holder);
+  if (!node) return "nobody";
+  return node.container_state !== "running" || node.partitioned ? "nobody (expired)" : "nobody (released)";
+}
+
 export function diffStatus(previous: LabStatus | undefined, next: LabStatus): LabEvent[] {
   const events: LabEvent[] = [];
   for (const node of next.nodes) {
@@ -62,7 +73,7 @@ export function diffStatus(previous: LabStatus | undefined, next: LabStatus): La
     // Only between two answers from Patroni: a moment when none answers says nothing about the lock.
     const before = previous?.patroni ?? undefined;
     if (before && before.leader !== next.patroni.leader) {
-      events.push({ node: "patroni", field: "leader_lock", from: before.leader ?? "nobody", to: next.patroni.leader ?? "nobody" });
+      events.push({ node: "patroni", field: "leader_lock", from: before.leader ?? "nobody", to: next.patroni.leader ?? lockGone(previous!, before.leader) });
     }
     for (const member of next.patroni.members) {
       const was = before?.members.find((candidate) => candidate.name === member.name);

@@ -66,6 +66,17 @@ describe("experiment", () => {
     }
   });
 
+  it("failover-loss --ha: Patroni fails over by itself; async loses acknowledged writes past the fork point, its synchronous mode none", async () => {
+    const result = await experiment(["failover-loss", "--ha", "--trials", "1", "--modes", "async,on", "--network-delay", "50ms", "--warmup", "1s"]);
+    const row = (mode: string) => by(result.results, "mode", mode);
+    expect(num(row("async"), "lost")).toBeGreaterThan(0);
+    expect(row("async").lost_beyond_fork).toBe(row("async").lost);
+    expect(num(row("on"), "lost")).toBe(0);
+    // Nobody promoted: the window is the killed leader's lock expiring (ttl 20 s).
+    for (const mode of ["async", "on"]) expect(num(row(mode), "unavailable_ms")).toBeGreaterThan(15_000);
+    expect(result.conclusion).toMatch(/Patroni failing over by itself/);
+  });
+
   it("stale-reads: round-robin reads are stale; primary, lsn-wait and remote_apply read your writes; sticky never goes back in time", async () => {
     const result = await experiment(["stale-reads", "--duration", "3s", "--clients", "2"]);
     const row = (policy: string) => by(result.results, "policy", policy);

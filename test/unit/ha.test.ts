@@ -103,6 +103,10 @@ describe("HA events", () => {
     expect(diffStatus(base("leader", "etcd1", 2), base("leader", "etcd1", 2))).toEqual([]);
     const events = diffStatus(base("leader", "etcd1", 2), base(null, "etcd2", 3));
     expect(events).toContainEqual({ node: "patroni", field: "leader_lock", from: "leader", to: "nobody" });
+    const running = { ...base("leader", "etcd1", 2), nodes: [{ name: "leader", container_state: "running", partitioned: false }] } as unknown as LabStatus;
+    const killed = { ...running, nodes: [{ name: "leader", container_state: "exited", partitioned: false }] } as unknown as LabStatus;
+    expect(diffStatus(running, base(null, "etcd1", 2))).toContainEqual({ node: "patroni", field: "leader_lock", from: "leader", to: "nobody (released)" });
+    expect(diffStatus(killed, base(null, "etcd1", 2))).toContainEqual({ node: "patroni", field: "leader_lock", from: "leader", to: "nobody (expired)" });
     expect(events).toContainEqual({ node: "leader", field: "patroni_role", from: "leader", to: "replica" });
     expect(events).toContainEqual({ node: "etcd", field: "raft_leader", from: "etcd1 (term 2)", to: "etcd2 (term 3)" });
   });
