@@ -5,7 +5,7 @@ import { basename } from "node:path";
 import { composeSecrets, renderCompose } from "../core/compose.js";
 import { dataMountTarget } from "../core/node-plan.js";
 import type { Topology } from "../core/topology.js";
-import { DEFAULT_MAJOR, localImage, OFFICIAL_IMAGE, type ResolvedImage } from "../lab/image.js";
+import { DEFAULT_MAJOR, LOCAL_HA_IMAGE, localImage, OFFICIAL_IMAGE, type ResolvedImage } from "../lab/image.js";
 import type { Runtime } from "../lab/runtime.js";
 
 export interface RenderOptions {
@@ -27,7 +27,12 @@ export interface RenderResult {
 export async function render(runtime: Runtime | undefined, options: RenderOptions): Promise<RenderResult> {
   const { topology } = options;
   let resolved: ResolvedImage | undefined;
-  if (runtime && !topology.image) {
+  if (topology.ha && !topology.image) {
+    // HA mode runs the HA image, whether or not it is built yet (`image build --ha`).
+    const image = process.env.REPL_LAB_IMAGE ?? LOCAL_HA_IMAGE(DEFAULT_MAJOR);
+    const details = runtime ? await runtime.engine.inspectImage(image).catch(() => undefined) : undefined;
+    resolved = { image, details: details ?? { env: {}, volumes: [] } };
+  } else if (runtime && !topology.image) {
     // The image `up` would use here, if the engine answers at once; else the official one.
     const noAnswer = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2000).unref());
     resolved = await Promise.race([localImage(runtime.engine, undefined).catch(() => undefined), noAnswer]);

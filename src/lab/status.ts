@@ -94,11 +94,36 @@ async function roleFromDataDirectory(lab: LabContext, node: LabNode, error: stri
   }
 }
 
+/** pg_is_in_recovery() through the server's own socket, by psql in the node's container; undefined when that fails. */
+async function askInside(lab: LabContext, node: LabNode): Promise<boolean | undefined> {
+  // HA nodes keep their socket in /tmp (Patroni's configuration); the others in the default directory.
+  const script = 'for dir in /tmp /var/run/postgresql; do psql -XAtq -h "$dir" -U postgres -d postgres -c "SELECT pg_is_in_recovery()" 2>/dev/null && exit 0; done; exit 1';
+  try {
+    const result = await lab.runtime.engine.exec(node.id, ["bash", "-c", script], { user: "postgres" });
+    const answer = result.stdout.trim();
+    return result.exitCode === 0 && (answer === "t" || answer === "f") ? answer === "t" : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function probeNode(lab: LabContext, node: LabNode, pool: SessionPool): Promise<NodeProbe> {
   const endpoint = endpointOf(lab, node);
   if (node.state !== "running" || !endpoint || node.partitioned) {
     pool.drop(node.name);
     const why = node.partitioned ? "partitioned from the lab network" : `container ${node.state}`;
+    if (node.partitioned && node.state === "running") {
+      // Cut off, it cannot be reached from here, but it still runs and may still be a primary:
+      // ask the server itself inside its container, so a split brain shows when there is one.
+      const inRecovery = await askInside(lab, node);
+      if (inRecovery !== undefined) {
+        return {
+          status: { ...emptyStatus(node, `${why} (asked inside its container)`), role: inRecovery ? "standby" : "primary", role_source: "server" },
+          replication: [],
+          slots: [],
+        };
+      }
+    }
     return { status: await roleFromDataDirectory(lab, node, why), replication: [], slots: [] };
   }
   try {

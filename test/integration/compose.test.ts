@@ -62,4 +62,27 @@ describe("a rendered compose file", () => {
     compose("down", "-v");
     expect(await labResources(lab)).toEqual(nothing);
   });
+
+  it("--ha: the compose tool runs the same HA lab, etcd members and Patroni included, and Patroni elects a leader", async () => {
+    const haLab = uniqueLab("composeha");
+    const haFile = join(mkdtempSync(join(tmpdir(), "repl-lab-compose-")), "docker-compose.yml");
+    const haCompose = (...args: string[]) =>
+      execFileSync(tool, [...toolArgs, "-f", haFile, "-p", haLab, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 180_000 });
+    try {
+      expect((await runCli(["render", "--lab", haLab, "--ha", "--followers", "1", "-o", haFile])).code).toBe(0);
+      haCompose("up", "-d");
+      const status = await retryUntil(
+        async () => {
+          const current = await runJson<StatusJson & { patroni?: { leader: string | null; members: { state: string }[] } | null }>(["status", "--lab", haLab]).catch(() => undefined);
+          return current?.patroni?.leader && current.patroni.members.some((member) => member.state === "streaming") ? current : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 500, onTimeout: () => new Error(`compose HA lab never streamed:\n${haCompose("logs", "--tail", "20")}`) },
+      );
+      expect(status.patroni?.members).toHaveLength(2);
+      haCompose("down", "-v");
+      expect(await labResources(haLab)).toEqual(nothing);
+    } finally {
+      await dropLab(haLab);
+    }
+  });
 });

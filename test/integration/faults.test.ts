@@ -112,7 +112,7 @@ describe("fault commands", () => {
     expect(unreachable.stderr).toMatch(/^error: standby1: (connection refused|Connection terminated|no answer in time)/);
     const cut = await statusUntil(lab, (current) => syncStates(current).standby2 === "streaming/sync/2");
     const standby1 = cut.nodes.find((node) => node.name === "standby1");
-    expect(standby1).toMatchObject({ container_state: "running", partitioned: true, role: "standby", role_source: "data" });
+    expect(standby1).toMatchObject({ container_state: "running", partitioned: true, role: "standby", role_source: "server" });
     expect((await runCli(["heal", "--lab", lab, "standby1"])).code).toBe(0);
     await statusUntil(lab, (current) => syncStates(current).standby1 === "streaming/sync/1");
 

@@ -1,0 +1,151 @@
+// HA mode under etcd and network faults, measured: the etcd Raft leader killed (a new one is
+// elected and writes go on), etcd's quorum lost (Patroni cannot renew the leader lock and demotes
+// the primary), and the leader partitioned (it stops accepting writes as its lock expires while a
+// follower takes over). Each figure is logged.
+import { afterAll, describe, expect, it } from "vitest";
+import { Lab } from "../../src/api.js";
+import type { Session } from "../../src/postgres.js";
+import { engine, labsRemovedAfterAll, runtime } from "../helpers.js";
+
+async function until<T>(look: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await look().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Writes one row at a time until stopped, keeping the longest wait for a commit and the count. */
+function writer(session: Session) {
+  const state = { acked: 0, longestMs: 0, stopped: false, error: null as string | null };
+  const done = (async () => {
+    while (!state.stopped) {
+      const started = performance.now();
+      try {
+        await session.query("INSERT INTO w (at) VALUES (now())");
+      } catch (error) {
+        state.error = (error as Error).message;
+        return;
+      }
+      state.acked++;
+      state.longestMs = Math.max(state.longestMs, performance.now() - started);
+    }
+  })();
+  return { state, stop: async () => ((state.stopped = true), await done) };
+}
+
+/** Whether a node's server is in recovery, asked inside its container (a partitioned node cannot be reached from the host). */
+async function inRecovery(lab: Lab, node: string): Promise<boolean | undefined> {
+  const [container] = await engine.listContainers({ "repl-lab.lab": lab.name, "repl-lab.node": node });
+  if (!container) return undefined;
+  const result = await engine.exec(container.id, ["psql", "-h", "/tmp", "-U", "postgres", "-XAtc", "SELECT pg_is_in_recovery()"], { user: "postgres" });
+  return result.exitCode === 0 ? result.stdout.trim() === "t" : undefined;
+}
+
+describe("HA mode under etcd and network faults", () => {
+  const newLab = labsRemovedAfterAll(afterAll);
+
+  it("elects a new etcd Raft leader with writes going on, demotes the primary when etcd loses its quorum, and fences a partitioned leader", async () => {
+    const lab = await Lab.up({ name: newLab("hafaults"), ha: true, followers: 2, runtime });
+    await lab.sql("leader", "CREATE TABLE w (at timestamptz)");
+
+    // 1. The etcd Raft leader killed: the other two elect one of themselves; PostgreSQL writes go on.
+    const before = (await lab.status()).etcd!;
+    const session = await lab.session("leader", { timeoutMs: 30_000 });
+    const writes = writer(session);
+    await until(async () => (writes.state.acked > 10 ? true : undefined), 10_000, "first writes");
+    const killedAt = Date.now();
+    await lab.kill(before.leader!);
+    const after = await until(
+      async () => {
+        const etcd = (await lab.status()).etcd!;
+        return etcd.leader && etcd.leader !== before.leader ? etcd : undefined;
+      },
+      15_000,
+      "a new Raft leader",
+    );
+    const ackedAtElection = writes.state.acked;
+    await until(async () => (writes.state.acked > ackedAtElection + 10 ? true : undefined), 10_000, "writes after the election");
+    await writes.stop();
+    console.log(
+      `etcd Raft leader ${before.leader} killed: ${after.leader} leads (term ${before.raft_term} → ${after.raft_term}) as seen ${Date.now() - killedAt} ms later; ` +
+        `longest commit meanwhile ${Math.round(writes.state.longestMs)} ms`,
+    );
+    expect(writes.state.error).toBeNull();
+    expect(after.raft_term!).toBeGreaterThan(before.raft_term!);
+    expect(writes.state.longestMs).toBeLessThan(5000);
+    await session.close();
+    await lab.start(before.leader!);
+    await until(async () => ((await lab.status()).etcd!.members.every((member) => member.answering) ? true : undefined), 30_000, "etcd whole again");
+
+    // 2. Two of three etcd members killed: no quorum, so Patroni cannot renew the lock and demotes the primary.
+    const [first, second] = ["etcd1", "etcd2"];
+    await lab.kill(first!);
+    const quorumLostAt = Date.now();
+    await lab.kill(second!);
+    await until(async () => ((await inRecovery(lab, "leader")) === true ? true : undefined), 60_000, "the leader demoted");
+    const demotedMs = Date.now() - quorumLostAt;
+    const lost = await lab.status();
+    console.log(`etcd quorum lost: leader demoted to read-only after ${demotedMs} ms (ttl 20 s, retry_timeout 3 s); warnings: ${lost.warnings.join(" | ")}`);
+    expect(lost.warnings.join("\n")).toMatch(/etcd has no Raft leader/);
+    expect(lost.nodes.filter((node) => node.role === "primary" && node.role_source === "server")).toEqual([]);
+    await lab.start(first!);
+    await lab.start(second!);
+    const leaderAgain = await until(
+      async () => {
+        const status = await lab.status();
+        return status.patroni?.leader && status.nodes.some((node) => node.name === status.patroni!.leader && node.role === "primary") ? status.patroni.leader : undefined;
+      },
+      90_000,
+      "a leader once etcd has its quorum back",
+    );
+    console.log(`etcd quorum back: ${leaderAgain} leads again`);
+
+    // 3. The leader partitioned: its Patroni cannot reach etcd, so it demotes itself as its lock
+    // expires, while a follower takes the lock; two writable primaries at once would be a finding.
+    await until(
+      async () => ((await lab.status()).patroni?.members.filter((member) => member.state === "streaming").length === 2 ? true : undefined),
+      90_000,
+      "both replicas streaming",
+    );
+    const partitionedAt = Date.now();
+    await lab.partition(leaderAgain);
+    let twoPrimaries = false;
+    let newLeader: string | undefined;
+    let fencedMs: number | undefined;
+    let newLeaderMs: number | undefined;
+    await until(
+      async () => {
+        const [oldPrimary, status] = await Promise.all([inRecovery(lab, leaderAgain), lab.status()]);
+        const other = status.nodes.find((node) => node.name !== leaderAgain && node.role === "primary" && node.role_source === "server");
+        if (other && newLeaderMs === undefined) {
+          newLeader = other.name;
+          newLeaderMs = Date.now() - partitionedAt;
+        }
+        if (oldPrimary === true && fencedMs === undefined) fencedMs = Date.now() - partitionedAt;
+        // status asks a partitioned node inside its container: two primaries in one look are a split brain it names.
+        const old = status.nodes.find((node) => node.name === leaderAgain);
+        if (other && old?.role === "primary" && old.role_source === "server") {
+          twoPrimaries = true;
+          expect(status.warnings.join("\n")).toMatch(/split brain/);
+        }
+        return fencedMs !== undefined && newLeaderMs !== undefined ? true : undefined;
+      },
+      150_000,
+      "the old leader read-only and a new one primary",
+    );
+    console.log(
+      `${leaderAgain} partitioned: read-only after ${fencedMs} ms, ${newLeader} primary after ${newLeaderMs} ms` +
+        (twoPrimaries ? "; FINDING: status showed both as primaries (split brain)" : "; status never showed two primaries"),
+    );
+    // What must hold: a follower takes over once the lock expires, and the isolated leader does
+    // not stay a primary for good. When it became read-only is measured, not assumed: here its
+    // Patroni noticed etcd was gone only well after the lock had expired (see the README).
+    expect(newLeaderMs!).toBeLessThan(60_000);
+    expect(fencedMs!).toBeGreaterThan(0);
+    await lab.heal(leaderAgain);
+    await lab.down();
+  });
+});
