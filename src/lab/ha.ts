@@ -115,32 +115,35 @@ export async function readLeaderKey(lab: LabContext): Promise<{ holder: string |
 }
 
 /**
- * POST /switchover or /failover to a running node's Patroni. Patroni answers once the new leader is
- * elected (or says why not, e.g. no candidate is healthy): its words become the error.
+ * A request to the first running node's Patroni that answers (any member serves the cluster's
+ * API). Patroni's refusal becomes the error, in its words; no answer from anyone is a lab error too.
  */
-export async function askPatroni(lab: LabContext, path: "/switchover" | "/failover", body: Record<string, string>): Promise<string> {
+async function sendToPatroni(lab: LabContext, method: "POST" | "PATCH", path: string, body: unknown, what: string, timeoutMs: number): Promise<string> {
   const errors: string[] = [];
   for (const node of lab.nodes) {
     const target = url(lab, node, path);
     if (!target) continue;
     try {
       const response = await fetch(target, {
-        method: "POST",
+        method,
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(60_000),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       const text = (await response.text()).trim();
       if (response.ok) return text;
-      throw new LabError(`Patroni refused the ${path.slice(1)}: ${text} (HTTP ${response.status})`, {
-        hint: "see `repl-lab status` for each member's state",
-      });
+      throw new LabError(`Patroni refused the ${what}: ${text} (HTTP ${response.status})`, { hint: "see `repl-lab status` for each member's state" });
     } catch (error) {
       if (error instanceof LabError) throw error;
       errors.push(`${node.name}: ${(error as Error).message}`);
     }
   }
-  throw new LabError(`no node's Patroni answered the ${path.slice(1)}`, { details: errors, hint: "see `repl-lab status`" });
+  throw new LabError(`no node's Patroni answered the ${what}`, { details: errors, hint: "see `repl-lab status`" });
+}
+
+/** POST /switchover or /failover: Patroni answers once the new leader is elected, or says why not. */
+export function askPatroni(lab: LabContext, path: "/switchover" | "/failover", body: Record<string, string>): Promise<string> {
+  return sendToPatroni(lab, "POST", path, body, path.slice(1), 60_000);
 }
 
 export interface PatroniChange {
@@ -207,25 +210,7 @@ export async function patroniChange(
 
 /** PATCH /config: a change to the cluster's dynamic configuration, which Patroni keeps in etcd and applies on every member. */
 export async function patchPatroniConfig(lab: LabContext, change: Record<string, unknown>): Promise<void> {
-  const errors: string[] = [];
-  for (const node of lab.nodes) {
-    const target = url(lab, node, "/config");
-    if (!target) continue;
-    try {
-      const response = await fetch(target, {
-        method: "PATCH",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(change),
-        signal: AbortSignal.timeout(10_000),
-      });
-      if (response.ok) return;
-      throw new LabError(`Patroni refused the configuration change: ${(await response.text()).trim()} (HTTP ${response.status})`);
-    } catch (error) {
-      if (error instanceof LabError) throw error;
-      errors.push(`${node.name}: ${(error as Error).message}`);
-    }
-  }
-  throw new LabError("no node's Patroni answered the configuration change", { details: errors, hint: "see `repl-lab status`" });
+  await sendToPatroni(lab, "PATCH", "/config", change, "configuration change", 10_000);
 }
 
 /**
