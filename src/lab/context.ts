@@ -215,9 +215,12 @@ export async function removeLab(runtime: Runtime, lab: string, options: { keepVo
 
 export interface LabSummary {
   lab: string;
+  /** PostgreSQL nodes, and how many of them run. */
   nodes: number;
   running: number;
   volumes: number;
+  /** HA labs only: their etcd members (not counted as nodes). */
+  etcd?: number;
 }
 
 export async function listLabs(runtime: Runtime): Promise<LabSummary[]> {
@@ -235,6 +238,10 @@ export async function listLabs(runtime: Runtime): Promise<LabSummary[]> {
   for (const container of containers) {
     if (container.labels[LABEL.node] === CHECK_NODE) continue;
     const summary = entry(container.labels[LABEL.lab] ?? "");
+    if (isEtcd(container)) {
+      summary.etcd = (summary.etcd ?? 0) + 1;
+      continue;
+    }
     summary.nodes += 1;
     if (container.state === "running") summary.running += 1;
   }

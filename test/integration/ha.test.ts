@@ -29,6 +29,8 @@ describe("HA mode (Patroni + etcd)", () => {
     expect(first.replication.map((row) => `${row.application_name}:${row.sync_state}`)).toEqual(["standby1:sync", "standby2:async"]);
     expect(first.etcd.members.filter((member) => member.answering)).toHaveLength(3);
     expect(first.etcd.members.filter((member) => member.is_leader)).toHaveLength(1);
+    const listed = await runJson<{ lab: string }[]>(["ls"]);
+    expect(listed.find((entry) => entry.lab === lab)).toEqual({ lab, nodes: 3, running: 3, volumes: 3, etcd: 3 });
     const urls = await runJson<Record<string, string>>(["env", "--lab", lab]);
     expect(urls.primary).toMatch(/target_session_attrs=read-write$/);
 
