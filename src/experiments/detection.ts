@@ -4,7 +4,7 @@
 import type { Lab } from "../api.js";
 import type { FaultAction } from "../core/constants.js";
 import type { Session } from "../postgres.js";
-import { round, sleep } from "./measure.js";
+import { round, sleep, waitUntil } from "./measure.js";
 import { durationListOption, listOption, onlyOptions, type RawOptions } from "./options.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
 
@@ -22,13 +22,10 @@ async function syncState(leader: Session, standby: string): Promise<string | nul
   return row?.sync_state ?? null;
 }
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string, signal?: AbortSignal): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs / 1000} s`);
-    await sleep(20, signal);
-  }
-}
+/** Until `check` holds (polled every 20 ms). */
+const waitFor = async (check: () => Promise<boolean>, timeoutMs: number, what: string, signal?: AbortSignal): Promise<void> => {
+  await waitUntil(async () => ((await check()) ? true : undefined), timeoutMs, what, signal, 20);
+};
 
 async function measure(context: ExperimentContext, lab: Lab, fault: Fault, timeoutMs: number): Promise<Row> {
   const monitor = await lab.session("leader", { timeoutMs: 10_000 });

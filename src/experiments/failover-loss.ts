@@ -5,7 +5,7 @@
 import type { Lab } from "../api.js";
 import { NodeUnavailableError } from "../core/errors.js";
 import type { Session } from "../postgres.js";
-import { lsnBytes, round, sleep } from "./measure.js";
+import { lsnBytes, round, sleep, waitUntil } from "./measure.js";
 import { countOption, durationOption, listOption, onlyOptions, type RawOptions } from "./options.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
 
@@ -64,13 +64,16 @@ async function mostAdvanced(lab: Lab): Promise<string> {
 
 /** The member Patroni gives the leader lock once the killed leader's expires (within ttl and a minute). */
 async function patroniChoice(lab: Lab, signal?: AbortSignal): Promise<string> {
-  const deadline = performance.now() + 90_000;
-  for (;;) {
-    const holder = await lab.leaderLock().catch(() => null);
-    if (holder && holder !== "leader") return holder;
-    if (performance.now() > deadline) throw new Error("Patroni gave nobody the leader lock within 90 s of the kill");
-    await sleep(100, signal);
-  }
+  return waitUntil(
+    async () => {
+      const holder = await lab.leaderLock().catch(() => null);
+      return holder && holder !== "leader" ? holder : undefined;
+    },
+    90_000,
+    "Patroni giving another member the leader lock after the kill",
+    signal,
+    100,
+  );
 }
 
 async function trial(context: ExperimentContext, config: Config, mode: Mode, number: number): Promise<Row> {

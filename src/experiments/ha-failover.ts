@@ -8,7 +8,8 @@
 import type { Lab } from "../api.js";
 import { LAB_HA_DEFAULTS, PATRONI_DEFAULTS } from "../core/ha.js";
 import type { Session } from "../postgres.js";
-import { Latencies, round, sleep } from "./measure.js";
+import { LabError } from "../core/errors.js";
+import { Latencies, round, sleep, waitUntil } from "./measure.js";
 import { countOption, listOption, onlyOptions, type RawOptions } from "./options.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
 
@@ -106,16 +107,6 @@ class Writer {
   }
 }
 
-async function until<T>(look: () => Promise<T | undefined>, timeoutMs: number, what: string, signal?: AbortSignal): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await look();
-    if (value !== undefined) return value;
-    if (performance.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs / 1000} s`);
-    await sleep(50, signal);
-  }
-}
-
 const SYNCHRONOUS_ROLES = ["sync_standby", "quorum_standby"];
 
 /**
@@ -125,7 +116,7 @@ const SYNCHRONOUS_ROLES = ["sync_standby", "quorum_standby"];
  * leader's name and the number of synchronous standbys.
  */
 async function settled(lab: Lab, members: number, synchronous: number | undefined, signal?: AbortSignal): Promise<{ leader: string; synchronous: number }> {
-  return until(
+  return waitUntil(
     async () => {
       const { patroni } = await lab.status();
       const leader = patroni?.members.find((member) => member.role === "leader" && member.state === "running");
@@ -143,7 +134,7 @@ async function settled(lab: Lab, members: number, synchronous: number | undefine
 
 async function trial(context: ExperimentContext, lab: Lab, writer: Writer, fault: Fault, timeoutMs: number): Promise<Phases> {
   const old = await lab.leaderLock();
-  if (!old) throw new Error("nobody holds the leader lock before the fault");
+  if (!old) throw new LabError("nobody holds the leader lock before the fault", { hint: "see `repl-lab status`" });
   const phases: Phases = { lock_gone_ms: null, new_leader_ms: null, promoted_ms: null, first_write_ms: null, new_leader: null };
   const at = performance.now();
   writer.watch(old, at);
@@ -158,7 +149,7 @@ async function trial(context: ExperimentContext, lab: Lab, writer: Writer, fault
 
 async function phasesAfter(context: ExperimentContext, lab: Lab, writer: Writer, old: string, at: number, phases: Phases, timeoutMs: number): Promise<Phases> {
   // The lock, watched in etcd until a new holder is written; then the new leader's server, until it is a primary.
-  const holder = await until(
+  const holder = await waitUntil(
     async () => {
       const now = await lab.leaderLock().catch(() => old);
       if (now !== old && phases.lock_gone_ms === null) phases.lock_gone_ms = round(performance.now() - at, 0);
@@ -170,9 +161,9 @@ async function phasesAfter(context: ExperimentContext, lab: Lab, writer: Writer,
   );
   phases.new_leader_ms = round(performance.now() - at, 0);
   phases.new_leader = holder;
-  const session = await until(() => lab.session(holder, { timeoutMs: 5000 }).catch(() => undefined), 30_000, `${holder} answering`, context.signal);
+  const session = await waitUntil(() => lab.session(holder, { timeoutMs: 5000 }).catch(() => undefined), 30_000, `${holder} answering`, context.signal);
   try {
-    await until(
+    await waitUntil(
       async () => ((await session.query<{ r: boolean }>("SELECT pg_is_in_recovery() AS r"))[0]?.r === false ? true : undefined),
       30_000,
       `${holder} promoted`,
@@ -182,7 +173,7 @@ async function phasesAfter(context: ExperimentContext, lab: Lab, writer: Writer,
     await session.close();
   }
   phases.promoted_ms = round(performance.now() - at, 0);
-  await until(async () => (writer.firstWriteMs === null ? undefined : true), 30_000, "a write on the new leader", context.signal);
+  await waitUntil(async () => (writer.firstWriteMs === null ? undefined : true), 30_000, "a write on the new leader", context.signal);
   phases.first_write_ms = round(writer.firstWriteMs!, 0);
   // The promotion is seen by polling; a write the new leader accepted is proof of it, and may come first.
   phases.promoted_ms = Math.min(phases.promoted_ms, phases.first_write_ms);
@@ -228,7 +219,9 @@ export const haFailover: Experiment<Config> = {
           for (const phase of PHASES) {
             const latencies = new Latencies();
             for (const phases of all) if (phases[phase] !== null) latencies.record(phases[phase]!);
-            row[`${phase.replace(/_ms$/, "")}_p50_ms`] = latencies.percentile(50) === null ? null : round(latencies.percentile(50)!, 0);
+            // A histogram bucket can put the median a hair above the largest value recorded: never report it so.
+            const p50 = latencies.percentile(50);
+            row[`${phase.replace(/_ms$/, "")}_p50_ms`] = p50 === null ? null : round(Math.min(p50, latencies.max!), 0);
             row[`${phase.replace(/_ms$/, "")}_max_ms`] = latencies.max === null ? null : round(latencies.max, 0);
           }
           rows.push(row);
@@ -254,7 +247,8 @@ export const haFailover: Experiment<Config> = {
         : kill
           ? " A killed leader's Patroni cannot release its lock, so the others wait for it to expire (ttl)."
           : " A stopped leader's Patroni releases its lock, so a replica takes it within a loop.";
-    return `Over ${rows[0]?.trials ?? 0} trials each: ${rows.map(describe).join("; ")}.${why} The seed's 5 to 15 s is the Raft election alone; here the election is etcd's and the wait is Patroni's lock.`;
+    const trials = Number(rows[0]?.trials ?? 0);
+    return `Over ${trials} trial${trials === 1 ? "" : "s"} each: ${rows.map(describe).join("; ")}.${why} The seed's 5 to 15 s is the Raft election alone; here the election is etcd's and the wait is Patroni's lock.`;
   },
 
   columns: [

@@ -3,7 +3,7 @@
 // late. The seed's remedies: read-your-own-writes (from the leader, or from a replica known to have
 // replayed past the write's LSN), monotonic reads (one replica per client), and remote_apply.
 import type { Session } from "../postgres.js";
-import { Latencies, lsnBytes, sleep } from "./measure.js";
+import { Latencies, lsnBytes, sleep, waitUntil } from "./measure.js";
 import { countOption, durationOption, listOption, onlyOptions, type RawOptions } from "./options.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
 
@@ -107,11 +107,12 @@ export const staleReads: Experiment<Config> = {
     await lab.sql("leader", `CREATE TABLE counters AS SELECT g AS client, 0::bigint AS v FROM generate_series(0, ${config.clients - 1}) g`);
     await lab.sql("leader", "ALTER TABLE counters ADD PRIMARY KEY (client)");
     for (const replica of REPLICAS) {
-      const deadline = performance.now() + 30_000;
-      while ((await lab.sql(replica, "SELECT to_regclass('counters') IS NOT NULL AS ready").catch(() => ({ rows: [{ ready: false }] }))).rows[0]?.ready !== true) {
-        if (performance.now() > deadline) throw new Error(`${replica} never had the counters table`);
-        await sleep(50, context.signal);
-      }
+      await waitUntil(
+        async () => ((await lab.sql(replica, "SELECT to_regclass('counters') IS NOT NULL AS ready").catch(() => undefined))?.rows[0]?.ready === true ? true : undefined),
+        30_000,
+        `the counters table reaching ${replica}`,
+        context.signal,
+      );
     }
     await lab.delay("standby1", { apply: `${config.apply_delay_ms}ms` });
     const rows: Row[] = [];
