@@ -100,7 +100,21 @@ const REWIND_SCRIPT = `set -euo pipefail
 # The node's container is stopped, so no postmaster uses this directory; a lock file left by a
 # killed server names PID 1, which in this container is bash, and would stop pg_rewind's crash recovery.
 rm -f "$PGDATA/postmaster.pid"
+# pg_rewind removes the target's WAL segments that the source no longer has, also those from the last
+# common checkpoint to the divergence, which the rewound node replays first; a source that was a
+# standby may have recycled them, and then the node waits for WAL nobody has. Put back the ones older
+# than anything the source sent (they predate the divergence, so they are the same on both).
+kept=$(mktemp -d)
+find "$PGDATA/pg_wal" -maxdepth 1 -regextype posix-extended -regex '.*/[0-9A-F]{24}' -exec cp -p -t "$kept" {} +
 pg_rewind --target-pgdata="$PGDATA" --source-server="$SOURCE" 2>&1
+oldest=$(find "$PGDATA/pg_wal" -maxdepth 1 -regextype posix-extended -regex '.*/[0-9A-F]{24}' -printf '%f\\n' | cut -c9-24 | sort | head -n 1)
+for segment in "$kept"/*; do
+  name=$(basename "$segment")
+  if [ -f "$segment" ] && [ ! -e "$PGDATA/pg_wal/$name" ] && [ -n "$oldest" ] && [[ "\${name:8}" < "$oldest" ]]; then
+    cp -p "$segment" "$PGDATA/pg_wal/" && echo "kept WAL segment $name, which the rewound node replays from"
+  fi
+done
+rm -rf "$kept"
 touch "$PGDATA/standby.signal"
 # pg_rewind copies the source's postgresql.auto.conf; the last line for a setting wins.
 printf "primary_conninfo = '%s'\\nprimary_slot_name = '%s'\\n" "$CONNINFO" "$SLOT" >> "$PGDATA/postgresql.auto.conf"`;
@@ -139,7 +153,9 @@ export async function rejoinNode(
     });
     const output = `${rewind.stdout}${rewind.stderr}`.trim().split("\n");
     if (rewind.exitCode === 0) {
-      outcome = { method: "pg_rewind", reason: output.find((line) => /no rewind required|Done!/.test(line)) ?? "pg_rewind succeeded" };
+      const kept = output.filter((line) => line.startsWith("kept WAL segment")).length;
+      const done = output.find((line) => /no rewind required|Done!/.test(line)) ?? "pg_rewind succeeded";
+      outcome = { method: "pg_rewind", reason: kept === 0 ? done : `${done}; kept ${kept} WAL segment${kept === 1 ? "" : "s"} of its own that ${primary} had recycled` };
     } else {
       outcome.reason = `pg_rewind failed (${output.filter((line) => /error|fatal/i.test(line)).pop() ?? output.pop() ?? `exit ${rewind.exitCode}`})`;
       progress.step(`${outcome.reason}; falling back to a fresh base backup`);

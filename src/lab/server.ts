@@ -48,9 +48,15 @@ export async function waitForServer(lab: LabContext, name: string, options: { ti
       timeoutMs,
       intervalMs: 100,
       signal: options.signal,
-      onTimeout: () => new LabError(`${name} did not accept connections within ${timeoutMs / 1000} s (last: ${lastError})`, {
-        hint: `see \`repl-lab logs ${name}\``,
-      }),
+      onTimeout: async () => {
+        const node = requireNode({ ...lab, nodes: await listNodes(lab.runtime, lab.name) }, name);
+        // The refusals of our own polling fill the log while it waits; what it waited on is above them.
+        const lines = (await lab.runtime.engine.logs(node.id, 400)).filter((line) => !/the database system is (starting up|not yet accepting connections)/.test(line));
+        return new LabError(`${name} did not accept connections within ${timeoutMs / 1000} s (last: ${lastError})`, {
+          details: [`last log lines of ${node.container}:`, ...lines.slice(-12)],
+          hint: `see \`repl-lab logs ${name}\``,
+        });
+      },
     },
   );
 }
