@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what repl-lab needs and is missing, and does nothing else: Node packages, the build, a
 # Docker engine (installed and started only where none answers and we are root on Debian), the
-# compose tool, PostgreSQL's client tools, and a PostgreSQL image (the official postgres:17 where a registry answers, else
-# repl-lab/postgres:17 built from Debian's packages); with --ha also repl-lab/postgres-ha:17 (Patroni and etcd).
+# compose tool, PostgreSQL's client tools, Chromium (for the dashboard's browser tests), and a
+# PostgreSQL image (the official postgres:17 where a registry answers, else repl-lab/postgres:17
+# built from Debian's packages); with --ha also repl-lab/postgres-ha:17 (Patroni and etcd).
 # Safe to run again: a ready machine takes ~1 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,6 +68,12 @@ fi
 #    that check libpq follows target_session_attrs, and the benchmark's docker-CLI baseline.
 if ! command -v psql > /dev/null || ! command -v pg_isready > /dev/null; then
   if root_on_debian; then apt_install postgresql-client; else say "no psql found: install PostgreSQL's client tools for psql \"\$PRIMARY_URL\""; fi
+fi
+
+# 5b. A browser for the dashboard's tests (playwright-core drives it; no browser download is possible
+#     here, so it is Debian's chromium at /usr/bin/chromium, or CHROMIUM_PATH).
+if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium > /dev/null; then
+  if root_on_debian; then apt_install chromium; else say "no chromium found: the dashboard's browser tests need one (set CHROMIUM_PATH)"; fi
 fi
 
 # 6. A PostgreSQL image: the one named by REPL_LAB_IMAGE, else postgres:17, else repl-lab/postgres:17.

@@ -14,6 +14,7 @@ import type { Runtime } from "../lab/runtime.js";
 import { describeValues, evaluate, type Expression, type Scope } from "../scenario/expression.js";
 import { parseScenario, type Scenario, type Step } from "../scenario/parse.js";
 import { Workload, type WorkloadSummary } from "../scenario/workload.js";
+import { runAction, type LabAction } from "./action.js";
 
 export interface ScenarioOptions {
   files: string[];
@@ -95,23 +96,19 @@ async function runStep(lab: Lab, step: Step, state: { sql: Map<string, Backgroun
   };
   switch (step.kind) {
     case "fault":
-      await lab[step.action](step.node);
+      await runAction(lab, { verb: step.action, node: step.node });
       return;
     case "promote":
     case "switchover":
-      await lab[step.kind](step.node);
+      await runAction(lab, { verb: step.kind, node: step.node });
       return;
     case "rejoin":
-      await lab.rejoin(step.node, { reclone: step.reclone });
-      return;
     case "sync":
-      if (step.set !== undefined) await lab.sync.set(step.set);
-      else if (step.off) await lab.sync.off();
-      else await lab.sync.commit(step.commit!);
+    case "delay": {
+      const { kind, ...fields } = step;
+      await runAction(lab, { verb: kind, ...fields } as LabAction);
       return;
-    case "delay":
-      await lab.delay(step.node, { apply: step.apply, network: step.network, clear: step.clear });
-      return;
+    }
     case "sql": {
       if (step.as !== undefined) {
         const background: Background = { state: "pending", rows: null, error: null };

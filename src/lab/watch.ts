@@ -20,6 +20,8 @@ export interface LabTick {
   status: LabStatus;
   /** What changed since the previous tick; on the first, every node and walsender as it is. */
   events: TimedLabEvent[];
+  /** How long this look took (reading the containers and every node's views), ms. */
+  read_ms: number;
 }
 
 export interface WatchOptions {
@@ -48,7 +50,7 @@ export async function* watchLab(runtime: Runtime, lab: string, options: WatchOpt
       const events = diffStatus(previous, status).map((event) => ({ time, ...event }));
       previous = status;
       if (options.signal?.aborted) return;
-      yield { time, status, events };
+      yield { time, status, events, read_ms: Math.round(clock.now() - started) };
       await clock.sleep(Math.max(0, intervalMs - (clock.now() - started)), options.signal);
     }
   } finally {

@@ -1,0 +1,364 @@
+// repl-lab dashboard: one page on 127.0.0.1 that shows a lab live, fed by the one watchLab()
+// producer and changed through the same operations as the CLI. The page and scripts use one small
+// API: GET /api/status (status --json), GET /api/events (server-sent events: events --json objects,
+// plus a "tick" per look), POST /api/actions/<verb>. Everything under /api needs the token the
+// printed URL carries (as Jupyter does); a request from another origin or for another host is refused.
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { readFile, readdir } from "node:fs/promises";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { Lab } from "../api.js";
+import { parseAction, runAction, type ActionVerb } from "../commands/action.js";
+import { exitCodeOf, ReplLabError, UsageError, LabError } from "../core/errors.js";
+import { readPackageFile } from "../core/package-files.js";
+import { realClock } from "../core/retry.js";
+import type { LabStatus } from "../core/status.js";
+import type { Runtime } from "../lab/runtime.js";
+import { watchLab, type TimedLabEvent } from "../lab/watch.js";
+
+export interface DashboardOptions {
+  lab: string;
+  /** 0: a free port. */
+  port: number;
+  /** How often the lab is looked at (default 1 s). */
+  intervalMs?: number;
+  /** Folders written by `repl-lab experiment … --out DIR`, shown with their plots. */
+  experiments?: string[];
+  /** Minutes of lag history kept for the charts (default 5). */
+  historyMinutes?: number;
+}
+
+export interface Dashboard {
+  /** The page's address, token included. */
+  url: string;
+  token: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** One follower's lag at one look: [time ms, replay_lag_bytes, write_lag, flush_lag, replay_lag] (seconds). */
+type LagPoint = [number, number | null, number | null, number | null, number | null];
+
+/** What the server measured about its own work, per look at the lab. */
+export interface TickCost {
+  /** Reading the lab (containers, every node's views) and diffing it, ms. */
+  read_ms: number;
+  /** Turning the tick into JSON and writing it to every page, ms. */
+  publish_ms: number;
+  /** CPU time this process spent since the previous tick (the look, the pages, the requests), ms. */
+  cpu_ms: number;
+  pages: number;
+}
+
+interface Experiment {
+  id: string;
+  dir: string;
+  experiment: string;
+  conclusion: string;
+  config: unknown;
+  results: unknown[];
+  plots: string[];
+}
+
+const ASSETS: Record<string, { file: string; type: string }> = {
+  "/": { file: "templates/dashboard/index.html", type: "text/html; charset=utf-8" },
+  "/assets/app.js": { file: "templates/dashboard/app.js", type: "text/javascript; charset=utf-8" },
+  "/assets/style.css": { file: "templates/dashboard/style.css", type: "text/css; charset=utf-8" },
+};
+
+const MAX_EVENTS = 500;
+const MAX_BODY = 64 * 1024;
+
+class Feed {
+  status: LabStatus | null = null;
+  time: string | null = null;
+  /** Why the lab cannot be read (it is down, say); null while it can. */
+  problem: string | null = null;
+  events: TimedLabEvent[] = [];
+  lag = new Map<string, LagPoint[]>();
+  costs: TickCost[] = [];
+  pages = new Set<ServerResponse>();
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly historyMs: number) {}
+
+  /** The first look at the lab (or the news that there is none). */
+  ready(): Promise<void> {
+    return this.status || this.problem ? Promise.resolve() : new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  settle(): void {
+    for (const resolve of this.waiting.splice(0)) resolve();
+  }
+
+  record(time: string, status: LabStatus, events: TimedLabEvent[]): void {
+    this.status = status;
+    this.time = time;
+    this.problem = null;
+    this.events.push(...events);
+    this.events.splice(0, Math.max(0, this.events.length - MAX_EVENTS));
+    const now = Date.parse(time);
+    for (const row of status.replication) {
+      const series = this.lag.get(row.application_name) ?? [];
+      series.push([now, row.replay_lag_bytes, row.write_lag, row.flush_lag, row.replay_lag]);
+      this.lag.set(row.application_name, series);
+    }
+    for (const [name, series] of this.lag) {
+      const keep = series.findIndex((point) => point[0] >= now - this.historyMs);
+      if (keep === -1) this.lag.delete(name);
+      else series.splice(0, keep);
+    }
+    this.settle();
+  }
+
+  send(event: string | null, data: unknown): void {
+    const frame = `${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`;
+    for (const page of this.pages) page.write(frame);
+  }
+}
+
+function sameText(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+function json(response: ServerResponse, code: number, body: unknown): void {
+  response.writeHead(code, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
+  response.end(JSON.stringify(body));
+}
+
+function errorBody(error: unknown): { message: string; hint: string | null; details: string[]; exit_code: number } {
+  return {
+    message: error instanceof Error ? error.message : String(error),
+    hint: error instanceof ReplLabError ? (error.hint ?? null) : null,
+    details: error instanceof ReplLabError ? error.details : [],
+    exit_code: exitCodeOf(error),
+  };
+}
+
+async function readBody(request: IncomingMessage): Promise<unknown> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new UsageError(`the request body is over ${MAX_BODY / 1024} KiB`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString("utf8").trim();
+  if (text === "") return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError("the request body is not JSON");
+  }
+}
+
+async function readExperiments(dirs: string[]): Promise<Experiment[]> {
+  const found: Experiment[] = [];
+  for (const [index, dir] of dirs.entries()) {
+    let result: { experiment?: string; conclusion?: string; config?: unknown; results?: unknown[] };
+    try {
+      result = JSON.parse(await readFile(join(dir, "result.json"), "utf8"));
+    } catch (error) {
+      throw new UsageError(`--experiments ${dir}: no readable result.json there (${(error as Error).message})`, {
+        hint: "give a folder written by `repl-lab experiment <name> --out DIR`",
+      });
+    }
+    const plots = (await readdir(dir)).filter((file) => file.endsWith(".svg")).sort();
+    found.push({
+      id: String(index),
+      dir,
+      experiment: result.experiment ?? "?",
+      conclusion: result.conclusion ?? "",
+      config: result.config ?? {},
+      results: result.results ?? [],
+      plots,
+    });
+  }
+  return found;
+}
+
+/** Serves the dashboard until close(); the lab may be down at the start, go down and come back. */
+export async function startDashboard(runtime: Runtime, options: DashboardOptions): Promise<Dashboard> {
+  const token = randomBytes(24).toString("hex");
+  const intervalMs = options.intervalMs ?? 1000;
+  const experiments = await readExperiments(options.experiments ?? []);
+  const feed = new Feed((options.historyMinutes ?? 5) * 60_000);
+  const stop = new AbortController();
+  const echartsFile = createRequire(import.meta.url).resolve("echarts/dist/echarts.min.js");
+  const assets = new Map<string, string>();
+  const asset = async (path: string): Promise<string> => {
+    let text = assets.get(path);
+    if (text === undefined) {
+      text = path === "/assets/echarts.min.js" ? await readFile(echartsFile, "utf8") : readPackageFile(ASSETS[path]!.file);
+      assets.set(path, text);
+    }
+    return text;
+  };
+  let busy: string | null = null;
+  let port = options.port;
+
+  const watching = (async () => {
+    while (!stop.signal.aborted) {
+      try {
+        let cpu = process.cpuUsage();
+        for await (const tick of watchLab(runtime, options.lab, { intervalMs, signal: stop.signal })) {
+          const published = performance.now();
+          feed.record(tick.time, tick.status, tick.events);
+          for (const event of tick.events) feed.send(null, event);
+          feed.send("tick", { time: tick.time, status: tick.status });
+          const used = process.cpuUsage(cpu);
+          const cost: TickCost = {
+            read_ms: tick.read_ms,
+            publish_ms: Math.round((performance.now() - published) * 10) / 10,
+            cpu_ms: Math.round((used.user + used.system) / 100) / 10,
+            pages: feed.pages.size,
+          };
+          feed.costs.push(cost);
+          feed.costs.splice(0, Math.max(0, feed.costs.length - 600));
+          cpu = process.cpuUsage();
+        }
+      } catch (error) {
+        if (stop.signal.aborted) break;
+        const problem = error instanceof ReplLabError ? error.message : `cannot read the lab: ${(error as Error).message}`;
+        if (problem !== feed.problem) feed.send("problem", { time: new Date().toISOString(), message: problem });
+        feed.problem = problem;
+        feed.settle();
+        await realClock.sleep(intervalMs, stop.signal).catch(() => undefined);
+      }
+    }
+  })();
+
+  const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+  const allowedOrigins = () => new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? "/", "http://127.0.0.1");
+    // A page elsewhere that points a name at 127.0.0.1 (DNS rebinding) or posts to it is refused.
+    if (!allowedHosts().has(request.headers.host ?? "")) return json(response, 403, { error: { message: "refused: unexpected Host header" } });
+    const origin = request.headers.origin;
+    if (origin !== undefined && !allowedOrigins().has(origin)) return json(response, 403, { error: { message: "refused: cross-origin request" } });
+
+    if (request.method === "GET" && (url.pathname in ASSETS || url.pathname === "/assets/echarts.min.js")) {
+      const type = ASSETS[url.pathname]?.type ?? "text/javascript; charset=utf-8";
+      response.writeHead(200, { "content-type": type, "cache-control": "no-store", "x-content-type-options": "nosniff" });
+      response.end(await asset(url.pathname));
+      return;
+    }
+    if (!url.pathname.startsWith("/api/")) return json(response, 404, { error: { message: `no such page: ${url.pathname}` } });
+
+    const given = (request.headers["x-repl-lab-token"] as string | undefined) ?? url.searchParams.get("token") ?? "";
+    if (!sameText(given, token)) {
+      return json(response, 401, { error: { message: "refused: the token is missing or wrong", hint: "use the URL repl-lab dashboard printed, token included" } });
+    }
+
+    if (request.method === "GET" && url.pathname === "/api/status") {
+      await feed.ready();
+      if (!feed.status || feed.problem) return json(response, 409, { error: { message: feed.problem ?? "the lab has not been read yet" } });
+      return json(response, 200, feed.status);
+    }
+    if (request.method === "GET" && url.pathname === "/api/events") {
+      response.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive" });
+      // What a page needs to draw at once: the last look, the recent events and the lag history.
+      response.write(`event: hello\ndata: ${JSON.stringify({
+        lab: options.lab,
+        interval_ms: intervalMs,
+        time: feed.time,
+        status: feed.status,
+        problem: feed.problem,
+        events: feed.events,
+        lag: Object.fromEntries(feed.lag),
+        busy,
+      })}\n\n`);
+      feed.pages.add(response);
+      const keepAlive = setInterval(() => response.write(": keep-alive\n\n"), 15_000);
+      request.on("close", () => {
+        clearInterval(keepAlive);
+        feed.pages.delete(response);
+      });
+      return;
+    }
+    if (request.method === "GET" && url.pathname === "/api/metrics") {
+      return json(response, 200, { ticks: feed.costs.length, costs: feed.costs, pages: feed.pages.size });
+    }
+    if (request.method === "GET" && url.pathname === "/api/experiments") {
+      return json(response, 200, experiments.map(({ dir, ...experiment }) => ({ ...experiment, dir })));
+    }
+    const plot = /^\/api\/experiments\/(\d+)\/([^/]+\.svg)$/.exec(url.pathname);
+    if (request.method === "GET" && plot) {
+      const experiment = experiments.find((candidate) => candidate.id === plot[1]);
+      if (!experiment || !experiment.plots.includes(plot[2]!)) return json(response, 404, { error: { message: "no such plot" } });
+      response.writeHead(200, { "content-type": "image/svg+xml", "cache-control": "no-store", "x-content-type-options": "nosniff" });
+      response.end(await readFile(join(experiment.dir, plot[2]!)));
+      return;
+    }
+    const action = /^\/api\/actions\/([a-z]+)$/.exec(url.pathname);
+    if (action) {
+      if (request.method !== "POST") return json(response, 405, { error: { message: "actions are POST requests" } });
+      // A JSON content type cannot be sent across origins without a preflight, which is never answered.
+      if (!(request.headers["content-type"] ?? "").startsWith("application/json")) {
+        return json(response, 415, { error: { message: "actions take a JSON body (content-type: application/json)" } });
+      }
+      return act(action[1]!, await readBody(request), response);
+    }
+    return json(response, 404, { error: { message: `no such API: ${request.method} ${url.pathname}` } });
+  }
+
+  async function act(verb: string, body: unknown, response: ServerResponse): Promise<void> {
+    let parsed;
+    try {
+      parsed = parseAction(verb, body);
+    } catch (error) {
+      return json(response, 400, { ok: false, verb, error: errorBody(error) });
+    }
+    if (busy !== null) {
+      return json(response, 409, { ok: false, verb, error: errorBody(new LabError(`another action is running: ${busy}`, { hint: "wait for it to finish" })) });
+    }
+    const label = `${verb}${"node" in parsed ? ` ${parsed.node}` : ""}`;
+    busy = label;
+    feed.send("action", { time: new Date().toISOString(), state: "started", action: parsed });
+    const started = performance.now();
+    try {
+      const lab = await Lab.attach(options.lab, { runtime });
+      const result = await runAction(lab, parsed);
+      const elapsed_ms = Math.round(performance.now() - started);
+      feed.send("action", { time: new Date().toISOString(), state: "done", action: parsed, elapsed_ms });
+      json(response, 200, { ok: true, verb: verb as ActionVerb, action: parsed, elapsed_ms, result });
+    } catch (error) {
+      const body = errorBody(error);
+      feed.send("action", { time: new Date().toISOString(), state: "failed", action: parsed, error: body });
+      json(response, error instanceof UsageError ? 400 : error instanceof ReplLabError ? 409 : 500, { ok: false, verb, action: parsed, error: body });
+    } finally {
+      busy = null;
+    }
+  }
+
+  const server: Server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) json(response, 500, { error: errorBody(error) });
+      else response.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(error.code === "EADDRINUSE" ? new UsageError(`port ${options.port} is taken on 127.0.0.1`, { hint: "pick another with --port, or leave it out for a free one" }) : error),
+    );
+    server.listen(options.port, "127.0.0.1", () => resolve());
+  });
+  port = (server.address() as { port: number }).port;
+
+  return {
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    token,
+    port,
+    async close() {
+      stop.abort();
+      for (const page of feed.pages) page.end();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await watching;
+    },
+  };
+}
