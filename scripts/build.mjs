@@ -63,7 +63,8 @@ await build({
   sourcemap: true,
   chunkNames: "chunks/[name]-[hash]",
   // Native add-ons (resvg's PNG renderer among them) and pg's optional native binding stay outside the bundle.
-  external: ["cpu-features", "pg-native", "@resvg/resvg-js"],
+  // playwright-core (a development dependency) drives the browser for the dashboard's benchmark only.
+  external: ["cpu-features", "pg-native", "@resvg/resvg-js", "playwright-core"],
   // Bundled CommonJS code calls require(); give it Node's.
   banner: { js: 'import { createRequire as __replLabCreateRequire } from "node:module"; const require = __replLabCreateRequire(import.meta.url);' },
   plugins: [leaveOutUnused],

@@ -123,6 +123,11 @@ start_link_delay
 # not the postmaster's children (it treats an unknown child that dies as a crashed backend). The
 # container's stop signal (SIGINT, fast shutdown) and the others are passed on to PostgreSQL, and
 # the container ends with its exit status.
+# A killed server leaves postmaster.pid naming its PID, which PostgreSQL takes for stale only when it
+# is its own or its parent's. In a new container that PID may belong to a link-delay process, and the
+# server would refuse to start ("lock file already exists"; seen on a loaded 16-follower lab after
+# kill and start). No other postmaster can use this data directory while its container starts.
+rm -f "$PGDATA/postmaster.pid"
 log "starting postgres as $REPL_LAB_ROLE"
 "${as_postgres[@]}" postgres -D "$PGDATA" &
 postgres_pid=$!

@@ -4,7 +4,8 @@
 //   start-up: `repl-lab --version`, `--help` and `status` of a leader + 2 lab against `node -e 0`
 //   up:       `repl-lab up` (a new process, as a user runs it) to all-streaming against
 //             bench/baseline-up.sh, the least a person could type with the docker CLI
-// BENCH_STARTUP_RUNS (default 8), BENCH_SIZES (default 2,8), BENCH_ROUNDS (default 3), BENCH_ONLY=startup|up.
+//   dashboard: the dashboard on a 16-follower lab in Chromium (see dashboard.ts)
+// BENCH_STARTUP_RUNS (default 8), BENCH_SIZES (default 2,8), BENCH_ROUNDS (default 3), BENCH_ONLY=startup|up|dashboard.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
@@ -102,8 +103,9 @@ async function upToStreaming(): Promise<string> {
 
 async function main(): Promise<void> {
   const reports: string[] = [];
-  if (ONLY !== "up") reports.push(await startup());
-  if (ONLY !== "startup") reports.push(await upToStreaming());
+  if (ONLY === undefined || ONLY === "startup") reports.push(await startup());
+  if (ONLY === undefined || ONLY === "up") reports.push(await upToStreaming());
+  if (ONLY === undefined || ONLY === "dashboard") reports.push(await (await import("./dashboard.js")).dashboardBench());
   process.stdout.write(`repl-lab bench, ${new Date().toISOString()}\n${reports.join("\n")}\n`);
 }
 

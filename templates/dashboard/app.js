@@ -9,7 +9,9 @@ const EDGE_COLOURS = { sync: "#15803d", potential: "#d97706", quorum: "#2563eb",
 const FAULTS = ["kill", "stop", "start", "restart", "pause", "unpause", "partition", "heal"];
 const NODE_ACTIONS = [...FAULTS, "delay", "promote", "rejoin", "switchover"];
 
-const state = { status: null, lag: {}, intervalMs: 1000, charts: new Map(), busy: null };
+const state = { status: null, lag: {}, intervalMs: 1000, charts: new Map(), busy: null, renderMs: [] };
+// How long each look took to draw, for npm run bench (the last 600).
+window.replLabDashboard = state;
 const topology = echarts.init($("#topology"), null, { renderer: "svg" });
 window.addEventListener("resize", () => {
   topology.resize();
@@ -289,8 +291,11 @@ function connect() {
   source.addEventListener("tick", (message) => {
     const tick = JSON.parse(message.data);
     setProblem(null);
+    const started = performance.now();
     recordLag(tick.time, tick.status);
     render(tick.status, tick.time);
+    state.renderMs.push(performance.now() - started);
+    if (state.renderMs.length > 600) state.renderMs.shift();
   });
   source.addEventListener("message", (message) => addEvents([JSON.parse(message.data)]));
   source.addEventListener("problem", (message) => setProblem(JSON.parse(message.data).message));

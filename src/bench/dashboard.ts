@@ -1,0 +1,106 @@
+// npm run bench (BENCH_ONLY=dashboard): the dashboard on a big lab (16 followers by default), seen
+// in Debian's Chromium. What it costs the server per look (reading the lab, CPU, pushing to the
+// page) against the same look taken by `repl-lab status --json` in a new process, run alternately;
+// how long the page takes to draw a look; and how long a change (kill standby1 on FIRST 1
+// (standby1, standby2)) takes to appear in the page, against the look interval it cannot beat.
+// BENCH_DASHBOARD_FOLLOWERS (16), BENCH_DASHBOARD_TRIALS (5), CHROMIUM_PATH (/usr/bin/chromium).
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { Chalk } from "chalk";
+import { chromium, type Page } from "playwright-core";
+import { Lab } from "../api.js";
+import { table } from "../views/table.js";
+
+const CLI = fileURLToPath(new URL("../../bin/repl-lab.js", import.meta.url));
+const FOLLOWERS = Number(process.env.BENCH_DASHBOARD_FOLLOWERS ?? 16);
+const TRIALS = Number(process.env.BENCH_DASHBOARD_TRIALS ?? 5);
+const INTERVAL_MS = 1000;
+const colour = new Chalk({ level: process.stdout.isTTY && !process.env.NO_COLOR ? 1 : 0 });
+
+interface TickCost {
+  read_ms: number;
+  publish_ms: number;
+  cpu_ms: number;
+}
+
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+}
+
+function timed(args: string[]): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: "ignore", env: { ...process.env, NO_COLOR: "1" } });
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`repl-lab ${args.join(" ")} exited ${code}`))));
+  });
+}
+
+function serve(lab: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [CLI, "dashboard", "--lab", lab, "--interval", `${INTERVAL_MS}ms`], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = /^(http:\S+)\n/m.exec(out);
+      if (line) resolve({ child, url: line[1]! });
+    });
+    child.on("close", (code) => reject(new Error(`repl-lab dashboard exited ${code}`)));
+  });
+}
+
+async function shows(page: Page, node: string, syncState: string): Promise<void> {
+  // A string, so that this Node-side code needs no DOM types.
+  const cell = `#replication tr[data-application-name="${node}"] td[data-col="sync_state"]`;
+  await page.waitForFunction(`document.querySelector(${JSON.stringify(cell)})?.textContent === ${JSON.stringify(syncState)}`, undefined, { timeout: 60_000, polling: 20 });
+}
+
+export async function dashboardBench(): Promise<string> {
+  const lab = `bench-dash-${randomBytes(3).toString("hex")}`;
+  process.stderr.write(`dashboard: bringing up a leader and ${FOLLOWERS} followers\n`);
+  await using handle = await Lab.up({ name: lab, followers: FOLLOWERS, sync: "FIRST 1 (standby1, standby2)", waitTimeout: "300s" });
+  const { child, url } = await serve(handle.name);
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.goto(url);
+    await shows(page, "standby1", "sync");
+
+    // The server's looks while the page is open, and `status --json` in a new process between them.
+    const oneShot: number[] = [];
+    for (let run = 0; run < 10; run++) oneShot.push(await timed(["status", "--lab", handle.name, "--json"]));
+
+    const latencies: number[] = [];
+    for (let trial = 0; trial < TRIALS; trial++) {
+      process.stderr.write(`dashboard: trial ${trial + 1} of ${TRIALS}: kill standby1, wait for the page to show standby2 as sync\n`);
+      await handle.kill("standby1");
+      const killed = performance.now();
+      await shows(page, "standby2", "sync");
+      latencies.push(performance.now() - killed);
+      await handle.start("standby1");
+      await shows(page, "standby1", "sync");
+    }
+    const token = new URL(url).searchParams.get("token")!;
+    const metrics = (await (await fetch(new URL("/api/metrics", url), { headers: { "x-repl-lab-token": token } })).json()) as { costs: TickCost[] };
+    const costs = metrics.costs.slice(2);
+    const renders = (await page.evaluate("window.replLabDashboard.renderMs.slice(2)")) as number[];
+
+    const row = (name: string, values: number[], note: string) => [name, values.length, quantile(values, 0.5).toFixed(1), quantile(values, 0.95).toFixed(1), Math.max(...values).toFixed(1), note];
+    const out = table(["measure (ms)", "n", "p50", "p95", "max", "against"], colour);
+    out.push(row("server: reading the lab per look", costs.map((cost) => cost.read_ms), "the same look by status --json, below"));
+    out.push(row("server: CPU per look", costs.map((cost) => cost.cpu_ms), `the ${INTERVAL_MS} ms between looks`));
+    out.push(row("server: pushing a look to the page", costs.map((cost) => cost.publish_ms), ""));
+    out.push(row("baseline: repl-lab status --json (new process)", oneShot, "same lab, same moments"));
+    out.push(row("page: drawing a look (Chromium)", renders, `the ${INTERVAL_MS} ms between looks`));
+    out.push(row("kill standby1 → page shows standby2 sync", latencies, `floor: up to one look interval (${INTERVAL_MS} ms) + a look`));
+    return `dashboard on a leader + ${FOLLOWERS} followers, FIRST 1 (standby1, standby2), a look every ${INTERVAL_MS} ms\n${out.toString()}`;
+  } finally {
+    await browser.close();
+    child.kill("SIGINT");
+  }
+}
