@@ -180,6 +180,10 @@ function renderTopology(status) {
       links.push({ source: primaries[0].name, target: primaries[index].name, lineStyle: { color: "#b91c1c", width: 3, type: "dashed", curveness: 0.3 }, label: { show: true, formatter: "SPLIT BRAIN", color: "#b91c1c", fontWeight: "bold" } });
     }
   }
+  // The graph is redrawn only when something it shows changed.
+  const drawn = JSON.stringify([data, links]);
+  if (drawn === state.topologyDrawn) return;
+  state.topologyDrawn = drawn;
   topology.setOption({
     animation: false,
     series: [{ type: "graph", layout: "none", roam: true, data, links, edgeSymbol: ["none", "arrow"], edgeSymbolSize: 9, edgeLabel: { show: true } }],
@@ -194,7 +198,8 @@ function chartFor(name) {
     element.className = "lag-chart";
     element.dataset.follower = name;
     $("#lag-charts").append(element);
-    chart = echarts.init(element, null, { renderer: "svg" });
+    // Canvas: sixteen charts of four series redrawn each second cost several times more as SVG nodes.
+    chart = echarts.init(element, null, { renderer: "canvas" });
     chart.setOption({
       animation: false,
       title: { text: name, textStyle: { fontSize: 12 }, left: 4, top: 2 },
@@ -222,6 +227,7 @@ function renderLag() {
   const cutoff = Date.now() - 5 * 60_000;
   for (const [name, points] of Object.entries(state.lag)) {
     while (points.length > 0 && points[0][0] < cutoff) points.shift();
+    if (points.length === 0) continue;
     chartFor(name).setOption({ series: [1, 2, 3, 4].map((index) => ({ data: points.map((point) => [point[0], point[index]]) })) });
   }
 }
