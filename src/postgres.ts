@@ -114,9 +114,10 @@ export const openSession: Connect = async (endpoint, options = {}) => {
     async query<Row extends object>(text: string, params?: unknown[]) {
       const started = Date.now();
       try {
-        const result = await client.query<Row>(text, params);
+        // Several statements in one text (simple protocol) give one result each: the last one's rows, as psql -c prints.
+        const results: pg.QueryResult<Row> | pg.QueryResult<Row>[] = await client.query<Row>(text, params);
         debug(`sql ${endpoint.node} (${Date.now() - started} ms): ${oneLine(text)}`);
-        return result.rows;
+        return Array.isArray(results) ? (results.at(-1)?.rows ?? []) : results.rows;
       } catch (error) {
         debug(`sql ${endpoint.node} failed after ${Date.now() - started} ms: ${oneLine(text)}: ${(error as Error).message}`);
         throw mapDriverError(/Query read timeout/i.test((error as Error).message) ? Object.assign(error as Error, { code: "ETIMEDOUT" }) : error, endpoint.node);

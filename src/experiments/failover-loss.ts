@@ -24,6 +24,7 @@ interface Config {
 
 interface Acked {
   id: number;
+  /** The leader's WAL insert position right after this write's COMMIT: at or past the end of its commit record. */
   lsn: string;
 }
 
@@ -33,7 +34,10 @@ async function write(session: Session, writer: number, acked: Acked[], attempted
     const id = writer * 1_000_000_000 + seq;
     attempted.add(id);
     try {
-      const [row] = await session.query<{ lsn: string }>("INSERT INTO writes (id) VALUES ($1) RETURNING pg_current_wal_insert_lsn()::text AS lsn", [id]);
+      // One round trip, as a plain INSERT: the position is read after the COMMIT, so a write lost with the
+      // leader can never show a position before the fork point (read inside the INSERT it could, by the
+      // commit record that follows it). `id` is our own integer, safe to inline in the simple protocol.
+      const [row] = await session.query<{ lsn: string }>(`BEGIN; INSERT INTO writes (id) VALUES (${id}); COMMIT; SELECT pg_current_wal_insert_lsn()::text AS lsn`);
       acked.push({ id, lsn: row!.lsn });
       attempted.delete(id);
     } catch {
