@@ -4,6 +4,7 @@
 // https://patroni.readthedocs.io/en/latest/rest_api.html  https://etcd.io/docs/v3.5/dev-guide/api_grpc_gateway/
 import { LabError } from "../core/errors.js";
 import { PATRONI_NAMESPACE } from "../core/ha.js";
+import { silentProgress, type Progress } from "../core/progress.js";
 import { pollUntil } from "../core/retry.js";
 import type { EtcdView, PatroniView } from "../core/status.js";
 import type { LabContext, LabNode } from "./context.js";
@@ -26,26 +27,36 @@ async function getJson<T>(target: string, init?: RequestInit): Promise<T | undef
 }
 
 interface ClusterResponse {
-  members?: { name: string; role: string; state: string; timeline?: number; lag?: number | string }[];
+  members?: { name: string; role: string; state: string; timeline?: number; lag?: number | string; tags?: { nosync?: boolean } }[];
+}
+
+/** A GET of Patroni's REST API from the first running node whose Patroni answers it, and which node that was. */
+async function askFirstPatroni<T>(lab: LabContext, path: string, accept: (answer: T) => boolean = () => true): Promise<{ node: string; answer: T } | undefined> {
+  for (const node of lab.nodes) {
+    const target = url(lab, node, path);
+    if (!target) continue;
+    const answer = await getJson<T>(target);
+    if (answer !== undefined && accept(answer)) return { node: node.name, answer };
+  }
+  return undefined;
+}
+
+async function readFromPatroni<T>(lab: LabContext, path: string): Promise<T | undefined> {
+  return (await askFirstPatroni<T>(lab, path))?.answer;
 }
 
 /** Patroni's view of the cluster, from the first running node that answers; undefined when none does. */
 export async function readPatroni(lab: LabContext): Promise<PatroniView | undefined> {
-  for (const node of lab.nodes) {
-    const target = url(lab, node, "/cluster");
-    if (!target) continue;
-    const cluster = await getJson<ClusterResponse>(target);
-    if (!cluster?.members) continue;
-    const members = cluster.members.map((member) => ({
-      name: member.name,
-      role: member.role,
-      state: member.state,
-      timeline: member.timeline ?? null,
-      lag: typeof member.lag === "number" ? member.lag : null,
-    }));
-    return { source: node.name, leader: members.find((member) => member.role === "leader")?.name ?? null, members };
-  }
-  return undefined;
+  const first = await askFirstPatroni<ClusterResponse>(lab, "/cluster", (cluster) => cluster.members !== undefined);
+  if (!first) return undefined;
+  const members = first.answer.members!.map((member) => ({
+    name: member.name,
+    role: member.role,
+    state: member.state,
+    timeline: member.timeline ?? null,
+    lag: typeof member.lag === "number" ? member.lag : null,
+  }));
+  return { source: first.node, leader: members.find((member) => member.role === "leader")?.name ?? null, members };
 }
 
 interface StatusResponse {
@@ -157,6 +168,37 @@ export interface PatroniChange {
   timeline: number | null;
 }
 
+const SYNCHRONOUS_ROLES = new Set(["sync_standby", "quorum_standby"]);
+
+/**
+ * In Patroni's synchronous mode only a synchronous standby may take over (Patroni answers 412
+ * otherwise). A member that has just come back streaming is made one by the leader's Patroni within
+ * a loop or two, so this waits for that, bounded by a few loop_waits; a member that is not made one
+ * (tagged nosync, or the synchronous places are taken) is refused here with the names that may.
+ */
+async function awaitSynchronousCandidate(lab: LabContext, candidate: string, progress: Progress): Promise<void> {
+  const config = await readFromPatroni<{ synchronous_mode?: boolean | string; loop_wait?: number }>(lab, "/config");
+  if (!config?.synchronous_mode) return;
+  let members: NonNullable<ClusterResponse["members"]> = [];
+  // Settled: a synchronous standby, or tagged nosync (it never will be one: say so at once).
+  const settled = async () => {
+    members = (await readFromPatroni<ClusterResponse>(lab, "/cluster"))?.members ?? members;
+    const member = members.find((entry) => entry.name === candidate);
+    return member !== undefined && (member.tags?.nosync === true || SYNCHRONOUS_ROLES.has(member.role));
+  };
+  if (!(await settled())) {
+    progress.step(`waiting for Patroni to make ${candidate} a synchronous standby: in its synchronous mode only one may take over`);
+    await pollUntil(settled, { timeoutMs: Math.max(15, 3 * (config.loop_wait ?? 10)) * 1000, intervalMs: 200 });
+  }
+  const member = members.find((entry) => entry.name === candidate);
+  if (member && SYNCHRONOUS_ROLES.has(member.role)) return;
+  const synchronous = members.filter((entry) => SYNCHRONOUS_ROLES.has(entry.role)).map((entry) => entry.name);
+  const why = member?.tags?.nosync ? "it is tagged nosync (the sync spec does not name it)" : `it is ${member ? `a ${member.role} (${member.state})` : "not reported"}`;
+  throw new LabError(`Patroni's synchronous mode lets only a synchronous standby take over, and ${candidate} is not one: ${why}`, {
+    hint: synchronous.length > 0 ? `name ${synchronous.join(" or ")}, or change the sync spec with \`repl-lab sync set\`` : "wait until a replica is synchronous (see `repl-lab status`)",
+  });
+}
+
 /**
  * A switchover (the leader hands over cleanly) or a failover to a chosen candidate, done by Patroni:
  * repl-lab asks and then waits until Patroni reports the candidate as leader and the others
@@ -166,7 +208,7 @@ export async function patroniChange(
   lab: LabContext,
   kind: "switchover" | "failover",
   candidate: string,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; progress?: Progress } = {},
 ): Promise<PatroniChange> {
   const before = await readPatroni(lab);
   if (!before) throw new LabError("no node's Patroni answers", { hint: "see `repl-lab status`" });
@@ -175,6 +217,7 @@ export async function patroniChange(
     throw new LabError(`${candidate} is not a Patroni member of lab "${lab.name}"`, { hint: `its members are ${before.members.map((member) => member.name).join(", ")}` });
   }
   if (kind === "switchover" && !before.leader) throw new LabError("nobody holds the leader lock, so there is nothing to switch over from", { hint: `use \`repl-lab promote ${candidate}\`` });
+  await awaitSynchronousCandidate(lab, candidate, options.progress ?? silentProgress);
   const started = Date.now();
   const said = await askPatroni(lab, `/${kind}`, kind === "switchover" ? { leader: before.leader!, candidate } : { candidate });
   const timeoutMs = options.timeoutMs ?? 60_000;

@@ -71,7 +71,16 @@ describe("HA mode (Patroni + etcd)", () => {
     expect((await runCli(["start", "--lab", lab, raftLeader])).code).toBe(0);
     await statusUntil(lab, (status) => (status as HaStatus).etcd.members.every((member) => member.answering));
 
-    // A switchover asked of Patroni: leader takes over again cleanly; standby1 follows it.
+    // In synchronous mode only a synchronous standby may take over: standby2, which the sync spec
+    // does not name, is tagged nosync and refused at once, with the name that may.
+    const refused = await runCli(["switchover", "--lab", lab, "standby2"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/only a synchronous standby take over, and standby2 is not one: it is tagged nosync/);
+    expect(refused.stderr).toMatch(/hint: name leader/);
+
+    // A switchover asked of Patroni: leader takes over again cleanly; standby1 follows it. Right
+    // after etcd's recovery the leader's Patroni may not yet have made leader its synchronous
+    // standby again; the switchover waits for that rather than take Patroni's 412.
     const switched = await runJson<SwitchoverResult>(["switchover", "--lab", lab, "leader"]);
     expect(switched).toMatchObject({ old_primary: "standby1", new_primary: "leader", rejoin: { method: "patroni" } });
     const back = await statusUntil(
