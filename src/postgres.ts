@@ -114,10 +114,9 @@ export const openSession: Connect = async (endpoint, options = {}) => {
     async query<Row extends object>(text: string, params?: unknown[]) {
       const started = Date.now();
       try {
-        // Several statements in one text (simple protocol) give one result each: the last one's rows, as psql -c prints.
         const results: pg.QueryResult<Row> | pg.QueryResult<Row>[] = await client.query<Row>(text, params);
         debug(`sql ${endpoint.node} (${Date.now() - started} ms): ${oneLine(text)}`);
-        return Array.isArray(results) ? (results.at(-1)?.rows ?? []) : results.rows;
+        return lastResult(results).rows;
       } catch (error) {
         debug(`sql ${endpoint.node} failed after ${Date.now() - started} ms: ${oneLine(text)}: ${(error as Error).message}`);
         throw mapDriverError(/Query read timeout/i.test((error as Error).message) ? Object.assign(error as Error, { code: "ETIMEDOUT" }) : error, endpoint.node);
@@ -164,8 +163,7 @@ export async function runUserQuery(endpoint: Endpoint, text: string, options: Se
     const started = Date.now();
     const results = await client.query({ text, rowMode: "array" });
     debug(`sql ${endpoint.node} (${Date.now() - started} ms): ${oneLine(text)}`);
-    const all = (Array.isArray(results) ? results : [results]) as pg.QueryResult<unknown[]>[];
-    const last = all[all.length - 1]!;
+    const last = lastResult(results as pg.QueryResult<unknown[]> | pg.QueryResult<unknown[]>[]);
     const fields = last.fields.map((field) => field.name);
     const rows = last.rows.map((values) => Object.fromEntries(fields.map((name, index) => [name, values[index]])));
     return { command: last.command, rowCount: last.rowCount, fields, rows };
@@ -174,6 +172,11 @@ export async function runUserQuery(endpoint: Endpoint, text: string, options: Se
   } finally {
     await closeClient(client);
   }
+}
+
+/** A text of several statements (simple protocol) gives one result each: the last one is what psql -c prints. */
+function lastResult<Row extends object>(results: pg.QueryResult<Row> | pg.QueryResult<Row>[]): pg.QueryResult<Row> {
+  return Array.isArray(results) ? results[results.length - 1]! : results;
 }
 
 function oneLine(text: string): string {
