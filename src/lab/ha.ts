@@ -192,10 +192,12 @@ async function awaitSynchronousCandidate(lab: LabContext, candidate: string, pro
   }
   const member = members.find((entry) => entry.name === candidate);
   if (member && SYNCHRONOUS_ROLES.has(member.role)) return;
-  const synchronous = members.filter((entry) => SYNCHRONOUS_ROLES.has(entry.role)).map((entry) => entry.name);
+  // Who may take over: the replicas not tagged nosync (Patroni makes them synchronous), whether or
+  // not the leader's Patroni has got round to it yet.
+  const eligible = members.filter((entry) => entry.name !== candidate && entry.role !== "leader" && !entry.tags?.nosync).map((entry) => entry.name);
   const why = member?.tags?.nosync ? "it is tagged nosync (the sync spec does not name it)" : `it is ${member ? `a ${member.role} (${member.state})` : "not reported"}`;
   throw new LabError(`Patroni's synchronous mode lets only a synchronous standby take over, and ${candidate} is not one: ${why}`, {
-    hint: synchronous.length > 0 ? `name ${synchronous.join(" or ")}, or change the sync spec with \`repl-lab sync set\`` : "wait until a replica is synchronous (see `repl-lab status`)",
+    hint: `${eligible.length > 0 ? `name ${eligible.join(" or ")}, or ` : ""}change the sync spec with \`repl-lab sync set\` (see \`repl-lab status\`)`,
   });
 }
 
