@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-if node bin/repl-lab.js status --lab demo > /dev/null 2>&1; then
+if node bin/repl-lab.cjs status --lab demo > /dev/null 2>&1; then
   echo "lab demo is already up (remove it with: npx repl-lab down --lab demo)" >&2
 else
-  node bin/repl-lab.js up --lab demo --followers 2 --sync standby1
+  node bin/repl-lab.cjs up --lab demo --followers 2 --sync standby1
 fi
-node bin/repl-lab.js status --lab demo
+node bin/repl-lab.cjs status --lab demo

@@ -4,5 +4,5 @@ import { readFileSync } from "node:fs";
 
 const examples = JSON.parse(readFileSync(new URL("../compose/examples.json", import.meta.url), "utf8"));
 for (const example of examples) {
-  execFileSync(process.execPath, ["bin/repl-lab.js", "render", ...example.args, "-o", `compose/${example.file}`], { stdio: "inherit" });
+  execFileSync(process.execPath, ["bin/repl-lab.cjs", "render", ...example.args, "-o", `compose/${example.file}`], { stdio: "inherit" });
 }

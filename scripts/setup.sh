@@ -29,7 +29,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 # 2. The build (the esbuild bundle and tsc's type declarations in dist/), when an input is newer than it.
-if [ ! -f dist/cli.js ] || [ -n "$(find src scripts/build.mjs tsconfig.json package.json -newer dist/cli.js -print -quit)" ]; then
+if [ ! -f dist/cli.cjs ] || [ -n "$(find src scripts/build.mjs tsconfig.json package.json -newer dist/cli.cjs -print -quit)" ]; then
   say "building (esbuild bundle, tsc declarations)"
   node scripts/build.mjs
 fi
@@ -86,7 +86,7 @@ elif ! have_image postgres:17 && ! have_image repl-lab/postgres:17; then
   else
     say "no registry answers: building repl-lab/postgres:17 from Debian's packages (about a minute)"
     command -v mmdebstrap > /dev/null || { root_on_debian && apt_install mmdebstrap; }
-    node bin/repl-lab.js image build --pg 17 > /dev/null
+    node bin/repl-lab.cjs image build --pg 17 > /dev/null
   fi
 fi
 
@@ -95,5 +95,5 @@ fi
 if [ "${1:-}" = "--ha" ] && ! have_image repl-lab/postgres-ha:17; then
   say "building repl-lab/postgres-ha:17 (PostgreSQL 17, Patroni, etcd) from Debian's packages (about 90 s)"
   command -v mmdebstrap > /dev/null || { root_on_debian && apt_install mmdebstrap; }
-  node bin/repl-lab.js image build --pg 17 --ha > /dev/null
+  node bin/repl-lab.cjs image build --pg 17 --ha > /dev/null
 fi

@@ -3,6 +3,7 @@
 // Everything but commander is loaded on demand, so `--help` and `--version` start as fast as Node.
 import { Command, CommanderError, Option } from "commander";
 import { readPackageFile } from "./core/package-files.js";
+import { nextTurn } from "./core/schedule.js";
 import { defaultLabName, FAULT_ACTIONS, SYNC_COMMIT_LEVELS, type FaultAction } from "./core/constants.js";
 import { EXPERIMENTS } from "./experiments/catalog.js";
 import type { TopologyFlags } from "./cli-options.js";
@@ -164,10 +165,11 @@ Examples:
       }
       if (flags.events) return printEvents(flags.lab, intervalMs, flags.json);
       if (flags.watch) return printWatch(flags.lab, intervalMs, flags.json);
-      const [runtime, { status }, { colour }, { renderStatus }] = await Promise.all([
-        load.runtime(), import("./commands/status.js"), load.terminal(), import("./views/status.js"),
-      ]);
-      await show(await status(runtime, { lab: flags.lab }), flags.json, (value) => renderStatus(value, colour));
+      const [runtime, { status }] = await Promise.all([load.runtime(), import("./commands/status.js")]);
+      const result = status(runtime, { lab: flags.lab });
+      result.catch(() => undefined); // awaited below, after the view has loaded while the lab answered
+      const [{ colour }, { renderStatus }] = await nextTurn().then(() => Promise.all([load.terminal(), import("./views/status.js")]));
+      await show(await result, flags.json, (value) => renderStatus(value, colour));
     });
 
   program

@@ -1,5 +1,5 @@
 // repl-lab as a library: the Lab handle, the errors it throws, and the shapes of what it returns.
-// The CLI (bin/repl-lab.js) is a door onto the same commands.
+// The CLI (bin/repl-lab.cjs) is a door onto the same commands.
 export { Lab, runExperiment, type AttachOptions, type ExperimentRunOptions, type LabOptions, type WatchLabOptions } from "./api.js";
 export type { ExperimentResult, Row as ExperimentRow } from "./experiments/types.js";
 export {

@@ -7,7 +7,7 @@ import { removeLab } from "../src/lab/context.js";
 import { dockerRuntime } from "../src/lab/runtime.js";
 
 export const TEST_LAB_PREFIX = "test-";
-export const CLI = fileURLToPath(new URL("../bin/repl-lab.js", import.meta.url));
+export const CLI = fileURLToPath(new URL("../bin/repl-lab.cjs", import.meta.url));
 export const runtime = await dockerRuntime();
 export const engine = runtime.engine;
 
@@ -51,7 +51,7 @@ export interface CliOptions {
   onSpawn?: (child: import("node:child_process").ChildProcess) => void;
 }
 
-/** Runs the built CLI exactly as a user would type it (node bin/repl-lab.js …), without colour. */
+/** Runs the built CLI exactly as a user would type it (node bin/repl-lab.cjs …), without colour. */
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {

@@ -12,7 +12,7 @@ import { chromium, type Page } from "playwright-core";
 import { Lab } from "../api.js";
 import { table } from "../views/table.js";
 
-const CLI = fileURLToPath(new URL("../../bin/repl-lab.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../bin/repl-lab.cjs", import.meta.url));
 const FOLLOWERS = Number(process.env.BENCH_DASHBOARD_FOLLOWERS ?? 16);
 const TRIALS = Number(process.env.BENCH_DASHBOARD_TRIALS ?? 5);
 const INTERVAL_MS = 1000;

@@ -1,6 +1,6 @@
 // One change to a running lab, named by its verb: what a scenario step and the dashboard's
 // POST /api/actions/<verb> both carry out, through the library's operations (the CLI's own).
-import { z } from "zod";
+import * as z from "zod";
 import type { Lab } from "../api.js";
 import { FAULT_ACTIONS, type FaultAction } from "../core/constants.js";
 import { UsageError } from "../core/errors.js";

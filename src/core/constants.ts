@@ -19,3 +19,25 @@ export const DEFAULT_LAB = "default";
 export function defaultLabName(): string {
   return process.env.REPL_LAB_NAME || DEFAULT_LAB;
 }
+
+/** Where every node keeps its data, in the official images and in repl-lab/postgres alike. */
+export const PGDATA = "/var/lib/postgresql/data";
+export const POSTGRES_PORT = 5432;
+/** Where each node's link-delay ends listen (templates/link-delay.pl): the primary end on the lab network, the standby end on loopback. */
+export const LINK_PRIMARY_END_PORT = 5433;
+export const LINK_STANDBY_END_PORT = 5434;
+/** Where etcd and Patroni listen in the HA mode. */
+export const ETCD_CLIENT_PORT = 2379;
+export const ETCD_PEER_PORT = 2380;
+export const PATRONI_PORT = 8008;
+
+/** What a node's entrypoint reads from its environment. */
+export const ENV = {
+  node: "REPL_LAB_NODE",
+  role: "REPL_LAB_ROLE",
+  primaryHost: "REPL_LAB_PRIMARY_HOST",
+  slot: "REPL_LAB_SLOT",
+  superuserPassword: "REPL_LAB_SUPERUSER_PASSWORD",
+  replicationPassword: "REPL_LAB_REPLICATION_PASSWORD",
+  networkDelay: "REPL_LAB_NETWORK_DELAY",
+} as const;

@@ -3,12 +3,10 @@
 // over by itself; repl-lab only writes their configuration and reads what they report.
 // https://patroni.readthedocs.io/en/latest/yaml_configuration.html
 import { stringify } from "yaml";
+import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, PATRONI_PORT } from "./constants.js";
 import type { SyncSpec } from "./sync-spec.js";
 
 export const ETCD_MEMBERS = ["etcd1", "etcd2", "etcd3"] as const;
-export const ETCD_CLIENT_PORT = 2379;
-export const ETCD_PEER_PORT = 2380;
-export const PATRONI_PORT = 8008;
 /** Patroni's key prefix in etcd (its default); the cluster's keys live under /service/<lab>/. */
 export const PATRONI_NAMESPACE = "/service/";
 

@@ -1,19 +1,12 @@
 // What each node's container is, as plain data: `up` hands it to the engine, `render` to compose.
 import { randomBytes } from "node:crypto";
 import type { ContainerSpec } from "../engine/engine.js";
-import { LEADER } from "./constants.js";
+import { ENV, ETCD_CLIENT_PORT, LEADER, LINK_STANDBY_END_PORT, PATRONI_PORT, PGDATA, POSTGRES_PORT } from "./constants.js";
 import { ETCD_ROLE, LABEL, labLabels, names, nodeLabels } from "./labels.js";
 import { readPackageFile } from "./package-files.js";
 import { renderSyncSpec } from "./sync-spec.js";
-import { ETCD_CLIENT_PORT, ETCD_MEMBERS, etcdCommand, LINK_FIXED_END_PORT, PATRONI_PORT, patroniConfig, patroniEntrypoint } from "./ha.js";
+import { ETCD_MEMBERS, etcdCommand, LINK_FIXED_END_PORT, patroniConfig, patroniEntrypoint } from "./ha.js";
 import type { NodeSpec, Topology } from "./topology.js";
-
-/** Where every node keeps its data, in the official images and in repl-lab/postgres alike. */
-export const PGDATA = "/var/lib/postgresql/data";
-export const POSTGRES_PORT = 5432;
-/** Where each node's link-delay ends listen (templates/link-delay.pl): the primary end on the lab network, the standby end on loopback. */
-export const LINK_PRIMARY_END_PORT = 5433;
-export const LINK_STANDBY_END_PORT = 5434;
 
 export interface LabSecrets {
   superuserPassword: string;
@@ -27,15 +20,6 @@ export function generateSecrets(): LabSecrets {
   };
 }
 
-export const ENV = {
-  node: "REPL_LAB_NODE",
-  role: "REPL_LAB_ROLE",
-  primaryHost: "REPL_LAB_PRIMARY_HOST",
-  slot: "REPL_LAB_SLOT",
-  superuserPassword: "REPL_LAB_SUPERUSER_PASSWORD",
-  replicationPassword: "REPL_LAB_REPLICATION_PASSWORD",
-  networkDelay: "REPL_LAB_NETWORK_DELAY",
-} as const;
 
 /**
  * A standby's primary_conninfo. With a network delay it goes through the node's own standby end of

@@ -1,5 +1,5 @@
 // One topology model for every way a lab is described: CLI flags and lab files share this schema.
-import { z } from "zod";
+import * as z from "zod";
 import { DEFAULT_FOLLOWERS, DEFAULT_LAB, LEADER, MAX_FOLLOWERS, SYNC_COMMIT_LEVELS, type Role, type SyncCommit } from "./constants.js";
 import { parseDuration } from "./duration.js";
 import { UsageError } from "./errors.js";

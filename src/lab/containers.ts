@@ -2,7 +2,7 @@
 // one-off jobs (pg_rewind, wiping a data directory) run on a node's volume.
 import type { ContainerSpec, ExecResult } from "../engine/engine.js";
 import { CHECK_NODE, LABEL, labLabels, names } from "../core/labels.js";
-import { PGDATA } from "../core/node-plan.js";
+import { PGDATA } from "../core/constants.js";
 import type { LabContext, LabNode } from "./context.js";
 
 /**

@@ -3,7 +3,8 @@
 // follow the new timeline); former primaries brought back with pg_rewind or a fresh base backup.
 import { LabError } from "../core/errors.js";
 import { LABEL } from "../core/labels.js";
-import { ENV, POSTGRES_PORT, primaryConninfo } from "../core/node-plan.js";
+import { ENV, POSTGRES_PORT } from "../core/constants.js";
+import { primaryConninfo } from "../core/node-plan.js";
 import type { Progress } from "../core/progress.js";
 import { primariesOf, type LabStatus, type NodeStatus } from "../core/status.js";
 import { withSession, type Session } from "../postgres.js";

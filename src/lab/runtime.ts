@@ -3,6 +3,7 @@
 // build one from a fake engine and fake sessions.
 import type { ContainerEngine } from "../engine/engine.js";
 import type { Connect } from "../postgres.js";
+import { nextTurn } from "../core/schedule.js";
 import { engineHost, type EngineHost } from "./host.js";
 
 export interface Runtime {
@@ -14,10 +15,11 @@ export interface Runtime {
 /** The real runtime: the Docker engine (DOCKER_HOST honoured), node-postgres, the resolved host. */
 export async function dockerRuntime(): Promise<Runtime> {
   // Both loaded on demand, for start-up: `--help` needs neither, `ls` no PostgreSQL. node-postgres
-  // starts loading now, while the first engine request is on its way, and is awaited at first use.
-  const postgres = import("../postgres.js");
-  postgres.catch(() => undefined);
+  // loads on the event loop's next turn, once the first engine request has gone out, so that its
+  // loading overlaps the engine's answer; it is awaited at first use.
   const { DockerEngine } = await import("../engine/docker.js");
+  const postgres = nextTurn().then(() => import("../postgres.js"));
+  postgres.catch(() => undefined);
   return {
     engine: new DockerEngine(),
     connect: async (endpoint, options) => (await postgres).openSession(endpoint, options),

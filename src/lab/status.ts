@@ -1,7 +1,7 @@
 // What a lab looks like right now: container states from the engine, roles, LSNs and timelines from
 // each server, pg_stat_replication and pg_replication_slots from every primary. Each node is asked
 // with its own timeout and all at once, so a stopped, paused or cut-off node never makes status hang.
-import { PGDATA } from "../core/node-plan.js";
+import { PGDATA } from "../core/constants.js";
 import { primariesOf, splitBrainWarning, type LabStatus, type NodeStatus, type ReplicationStatus, type SlotStatus } from "../core/status.js";
 import { endpointOf, type LabContext, type LabNode } from "./context.js";
 import { SessionPool } from "./sessions.js";

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// Starts the CLI (dist/cli.cjs, one CommonJS file) through V8's code cache. The first successful
+// run of each command saves the code V8 compiled for it; later runs of that command load it instead
+// of parsing and compiling again, which was most of a command's start-up after Node's own. Node 22's
+// module.enableCompileCache() does this for every module; Node 20 has only vm.Script's cachedData.
+// `BENCH_ONLY=startup npm run bench` measures it.
+// The cache is under $XDG_CACHE_HOME/repl-lab (else ~/.cache/repl-lab), a file per command in a
+// folder named by Node's version and the bundle's size and time; REPL_LAB_CODE_CACHE=off turns it
+// off. A cache V8 rejects (another V8, other flags) is written again. The cache only saves time:
+// when it cannot be read or written, the CLI runs as it would without it.
+// CommonJS, like the bundle: an ES module entry costs Node its ES module loader at start-up.
+"use strict";
+const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require("node:fs");
+const { createRequire } = require("node:module");
+const { homedir } = require("node:os");
+const { basename, dirname, join } = require("node:path");
+const { Script } = require("node:vm");
+
+const bundle = join(__dirname, "..", "dist", "cli.cjs");
+
+/** A short name for a path (32-bit FNV-1a): node:crypto would cost `--version` 2 ms to load. */
+function fnv1a(text) {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193);
+  return (hash >>> 0).toString(16).padStart(8, "0");
+}
+
+/** Where this command's cache is kept, or undefined when it is turned off. */
+function cacheLocation() {
+  if (process.env.REPL_LAB_CODE_CACHE === "off") return undefined;
+  const { size, mtimeMs } = statSync(bundle);
+  // A folder per installed copy (two installs must not take turns removing each other's cache),
+  // and in it one folder for the bundle as it is now.
+  const install = fnv1a(bundle);
+  const root = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "repl-lab", install);
+  const folder = join(root, `node-${process.version}-${process.arch}-${size}-${Math.trunc(mtimeMs)}`);
+  const verb = process.argv.slice(2).find((arg) => !arg.startsWith("-"));
+  return { root, folder, file: join(folder, `${verb && /^[a-z][a-z-]{0,31}$/.test(verb) ? verb : "repl-lab"}.v8`) };
+}
+
+/** Writes the cache whole or not at all (a rename), and removes this install's caches of earlier builds. */
+function save(location, data) {
+  try {
+    mkdirSync(location.folder, { recursive: true });
+    const partial = `${location.file}.${process.pid}`;
+    writeFileSync(partial, data);
+    renameSync(partial, location.file);
+    for (const entry of readdirSync(location.root)) {
+      if (entry !== basename(location.folder)) rmSync(join(location.root, entry), { recursive: true, force: true });
+    }
+  } catch {
+    // A read-only home or a full disk: the next run compiles again.
+  }
+}
+
+const location = cacheLocation();
+let cachedData;
+try {
+  if (location) cachedData = readFileSync(location.file);
+} catch {
+  // None yet.
+}
+// The wrapper stands on a line of its own (lineOffset -1), so stack traces keep the bundle's lines and columns.
+const script = new Script(`(function (exports, require, module, __filename, __dirname) {\n${readFileSync(bundle, "latin1")}\n})`, {
+  filename: bundle,
+  lineOffset: -1,
+  cachedData,
+});
+const cli = { exports: {} };
+script.runInThisContext()(cli.exports, createRequire(bundle), cli, bundle, dirname(bundle));
+if (process.env.DEBUG && location) {
+  process.stderr.write(`[debug] code cache ${location.file}: ${cachedData === undefined ? "none yet" : script.cachedDataRejected ? "rejected" : "used"}\n`);
+}
+if (location && (cachedData === undefined || script.cachedDataRejected)) {
+  // At exit, so the cache holds every function the command compiled, not only the top level.
+  process.once("exit", (code) => {
+    if (code === 0) save(location, script.createCachedData());
+  });
+}
+cli.exports.main(process.argv);
