@@ -53,7 +53,8 @@ function envRecord(list: string[] | undefined): Record<string, string> {
   return env;
 }
 
-const short = (id: string) => id.slice(0, 12);
+/** An engine id as `docker ps` shows it (12 hex digits); a name as it is. */
+const short = (id: string) => (/^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : id);
 
 /** The engine API's container body for a spec. */
 function createBody(spec: ContainerSpec): Docker.ContainerCreateOptions {
