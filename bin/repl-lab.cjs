@@ -17,6 +17,12 @@ const { basename, dirname, join } = require("node:path");
 const { Script } = require("node:vm");
 
 const bundle = join(__dirname, "..", "dist", "cli.cjs");
+try {
+  statSync(bundle);
+} catch {
+  process.stderr.write(`error: repl-lab is not built (${bundle} is missing)\nhint: run \`npm run build\` in ${join(__dirname, "..")}\n`);
+  process.exit(1);
+}
 
 /** A short name for a path (32-bit FNV-1a): node:crypto would cost `--version` 2 ms to load. */
 function fnv1a(text) {

@@ -23,8 +23,7 @@ export function defaultLabName(): string {
 /** Where every node keeps its data, in the official images and in repl-lab/postgres alike. */
 export const PGDATA = "/var/lib/postgresql/data";
 export const POSTGRES_PORT = 5432;
-/** Where each node's link-delay ends listen (templates/link-delay.pl): the primary end on the lab network, the standby end on loopback. */
-export const LINK_PRIMARY_END_PORT = 5433;
+/** Where a standby's end of its link delay listens (templates/link-delay.pl, on loopback); the primary end is 5433 on the lab network. */
 export const LINK_STANDBY_END_PORT = 5434;
 /** Where etcd and Patroni listen in the HA mode. */
 export const ETCD_CLIENT_PORT = 2379;

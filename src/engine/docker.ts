@@ -97,7 +97,8 @@ function localDocker(): Docker {
   const host = process.env.DOCKER_HOST;
   if (host && !host.startsWith("unix://")) return new Docker();
   // docker-modem takes an agent; dockerode's types and Node's leave out the option and the field.
-  const agent = new Agent({ servername: "" } as ConstructorParameters<typeof Agent>[0]);
+  // Connections are kept between requests, as with Node's global agent that dockerode uses otherwise.
+  const agent = new Agent({ keepAlive: true, servername: "" } as ConstructorParameters<typeof Agent>[0]);
   return new Docker({ agent } as Docker.DockerOptions);
 }
 

@@ -1,11 +1,12 @@
 // bin/repl-lab.cjs starts the CLI through V8's code cache (npm run bench measures what it saves):
 // one cache per command, written after the command's first successful run, used by the next,
 // written again when V8 rejects it, and never in the way of the command itself.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runCli } from "../helpers.js";
+import { CLI, runCli } from "../helpers.js";
 
 const home = mkdtempSync(join(tmpdir(), "repl-lab-cache-"));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -79,5 +80,14 @@ describe("the CLI's code cache", () => {
     const result = await run(["--version"], blocked);
     const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
     expect(result).toMatchObject({ code: 0, stdout: `${version}\n` });
+  });
+
+  it("is not reached when the CLI is not built: one line says how to build it", () => {
+    const checkout = join(home, "unbuilt");
+    mkdirSync(join(checkout, "bin"), { recursive: true });
+    copyFileSync(CLI, join(checkout, "bin", "repl-lab.cjs"));
+    const result = spawnSync(process.execPath, [join(checkout, "bin", "repl-lab.cjs"), "status"], { encoding: "utf8" });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(`error: repl-lab is not built (${join(checkout, "dist", "cli.cjs")} is missing)\nhint: run \`npm run build\` in ${checkout}\n`);
   });
 });
