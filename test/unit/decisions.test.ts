@@ -12,6 +12,7 @@ import { LABEL, labLabels, names } from "../../src/core/labels.js";
 import type { NodeStatus } from "../../src/core/status.js";
 import { buildTopology } from "../../src/core/topology.js";
 import { readLab } from "../../src/lab/context.js";
+import { readLabStatus } from "../../src/lab/status.js";
 import { replaceContainer } from "../../src/lab/containers.js";
 import { theOtherPrimary } from "../../src/lab/replication.js";
 import { watchLab } from "../../src/lab/watch.js";
@@ -30,13 +31,16 @@ const streaming = (names: string[], sync: Record<string, [string, number]> = {})
 function healthy(followers: string[], sync: Record<string, [string, number]> = {}): SqlScript {
   return (node, sql) => {
     if (sql.includes("FROM pg_stat_replication ORDER BY application_name")) return streaming(followers, sync);
+    const primary = node === "leader";
     if (sql.includes("pg_is_in_recovery() AS in_recovery,")) {
-      const primary = node === "leader";
       return [{
         in_recovery: !primary, current_lsn: primary ? "0/5000000" : null, receive_lsn: primary ? null : "0/5000000", replay_lsn: primary ? null : "0/5000000",
         replay_delay: null, timeline: 1, upstream: primary ? null : "leader", receiver_status: primary ? null : "streaming",
-        replication: primary ? streaming(followers, sync).map((row) => ({ ...row, pid: 1, usename: "replicator", client_addr: null })) : [], slots: [],
       }];
+    }
+    if (sql.includes("AS replication")) {
+      if (!primary) return new Error(`ERROR: recovery is in progress (${node} was asked for its pg_stat_replication)`);
+      return [{ replication: streaming(followers, sync).map((row) => ({ ...row, pid: 1, usename: "replicator", client_addr: null })), slots: [] }];
     }
     return [];
   };
@@ -237,6 +241,43 @@ describe("replacing a node's container", () => {
     expect(fresh.spec).toMatchObject({ name: "repl-lab-o-standby1", network: { name: names.network("o"), aliases: ["standby1"] } });
     expect(fresh.spec.labels?.[LABEL.role]).toBe("primary");
     expect(engine.containers.has(old.id)).toBe(false);
+  });
+});
+
+describe("status", () => {
+  /** The script, and what each node was asked: "+replication" when the query read pg_stat_replication. */
+  const recording = (script: SqlScript) => {
+    const asked: string[] = [];
+    const recorded: SqlScript = (node, sql) => {
+      if (sql !== "<connect>") asked.push(`${node}${sql.includes("pg_stat_replication") ? " +replication" : ""}`);
+      return script(node, sql);
+    };
+    return { asked, recorded };
+  };
+
+  it("asks every node about itself, and only the primary for pg_stat_replication and its slots", async () => {
+    const { asked, recorded } = recording(healthy(["standby1", "standby2"]));
+    const { runtime } = await labOf("s", ["standby1", "standby2"], recorded);
+    const status = await readLabStatus(await readLab(runtime, "s"));
+    expect(status.nodes.map((node) => `${node.name} ${node.role} ${node.role_source}`)).toEqual(["leader primary server", "standby1 standby server", "standby2 standby server"]);
+    expect(status.replication.map((row) => `${row.primary} ${row.application_name}`)).toEqual(["leader standby1", "leader standby2"]);
+    expect(asked.sort()).toEqual(["leader", "leader +replication", "standby1", "standby2"]);
+  });
+
+  it("asks a standby that answers as a primary (promoted) about its standbys too", async () => {
+    const cluster = healthy(["standby1", "standby2"]);
+    const { asked, recorded } = recording((node, sql) => {
+      if (node !== "standby1") return cluster(node, sql);
+      if (sql.includes("AS in_recovery")) return [{ in_recovery: false, current_lsn: "0/6000000", timeline: 2, upstream: null, receiver_status: null }];
+      if (sql.includes("AS replication")) return [{ replication: streaming(["standby2"]).map((row) => ({ ...row, pid: 2, usename: "replicator", client_addr: null })), slots: [] }];
+      return [];
+    });
+    const { runtime } = await labOf("t", ["standby1", "standby2"], recorded);
+    const status = await readLabStatus(await readLab(runtime, "t"));
+    expect(status.nodes.find((node) => node.name === "standby1")).toMatchObject({ role: "primary", timeline: 2 });
+    expect(status.replication.map((row) => `${row.primary} ${row.application_name}`)).toEqual(["leader standby1", "leader standby2", "standby1 standby2"]);
+    expect(asked.sort()).toEqual(["leader", "leader +replication", "standby1", "standby1 +replication", "standby2"]);
+    expect(status.warnings.join("\n")).toContain("standby1");
   });
 });
 
