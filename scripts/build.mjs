@@ -7,23 +7,33 @@
 import { execFileSync } from "node:child_process";
 import { build } from "esbuild";
 import { readFile, rm } from "node:fs/promises";
+import { patchDockerModem, patchStringWidth } from "./dependency-patches.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 
 /**
  * dockerode loads gRPC and protobufjs for BuildKit (image builds through the engine), which repl-lab
- * never uses, and docker-modem loads ssh2 for ssh:// engines at start-up. The BuildKit parts are left
- * out and ssh2 is loaded when an ssh:// engine is first dialled: together they were more than half
- * of dockerode's load time. node-postgres probes for Cloudflare Workers when it loads, which makes
- * Node load its fetch implementation (undici); this bundle is for Node, so it gets pg's Node streams,
- * and its SCRAM hashing through node:crypto rather than the Web Crypto API (same results: loading
- * WebCrypto and its per-call checks cost 7 ms of the three sign-ins of a `status`).
- * commander loads child_process for executable subcommands, which repl-lab has none of, and
- * docker-modem loads https (and TLS with it) for engines reached over TLS: both load on first use.
- * docker-modem also formats every request for its debug log (util.inspect, all depths) even when
- * that log is off: 2 to 6 ms a request; it now formats only when DEBUG=modem turns the log on.
+ * never uses: they are left out. node-postgres probes for Cloudflare Workers when it loads, which
+ * makes Node load its fetch implementation (undici); this bundle is for Node, so it gets pg's Node
+ * streams, and its SCRAM hashing through node:crypto rather than the Web Crypto API (same results:
+ * loading WebCrypto and its per-call checks cost 7 ms of the three sign-ins of a `status`).
+ * Two dependencies' sources are patched for speed, with the same results: see dependency-patches.mjs.
  */
-const lazyBuiltins = { child_process: /[\\/]commander[\\/]/, https: /[\\/]docker-modem[\\/]/ };
+/**
+ * What a bundled module requires at its top but uses only in functions a command rarely calls: it
+ * gets a stand-in that loads the real module at first use. Loaded with their importers, these were
+ * most of the engine client's load time. (A rule's module is loaded as it is anywhere else.)
+ */
+const loadOnFirstUse = [
+  // commander: executable subcommands, which repl-lab has none of.
+  { module: /^(node:)?child_process$/, importer: /[\\/]commander[\\/]/ },
+  // docker-modem: engines over TLS (https, and TLS with it). ssh:// engines: see ssh2 below.
+  { module: /^(node:)?https$/, importer: /[\\/]docker-modem[\\/]/ },
+  // dockerode: the tar, gzip and .dockerignore of an image build's context.
+  { module: /^(node:)?zlib$|^tar-fs$|^@balena\/dockerignore$/, importer: /[\\/]dockerode[\\/]lib[\\/]util\.js$/ },
+  // node-postgres: a host name's lookup for pg-native's connection string.
+  { module: /^(node:)?dns$/, importer: /[\\/]pg[\\/]lib[\\/]connection-parameters\.js$/ },
+];
 const leaveOutUnused = {
   name: "leave-out-unused",
   setup(build) {
@@ -37,32 +47,59 @@ const leaveOutUnused = {
       contents: `module.exports = new Proxy({}, { get(_, key) { throw new Error(${JSON.stringify(args.path)} + " is not bundled with repl-lab (BuildKit sessions are not used): " + String(key)); } });`,
       loader: "js",
     }));
-    build.onResolve({ filter: /^ssh2$/ }, (args) =>
-      args.namespace === "lazy" ? { path: "ssh2", external: true } : { path: "ssh2", namespace: "lazy" },
+    build.onResolve({ filter: /^(node:)?(child_process|https|zlib|dns)$|^(tar-fs|@balena\/dockerignore)$/ }, (args) =>
+      args.namespace === "file" && loadOnFirstUse.some((rule) => rule.module.test(args.path) && rule.importer.test(args.importer))
+        ? { path: args.path, namespace: "on-first-use", pluginData: { resolveDir: args.resolveDir } }
+        : undefined,
     );
-    build.onResolve({ filter: /^(node:)?(child_process|https)$/ }, (args) => {
-      const builtin = args.path.replace(/^node:/, "");
-      return lazyBuiltins[builtin]?.test(args.importer) ? { path: builtin, namespace: "lazy-builtin" } : undefined;
-    });
-    build.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => ({
-      contents: `let real; module.exports = new Proxy({}, { get: (_, key) => (real ??= require(${JSON.stringify(`node:${args.path}`)}))[key] });`,
+    // A function stand-in, so that what is called (DockerIgnore()) works too.
+    build.onLoad({ filter: /.*/, namespace: "on-first-use" }, (args) => ({
+      contents: `let real; const load = () => (real ??= require(${JSON.stringify(args.path)}));
+module.exports = new Proxy(function () {}, {
+  get: (_, key) => load()[key],
+  apply: (_, self, values) => Reflect.apply(load(), self, values),
+  construct: (_, values) => Reflect.construct(load(), values),
+});`,
+      resolveDir: args.pluginData.resolveDir,
       loader: "js",
     }));
-    build.onLoad({ filter: /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/ }, async (args) => {
-      const source = await readFile(args.path, "utf8");
-      const patched = source.replace("debug('Sending: %s', util.inspect(", "debug.enabled && debug('Sending: %s', util.inspect(");
-      if (patched === source) throw new Error(`${args.path}: the request log line to make lazy was not found (a new docker-modem?)`);
-      return { contents: patched, loader: "js" };
-    });
+    // docker-modem takes ssh2's Client when it loads and constructs one when an ssh:// engine is
+    // dialled: it gets a Client that loads ssh2 (outside the bundle) then.
+    build.onResolve({ filter: /^ssh2$/ }, (args) => (args.namespace === "file" ? { path: "ssh2", namespace: "ssh2-on-first-use" } : undefined));
+    build.onLoad({ filter: /.*/, namespace: "ssh2-on-first-use" }, () => ({
+      contents: `class Client { constructor(...args) { return new (require("ssh2").Client)(...args); } }
+module.exports = { Client };`,
+      loader: "js",
+    }));
+    // docker-modem's request log: with DEBUG unset no debug namespace can be on, so it gets a log
+    // that is off, and debug (with its colour and terminal probing) is not loaded.
+    build.onLoad({ filter: /[\\/]node_modules[\\/]debug[\\/]src[\\/]index\.js$/ }, () => ({
+      contents: `module.exports = process.env.DEBUG ? require("./node.js") : function createDebug() { const log = function () {}; log.enabled = false; return log; };`,
+      loader: "js",
+    }));
+    build.onLoad({ filter: /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/ }, async (args) => ({ contents: patchDockerModem(await readFile(args.path, "utf8")), loader: "js" }));
+    build.onLoad({ filter: /[\\/]string-width[\\/]index\.js$/ }, async (args) => ({ contents: patchStringWidth(await readFile(args.path, "utf8")), loader: "js" }));
     build.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]crypto[\\/]utils\.js$/ }, () => ({
       contents: `const nodeCrypto = require("crypto");
 const pbkdf2 = require("util").promisify(nodeCrypto.pbkdf2);
+const saltedPasswords = new Map();
 const md5 = async (text) => nodeCrypto.createHash("md5").update(text, "utf-8").digest("hex");
 module.exports = {
   md5,
   postgresMd5PasswordHash: async (user, password, salt) => "md5" + (await md5(Buffer.concat([Buffer.from(await md5(password + user)), salt]))),
   randomBytes: (length) => nodeCrypto.randomBytes(length),
-  deriveKey: (password, salt, iterations) => pbkdf2(password, salt, iterations, 32, "sha256"),
+  // SaltedPassword depends only on the password and the role's salt and iteration count, which
+  // every node of a lab shares (standbys are copies of the leader): worked out once per process.
+  deriveKey(password, salt, iterations) {
+    const key = iterations + ":" + Buffer.from(salt).toString("base64") + ":" + password;
+    let derived = saltedPasswords.get(key);
+    if (!derived) {
+      derived = pbkdf2(password, salt, iterations, 32, "sha256");
+      saltedPasswords.set(key, derived);
+      derived.catch(() => saltedPasswords.delete(key));
+    }
+    return derived;
+  },
   sha256: async (data) => nodeCrypto.createHash("sha256").update(Buffer.from(data)).digest(),
   hashByName: async (name, data) => nodeCrypto.createHash(name.replace("-", "").toLowerCase()).update(Buffer.from(data)).digest(),
   hmacSha256: async (key, message) => nodeCrypto.createHmac("sha256", Buffer.from(key)).update(message).digest(),
@@ -76,19 +113,13 @@ module.exports = {
 };`,
       loader: "js",
     }));
-    build.onLoad({ filter: /.*/, namespace: "lazy" }, () => ({
-      contents: `let real; const load = () => (real ??= require("ssh2"));
-class Client { constructor(...args) { return new (load().Client)(...args); } }
-module.exports = { Client };`,
-      loader: "js",
-    }));
   },
 };
 
 await rm(new URL("../dist", import.meta.url), { recursive: true, force: true });
 // Native add-ons (resvg's PNG renderer among them) and pg's optional native binding stay outside the bundles.
 // playwright-core (a development dependency) drives the browser for the dashboard's benchmark only.
-const external = ["cpu-features", "pg-native", "@resvg/resvg-js", "playwright-core"];
+const external = ["cpu-features", "pg-native", "@resvg/resvg-js", "playwright-core", "ssh2"];
 await build({
   absWorkingDir: root,
   entryPoints: { index: "src/index.ts", "bench/bench": "src/bench/bench.ts" },
