@@ -14,6 +14,7 @@ const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writ
 const { createRequire } = require("node:module");
 const { homedir } = require("node:os");
 const { basename, dirname, join } = require("node:path");
+const { pathToFileURL } = require("node:url");
 const { Script } = require("node:vm");
 
 const bundle = join(__dirname, "..", "dist", "cli.cjs");
@@ -66,14 +67,19 @@ try {
 } catch {
   // None yet.
 }
-// The wrapper stands on a line of its own (lineOffset -1), so stack traces keep the bundle's lines and columns.
-const script = new Script(`(function (exports, require, module, __filename, __dirname) {\n${readFileSync(bundle, "latin1")}\n})`, {
-  filename: bundle,
-  lineOffset: -1,
-  cachedData,
-});
+// The bundle is a function's text (the build writes its first and last lines), compiled as it is
+// read: V8 takes the file's string without a copy, and stack traces keep the file's lines and columns.
+const script = new Script(readFileSync(bundle, "latin1"), { filename: bundle, cachedData });
 const cli = { exports: {} };
-script.runInThisContext()(cli.exports, createRequire(bundle), cli, bundle, dirname(bundle));
+try {
+  script.runInThisContext()(cli.exports, createRequire(bundle), cli, bundle, dirname(bundle), pathToFileURL(bundle).href);
+} catch (error) {
+  // A broken install (a file of the package missing): one line, where Node would print the
+  // bundle's line, which is most of a megabyte.
+  const message = process.env.DEBUG ? String(error?.stack ?? error) : `error: repl-lab could not start: ${error?.message ?? error}`;
+  process.stderr.write(`${message}\nhint: reinstall repl-lab, or run \`npm run build\` in ${join(__dirname, "..")}\n`);
+  process.exit(70);
+}
 if (process.env.DEBUG && location) {
   process.stderr.write(`[debug] code cache ${location.file}: ${cachedData === undefined ? "none yet" : script.cachedDataRejected ? "rejected" : "used"}\n`);
 }

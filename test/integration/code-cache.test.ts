@@ -90,4 +90,18 @@ describe("the CLI's code cache", () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(`error: repl-lab is not built (${join(checkout, "dist", "cli.cjs")} is missing)\nhint: run \`npm run build\` in ${checkout}\n`);
   });
+
+  it("is not reached when the install is broken: one line says so, not the bundle's text", () => {
+    // The CLI without the package's other files (package.json, templates): it cannot start.
+    const checkout = join(home, "broken");
+    mkdirSync(join(checkout, "bin"), { recursive: true });
+    mkdirSync(join(checkout, "dist"), { recursive: true });
+    copyFileSync(CLI, join(checkout, "bin", "repl-lab.cjs"));
+    copyFileSync(join(CLI, "..", "..", "dist", "cli.cjs"), join(checkout, "dist", "cli.cjs"));
+    const result = spawnSync(process.execPath, [join(checkout, "bin", "repl-lab.cjs"), "--version"], { encoding: "utf8", env: { ...process.env, DEBUG: "" } });
+    expect(result.status).toBe(70);
+    expect(result.stderr).toBe(
+      `error: repl-lab could not start: repl-lab's package root was not found above ${join(checkout, "dist", "cli.cjs")}\nhint: reinstall repl-lab, or run \`npm run build\` in ${checkout}\n`,
+    );
+  });
 });
