@@ -1,4 +1,9 @@
-// Before and after the whole run: no lab named test-* is left on the engine, even when tests fail.
+// Before and after the whole run: no lab named test-* is left on the engine, even when tests fail,
+// and the CLI's code caches of the run (the checkout's, and those of the installs the package test
+// makes) go to a folder of the run's own, removed at its end, not to the user's cache home.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { EngineUnreachableError } from "../src/core/errors.js";
 import { removeTestLabs } from "./helpers.js";
 
@@ -12,6 +17,14 @@ async function removeIfEngine(): Promise<void> {
 }
 
 export async function setup(): Promise<() => Promise<void>> {
+  const cacheHome = mkdtempSync(join(tmpdir(), "repl-lab-test-cache-"));
+  process.env.XDG_CACHE_HOME = cacheHome;
   await removeIfEngine();
-  return removeIfEngine;
+  return async () => {
+    try {
+      await removeIfEngine();
+    } finally {
+      rmSync(cacheHome, { recursive: true, force: true });
+    }
+  };
 }
