@@ -11,8 +11,6 @@
 // CommonJS, like the bundle: an ES module entry costs Node its ES module loader at start-up.
 "use strict";
 const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require("node:fs");
-const { createRequire } = require("node:module");
-const { homedir } = require("node:os");
 const { basename, dirname, join } = require("node:path");
 const { pathToFileURL } = require("node:url");
 const { Script } = require("node:vm");
@@ -39,7 +37,9 @@ function cacheLocation() {
   // A folder per installed copy (two installs must not take turns removing each other's cache),
   // and in it one folder for the bundle as it is now.
   const install = fnv1a(bundle);
-  const root = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "repl-lab", install);
+  // os.homedir() is $HOME when it is set; node:os loads only when it is not.
+  const home = process.env.HOME || require("node:os").homedir();
+  const root = join(process.env.XDG_CACHE_HOME || join(home, ".cache"), "repl-lab", install);
   const folder = join(root, `node-${process.version}-${process.arch}-${size}-${Math.trunc(mtimeMs)}`);
   const verb = process.argv.slice(2).find((arg) => !arg.startsWith("-"));
   return { root, folder, file: join(folder, `${verb && /^[a-z][a-z-]{0,31}$/.test(verb) ? verb : "repl-lab"}.v8`) };
@@ -72,7 +72,9 @@ try {
 const script = new Script(readFileSync(bundle, "latin1"), { filename: bundle, cachedData });
 const cli = { exports: {} };
 try {
-  script.runInThisContext()(cli.exports, createRequire(bundle), cli, bundle, dirname(bundle), pathToFileURL(bundle).href);
+  // This file's require resolves packages as one made for the bundle would (both are in the
+  // package's folder), without loading node:module and Node's ES module loader with it.
+  script.runInThisContext()(cli.exports, require, cli, bundle, dirname(bundle), pathToFileURL(bundle).href);
 } catch (error) {
   // A broken install (a file of the package missing): one line, where Node would print the
   // bundle's line, which is most of a megabyte.
