@@ -20,7 +20,6 @@ export function generateSecrets(): LabSecrets {
   };
 }
 
-
 /**
  * A standby's primary_conninfo. With a network delay it goes through the node's own standby end of
  * the link delay, which reads the upstream and the delay (ms) from the options; without, straight
