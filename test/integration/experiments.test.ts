@@ -84,7 +84,10 @@ describe("experiment", () => {
     expect(num(row("replica"), "ryw_violations")).toBeGreaterThan(0);
     for (const policy of ["primary", "lsn-wait", "remote_apply"]) expect(num(row(policy), "ryw_violations")).toBe(0);
     expect(num(row("sticky"), "monotonic_violations")).toBe(0);
-    expect(num(row("remote_apply"), "p50_write_ms")).toBeGreaterThanOrEqual(2000);
+    // remote_apply waits for standby1's 2 s apply delay (a write that does not wait takes a few ms).
+    // Not >= 2000 to the millisecond: CI once saw a median of 1994.8 ms (the delay runs from the
+    // commit's timestamp, taken on the server's clock, and the write is timed on this process's).
+    expect(num(row("remote_apply"), "p50_write_ms")).toBeGreaterThanOrEqual(1900);
   });
 
   it("slot-retention: a slot lets the standby catch up; without one, or past max_slot_wal_keep_size, it cannot, and status says so", async () => {
