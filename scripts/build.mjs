@@ -8,7 +8,8 @@
 import { execFileSync } from "node:child_process";
 import { build } from "esbuild";
 import { readFile, rm } from "node:fs/promises";
-import { patchDockerModem, patchStringWidth } from "./dependency-patches.mjs";
+import { basename, join } from "node:path";
+import { patchCliTable3, patchDockerModem, patchStringWidth } from "./dependency-patches.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -72,6 +73,13 @@ module.exports = new Proxy(function () {}, {
 module.exports = { Client };`,
       loader: "js",
     }));
+    // chalk probes the terminal when it loads (node:tty, and node:net with it) for its default
+    // instance, which repl-lab never uses: its views make their own Chalk with the level
+    // views/terminal.ts decides. chalk's own package maps #supports-color to a variant that probes
+    // nothing outside Node: that one is taken.
+    build.onResolve({ filter: /^#supports-color$/ }, (args) =>
+      /[\\/]chalk[\\/]source[\\/]/.test(args.importer) ? { path: join(args.importer.replace(/[\\/]source[\\/].*$/, ""), "source", "vendor", "supports-color", "browser.js") } : undefined,
+    );
     // docker-modem's request log: with DEBUG unset no debug namespace can be on, so it gets a log
     // that is off, and debug (with its colour and terminal probing) is not loaded.
     build.onLoad({ filter: /[\\/]node_modules[\\/]debug[\\/]src[\\/]index\.js$/ }, () => ({
@@ -79,6 +87,7 @@ module.exports = { Client };`,
       loader: "js",
     }));
     build.onLoad({ filter: /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/ }, async (args) => ({ contents: patchDockerModem(await readFile(args.path, "utf8")), loader: "js" }));
+    build.onLoad({ filter: /[\\/]cli-table3[\\/]src[\\/](utils|cell|debug|layout-manager)\.js$/ }, async (args) => ({ contents: patchCliTable3(basename(args.path), await readFile(args.path, "utf8")), loader: "js" }));
     build.onLoad({ filter: /[\\/]string-width[\\/]index\.js$/ }, async (args) => ({ contents: patchStringWidth(await readFile(args.path, "utf8")), loader: "js" }));
     build.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]crypto[\\/]utils\.js$/ }, () => ({
       contents: `const nodeCrypto = require("crypto");

@@ -43,6 +43,19 @@ describe("up with bad input", () => {
     expect(await labResources(lab)).toEqual(nothing);
   });
 
+  it("errors are red with FORCE_COLOR and plain with NO_COLOR or when stderr is not a terminal", async () => {
+    const args = ["up", "--lab", lab, "--followers", "0"];
+    const forced = await runCli(args, { env: { NO_COLOR: undefined, FORCE_COLOR: "1" } });
+    expect(forced.stderr).toContain("\u001b[31merror:\u001b[39m followers: must be a whole number");
+    expect(forced.stderr).toContain("\u001b[36mhint:\u001b[39m");
+    for (const env of [{ NO_COLOR: "1", FORCE_COLOR: "1" }, { NO_COLOR: undefined, FORCE_COLOR: undefined }]) {
+      const plain = await runCli(args, { env });
+      expect(plain.code).toBe(USAGE);
+      expect(plain.stderr).toContain("error: followers: must be a whole number");
+      expect(plain.stderr).not.toMatch(/\u001b\[/);
+    }
+  });
+
   it("an image that is not here and cannot be pulled is a lab error naming the command that builds one", async () => {
     const { code, stderr } = await runCli(["up", "--lab", lab, "--image", "repl-lab/postgres:99"]);
     expect(code).toBe(LAB_ERROR);
