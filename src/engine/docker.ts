@@ -20,8 +20,12 @@ import type {
 
 const ENGINE_HINT = "start a Docker engine (on Debian as root, `npm run setup` installs and starts one) or set DOCKER_HOST";
 
+/** ssh2's kinds of failure of an ssh:// engine's connection (its errors carry a level, not a code). */
+const SSH_CONNECTION_LEVELS = new Set(["client-socket", "client-dns", "client-timeout", "client-authentication", "agent", "handshake", "protocol"]);
+
 function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: string } | undefined)?.code;
+  const { code, level } = (error ?? {}) as { code?: string; level?: string };
+  if (level !== undefined && SSH_CONNECTION_LEVELS.has(level)) return true;
   return code === "ENOENT" || code === "ECONNREFUSED" || code === "EACCES" || code === "ECONNRESET" || code === "ETIMEDOUT" || code === "EHOSTUNREACH";
 }
 
@@ -95,7 +99,17 @@ function createBody(spec: ContainerSpec): Docker.ContainerCreateOptions {
  */
 function localDocker(): Docker {
   const host = process.env.DOCKER_HOST;
-  if (host && !host.startsWith("unix://")) return new Docker();
+  if (host && !host.startsWith("unix://")) {
+    try {
+      // docker-modem reads DOCKER_CERT_PATH's ca.pem, cert.pem and key.pem here, when DOCKER_TLS_VERIFY is set.
+      return new Docker();
+    } catch (error) {
+      throw new EngineUnreachableError(`cannot use the Docker engine at ${host} (${engineMessage(error)})`, {
+        hint: "check DOCKER_HOST, and DOCKER_TLS_VERIFY and DOCKER_CERT_PATH (a folder with the engine's ca.pem, cert.pem and key.pem)",
+        cause: error,
+      });
+    }
+  }
   // docker-modem takes an agent; dockerode's types and Node's leave out the option and the field.
   // Connections are kept between requests, as with Node's global agent that dockerode uses otherwise.
   const agent = new Agent({ keepAlive: true, servername: "" } as ConstructorParameters<typeof Agent>[0]);

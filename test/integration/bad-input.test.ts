@@ -71,6 +71,36 @@ describe("up with bad input", () => {
     expect(stderr).toContain("hint: start a Docker engine");
   });
 
+  it("an engine's TLS certificates that cannot be read are exit code 3 naming them, not a crash", async () => {
+    const env = { DOCKER_HOST: "tcp://127.0.0.1:1", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/nonexistent" };
+    const { code, stderr } = await runCli(["ls"], { env });
+    expect(code).toBe(ENGINE_UNREACHABLE);
+    expect(errorLines(stderr)).toEqual(["error: cannot use the Docker engine at tcp://127.0.0.1:1 (ENOENT: no such file or directory, open '/nonexistent/ca.pem')"]);
+    expect(stderr).toContain("hint: check DOCKER_HOST, and DOCKER_TLS_VERIFY and DOCKER_CERT_PATH");
+  });
+
+  // The build loads https (docker-modem) and ssh2 only when an engine needs them: dialling one
+  // proves the stand-in loads the real module. The server reads the client's first bytes and hangs up.
+  it.each([
+    ["tcp with TLS", (port: number) => ({ DOCKER_HOST: `tcp://127.0.0.1:${port}`, DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: undefined }), (first: Buffer) => first[0] === 0x16],
+    ["ssh", (port: number) => ({ DOCKER_HOST: `ssh://nobody@127.0.0.1:${port}` }), (first: Buffer) => first.toString("latin1").startsWith("SSH-2.0-")],
+  ])("an engine over %s is dialled with its protocol, and its hang-up is exit code 3", async (_, env, spoken) => {
+    let first: Buffer | undefined;
+    const server = createServer((socket) => socket.once("data", (data: Buffer) => ((first = data), socket.destroy())));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { code, stderr } = await runCli(["ls"], { env: env((server.address() as { port: number }).port) });
+      expect(code).toBe(ENGINE_UNREACHABLE);
+      expect(errorLines(stderr)).toHaveLength(1);
+      expect(errorLines(stderr)[0]).toMatch(/^error: cannot reach the Docker engine/);
+      expect(first).toBeDefined();
+      expect(spoken(first!)).toBe(true);
+      expect(stderr).not.toContain("DeprecationWarning"); // docker-modem's ssh address, before the build's patch
+    } finally {
+      server.close();
+    }
+  });
+
   it("an unknown lab is a lab error for status, env, sql and down", async () => {
     for (const args of [["status"], ["env"], ["sql", "leader", "SELECT 1"], ["down"]]) {
       const { code, stderr } = await runCli([...args, "--lab", lab]);

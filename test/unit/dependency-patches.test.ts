@@ -84,13 +84,16 @@ describe("dependency patches", () => {
     expect(new patched({ debug: 3 }).messages?.join("\n")).toContain("Cell wider tha…");
   });
 
-  it("docker-modem's request log is formatted only when it is on", () => {
+  it("docker-modem's request log is formatted only when it is on, and an ssh engine's address is a valid URL", () => {
     const source = readFileSync(require.resolve("docker-modem/lib/modem.js"), "utf8");
     expect(patchDockerModem(source)).toContain("debug.enabled && debug('Sending: %s', util.inspect(");
+    // An ssh:// engine's address gets its slashes (bad-input.test.ts dials one).
+    expect(patchDockerModem(source)).toContain("protocol: parsed.protocol || this.protocol,\n      slashes: true,\n");
   });
 
   it("a source without the line to patch stops the build", () => {
     expect(() => patchStringWidth("module.exports = () => 0;")).toThrow("string-width/index.js: the line to patch was not found");
+    expect(() => patchDockerModem("debug('Sending: %s', util.inspect(")).toThrow("docker-modem/lib/modem.js: the line to patch was not found");
     expect(() => patchDockerModem("")).toThrow("docker-modem/lib/modem.js: the line to patch was not found");
     for (const file of ["utils.js", "cell.js", "debug.js", "layout-manager.js"]) {
       expect(() => patchCliTable3(file, "module.exports = {};")).toThrow(`cli-table3/src/${file}: the line to patch was not found`);
