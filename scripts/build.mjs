@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { build } from "esbuild";
 import { readFile, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { patchCliTable3, patchDockerModem, patchStringWidth } from "./dependency-patches.mjs";
+import { firstUseStandIn, patchCliTable3, patchDockerModem, patchStringWidth } from "./dependency-patches.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -54,17 +54,7 @@ const leaveOutUnused = {
         ? { path: args.path, namespace: "on-first-use", pluginData: { resolveDir: args.resolveDir } }
         : undefined,
     );
-    // A function stand-in, so that what is called (DockerIgnore()) works too.
-    build.onLoad({ filter: /.*/, namespace: "on-first-use" }, (args) => ({
-      contents: `let real; const load = () => (real ??= require(${JSON.stringify(args.path)}));
-module.exports = new Proxy(function () {}, {
-  get: (_, key) => load()[key],
-  apply: (_, self, values) => Reflect.apply(load(), self, values),
-  construct: (_, values) => Reflect.construct(load(), values),
-});`,
-      resolveDir: args.pluginData.resolveDir,
-      loader: "js",
-    }));
+    build.onLoad({ filter: /.*/, namespace: "on-first-use" }, (args) => ({ contents: firstUseStandIn(args.path), resolveDir: args.pluginData.resolveDir, loader: "js" }));
     // docker-modem takes ssh2's Client when it loads and constructs one when an ssh:// engine is
     // dialled: it gets a Client that loads ssh2 (outside the bundle) then.
     build.onResolve({ filter: /^ssh2$/ }, (args) => (args.namespace === "file" ? { path: "ssh2", namespace: "ssh2-on-first-use" } : undefined));

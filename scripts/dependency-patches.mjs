@@ -83,3 +83,17 @@ export function patchCliTable3(file, source) {
       return source;
   }
 }
+
+/**
+ * The source of a module that stands in for `module` (see the build's loadOnFirstUse rules) and
+ * loads it at first use: reading a property, calling it, or constructing it. A function, so that
+ * what is called (DockerIgnore()) or constructed works too.
+ */
+export function firstUseStandIn(module) {
+  return `let real; const load = () => (real ??= require(${JSON.stringify(module)}));
+module.exports = new Proxy(function () {}, {
+  get: (_, key) => load()[key],
+  apply: (_, self, values) => Reflect.apply(load(), self, values),
+  construct: (_, values) => Reflect.construct(load(), values),
+});`;
+}

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { patchCliTable3, patchDockerModem, patchStringWidth } from "../../scripts/dependency-patches.mjs";
+import { firstUseStandIn, patchCliTable3, patchDockerModem, patchStringWidth } from "../../scripts/dependency-patches.mjs";
 
 const require = createRequire(import.meta.url);
 
@@ -89,6 +89,25 @@ describe("dependency patches", () => {
     expect(patchDockerModem(source)).toContain("debug.enabled && debug('Sending: %s', util.inspect(");
     // An ssh:// engine's address gets its slashes (bad-input.test.ts dials one).
     expect(patchDockerModem(source)).toContain("protocol: parsed.protocol || this.protocol,\n      slashes: true,\n");
+  });
+
+  it("a first-use stand-in loads its module only when used, then reads, calls and constructs as the module does", () => {
+    const here = require.resolve("dockerode/lib/util.js");
+    const resolved = createRequire(here).resolve("@balena/dockerignore");
+    delete require.cache[resolved];
+    type Ignore = { add(rules: string[]): Ignore; ignores(path: string): boolean };
+    const ignore = moduleFrom<(options?: object) => Ignore>(here, firstUseStandIn("@balena/dockerignore"));
+    expect(require.cache[resolved]).toBeUndefined();
+    // Called, as dockerode calls it.
+    expect(ignore().add(["*.log", "!keep.log"]).ignores("debug.log")).toBe(true);
+    expect(require.cache[resolved]).toBeDefined();
+    expect(ignore().add(["*.log", "!keep.log"]).ignores("keep.log")).toBe(false);
+    // A module's members, and a class constructed through the stand-in.
+    const zlib = moduleFrom<typeof import("node:zlib")>(here, firstUseStandIn("zlib"));
+    expect(zlib.gunzipSync(zlib.gzipSync("lab")).toString()).toBe("lab");
+    const { EventEmitter } = require("node:events") as typeof import("node:events");
+    const Emitter = moduleFrom<typeof EventEmitter>(here, firstUseStandIn("node:events"));
+    expect(new Emitter()).toBeInstanceOf(EventEmitter);
   });
 
   it("a source without the line to patch stops the build", () => {
