@@ -19,7 +19,8 @@ const root = new URL("..", import.meta.url).pathname;
  * makes Node load its fetch implementation (undici); this bundle is for Node, so it gets pg's Node
  * streams, and its SCRAM hashing through node:crypto rather than the Web Crypto API (same results:
  * loading WebCrypto and its per-call checks cost 7 ms of the three sign-ins of a `status`).
- * Two dependencies' sources are patched for speed, with the same results: see dependency-patches.mjs.
+ * Three dependencies' sources are patched for speed with the same results, and docker-modem's
+ * ssh:// address is mended: see dependency-patches.mjs.
  *
  * What a bundled module requires at its top but uses only in functions a command rarely calls: it
  * gets a stand-in that loads the real module at first use. Loaded with their importers, these were

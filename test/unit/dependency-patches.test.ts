@@ -1,5 +1,5 @@
-// The build patches three dependencies' sources for start-up time (scripts/dependency-patches.mjs):
-// each patched module must give what the original gives.
+// What the build changes in dependencies (scripts/dependency-patches.mjs): each patched module must
+// give what the original gives, and a first-use stand-in must act as the module it stands for.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
