@@ -8,26 +8,25 @@ import { progressTo } from "./core/progress.js";
 import type { LabStatus } from "./core/status.js";
 import { buildTopology, type LabSpecInput } from "./core/topology.js";
 import type { FaultAction } from "./core/constants.js";
-import { check, type CheckResult } from "./commands/check.js";
-import { delay, type DelayResult } from "./commands/delay.js";
-import { experiment } from "./commands/experiment.js";
-import { down } from "./commands/down.js";
-import { env } from "./commands/env.js";
-import { events } from "./commands/events.js";
-import { fault, type FaultResult } from "./commands/fault.js";
-import { ls } from "./commands/ls.js";
-import { promote, type PromoteResult } from "./commands/promote.js";
-import { rejoin, type RejoinResult } from "./commands/rejoin.js";
-import { sql } from "./commands/sql.js";
-import { status, watchStatus } from "./commands/status.js";
-import { switchover, type SwitchoverResult } from "./commands/switchover.js";
-import { sync, type SyncResult } from "./commands/sync.js";
-import { up, type UpResult } from "./commands/up.js";
+import type { LabAction } from "./core/action.js";
+import { check, type CheckResult } from "./operations/check.js";
+import { delay, type DelayResult } from "./operations/delay.js";
+import { down } from "./operations/down.js";
+import { env } from "./operations/env.js";
+import { events } from "./operations/events.js";
+import { fault, type FaultResult } from "./operations/fault.js";
+import { ls } from "./operations/ls.js";
+import { promote, type PromoteResult } from "./operations/promote.js";
+import { rejoin, type RejoinResult } from "./operations/rejoin.js";
+import { sql } from "./operations/sql.js";
+import { status, watchStatus } from "./operations/status.js";
+import { switchover, type SwitchoverResult } from "./operations/switchover.js";
+import { sync, type SyncResult } from "./operations/sync.js";
+import { up, type UpResult } from "./operations/up.js";
 import { readLab, requireEndpoint, requireNode, type LabSummary, type RemovedResources } from "./lab/context.js";
 import { dockerRuntime, type Runtime } from "./lab/runtime.js";
 import type { LabTick, TimedLabEvent } from "./lab/watch.js";
 import type { QueryResult, Session } from "./postgres.js";
-import type { ExperimentResult } from "./experiments/types.js";
 
 export interface LabOptions extends Omit<LabSpecInput, "lab" | "settings"> {
   /** The lab's name; left out, a unique one ("lab-" and six hex digits). */
@@ -204,13 +203,13 @@ export class Lab implements AsyncDisposable {
 
   /** HA mode: the member holding Patroni's leader lock in etcd right now; null while nobody does. */
   async leaderLock(): Promise<string | null> {
-    const { leaderLock } = await import("./commands/ha.js");
+    const { leaderLock } = await import("./operations/ha.js");
     return leaderLock(this.runtime, { lab: this.name });
   }
 
   /** HA mode: a change to Patroni's dynamic configuration, as PATCH /config, e.g. `{ ttl: 30, loop_wait: 10 }`. */
   async configurePatroni(change: Record<string, unknown>): Promise<void> {
-    const { configurePatroni } = await import("./commands/ha.js");
+    const { configurePatroni } = await import("./operations/ha.js");
     return configurePatroni(this.runtime, { lab: this.name, change });
   }
 
@@ -223,6 +222,31 @@ export class Lab implements AsyncDisposable {
     /** synchronous_commit: off, local, remote_write, on or remote_apply. */
     commit: (level: string): Promise<SyncResult> => sync(this.runtime, { lab: this.name, change: { kind: "commit", level } }),
   };
+
+  /**
+   * Carries out one action, as a scenario step or the dashboard's POST /api/actions/<verb> does:
+   * `{ verb: "kill", node: "standby1" }`, `{ verb: "delay", node: "standby1", apply: "2s" }`,
+   * `{ verb: "sync", set: "ANY 1 (*)" }`. Check untrusted input with parseAction() first. Resolves
+   * to the operation's own result (the object its CLI command prints with --json).
+   */
+  async act(action: LabAction): Promise<unknown> {
+    switch (action.verb) {
+      case "promote":
+        return this.promote(action.node);
+      case "switchover":
+        return this.switchover(action.node);
+      case "rejoin":
+        return this.rejoin(action.node, { reclone: action.reclone ?? false });
+      case "delay":
+        return this.delay(action.node, { apply: action.apply, network: action.network, clear: action.clear });
+      case "sync":
+        if (action.set !== undefined) return this.sync.set(action.set);
+        if (action.off) return this.sync.off();
+        return this.sync.commit(action.commit!);
+      default:
+        return this.fault(action.verb, action.node);
+    }
+  }
 
   /** One event per change (container state, role, timeline, walsender, sync_state), as `repl-lab events --json`. */
   events(options: WatchLabOptions = {}): AsyncIterable<TimedLabEvent> {
@@ -250,24 +274,4 @@ export class Lab implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     if (!this.downResult) await this.down();
   }
-}
-
-export interface ExperimentRunOptions {
-  /** Run in this existing lab instead of labs of its own (where the experiment allows it). */
-  lab?: string;
-  image?: string;
-  onProgress?: (message: string) => void;
-  signal?: AbortSignal;
-  runtime?: Runtime;
-}
-
-/**
- * Runs an experiment, as `repl-lab experiment <name>` does: `options` are its flags' fields
- * (`{ applyDelay: "200ms", levels: ["on", "remote_apply"] }`). Resolves to
- * `{ experiment, config, results, conclusion }`.
- */
-export async function runExperiment(name: string, options: Record<string, unknown> = {}, run: ExperimentRunOptions = {}): Promise<ExperimentResult> {
-  const runtime = run.runtime ?? (await dockerRuntime());
-  const { result } = await experiment(runtime, { name, options, lab: run.lab, image: run.image, signal: run.signal }, progressTo(run.onProgress));
-  return result;
 }

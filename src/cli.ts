@@ -7,7 +7,7 @@ import { nextTurn } from "./core/schedule.js";
 import { defaultLabName, FAULT_ACTIONS, SYNC_COMMIT_LEVELS, type FaultAction } from "./core/constants.js";
 import { EXPERIMENTS } from "./experiments/catalog.js";
 import type { TopologyFlags } from "./cli-options.js";
-import type { SyncChange } from "./commands/sync.js";
+import type { SyncChange } from "./operations/sync.js";
 import type { Runtime } from "./lab/runtime.js";
 
 const VERSION = (JSON.parse(readPackageFile("package.json")) as { version: string }).version;
@@ -145,7 +145,7 @@ Examples:
       )
       .action(async (flags: TopologyFlags & { waitTimeout: string; json?: boolean; quiet?: boolean }) => {
         const [{ topologyFrom }, { durationMs }, { up }, { stderrProgress, colour }, { upView }] = await Promise.all([
-          load.options(), load.duration(), import("./commands/up.js"), load.terminal(), load.results(),
+          load.options(), load.duration(), import("./operations/up.js"), load.terminal(), load.results(),
         ]);
         const topology = topologyFrom(flags);
         const waitTimeoutMs = durationMs(flags.waitTimeout, "--wait-timeout");
@@ -178,7 +178,7 @@ Examples:
         }
         if (flags.events) return printEvents(flags.lab, intervalMs, flags.json);
         if (flags.watch) return printWatch(flags.lab, intervalMs, flags.json);
-        const [runtime, { status }] = await Promise.all([load.runtime(), import("./commands/status.js")]);
+        const [runtime, { status }] = await Promise.all([load.runtime(), import("./operations/status.js")]);
         const result = status(runtime, { lab: flags.lab });
         result.catch(() => undefined); // awaited below, after the view has loaded while the lab answered
         const [{ colour }, { renderStatus }] = await nextTurn().then(() => Promise.all([load.terminal(), import("./views/status.js")]));
@@ -194,7 +194,7 @@ Examples:
       .option("--keep-volumes", "keep the data volumes")
       .option("--json", "print what was removed as JSON")
       .action(async (flags: { lab: string; keepVolumes?: boolean; json?: boolean }) => {
-        const [runtime, { down }, { downView }] = await Promise.all([load.runtime(), import("./commands/down.js"), load.results()]);
+        const [runtime, { down }, { downView }] = await Promise.all([load.runtime(), import("./operations/down.js"), load.results()]);
         const removed = await down(runtime, { lab: flags.lab, keepVolumes: Boolean(flags.keepVolumes) });
         await show(removed, flags.json, (value) => downView(value, Boolean(flags.keepVolumes)));
       });
@@ -206,7 +206,7 @@ Examples:
       .description("list the labs on this Docker engine")
       .option("--json", "print as JSON")
       .action(async (flags: { json?: boolean }) => {
-        const [runtime, { ls }, { colour }, { lsView }] = await Promise.all([load.runtime(), import("./commands/ls.js"), load.terminal(), load.results()]);
+        const [runtime, { ls }, { colour }, { lsView }] = await Promise.all([load.runtime(), import("./operations/ls.js"), load.terminal(), load.results()]);
         await show(await ls(runtime), flags.json, (value) => lsView(value, colour));
       });
   }
@@ -225,7 +225,7 @@ Examples:
   $ repl-lab env --dotenv >> "$GITHUB_ENV"
   $ repl-lab env --json`)
       .action(async (flags: { lab: string; json?: boolean; dotenv?: boolean }) => {
-        const [runtime, { env }, { exportLines, dotenvLines }] = await Promise.all([load.runtime(), import("./commands/env.js"), load.results()]);
+        const [runtime, { env }, { exportLines, dotenvLines }] = await Promise.all([load.runtime(), import("./operations/env.js"), load.results()]);
         await show(await env(runtime, { lab: flags.lab }), flags.json, flags.dotenv ? dotenvLines : exportLines);
       });
   }
@@ -244,7 +244,7 @@ Examples:
   $ repl-lab sql standby1 "SELECT * FROM t"`)
       .action(async (node: string, query: string, flags: { lab: string; json?: boolean }) => {
         const [runtime, { sql }, { colour, printJson, printLine }, { sqlView }] = await Promise.all([
-          load.runtime(), import("./commands/sql.js"), load.terminal(), load.results(),
+          load.runtime(), import("./operations/sql.js"), load.terminal(), load.results(),
         ]);
         const result = await sql(runtime, { lab: flags.lab, node, query });
         if (flags.json) printJson(result.rows);
@@ -260,7 +260,7 @@ Examples:
       .argument("[psql-args...]", "extra arguments for psql, after --")
       .addOption(labOption())
       .action(async (node: string, args: string[], flags: { lab: string }) => {
-        const [runtime, { psql }] = await Promise.all([load.runtime(), import("./commands/psql.js")]);
+        const [runtime, { psql }] = await Promise.all([load.runtime(), import("./operations/psql.js")]);
         process.exitCode = await psql(runtime, { lab: flags.lab, node, args, stdio: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr } });
       });
   }
@@ -282,7 +282,7 @@ Examples:
           }
           tail = Number(flags.tail);
         }
-        const [runtime, { logs }] = await Promise.all([load.runtime(), import("./commands/logs.js")]);
+        const [runtime, { logs }] = await Promise.all([load.runtime(), import("./operations/logs.js")]);
         for await (const chunk of await logs(runtime, { lab: flags.lab, node, follow: Boolean(flags.follow), tail })) process.stdout.write(chunk);
       });
   }
@@ -298,7 +298,7 @@ Examples:
       .addHelpText("after", `\nExample:\n  $ repl-lab ${action} standby1 && repl-lab status`)
       .action(async (node: string, flags: { lab: string; json?: boolean }) => {
         const [runtime, { fault }, { stderrProgress }, { faultView }] = await Promise.all([
-          load.runtime(), import("./commands/fault.js"), load.terminal(), load.results(),
+          load.runtime(), import("./operations/fault.js"), load.terminal(), load.results(),
         ]);
         await show(await fault(runtime, { lab: flags.lab, node, action }, stderrProgress()), flags.json, faultView);
       });
@@ -320,7 +320,7 @@ Examples:
   $ repl-lab delay standby1 --network 20ms  a commit waiting for standby1 now takes a 40 ms round trip
   $ repl-lab delay standby2 --clear`)
       .action(async (node: string, flags: { lab: string; apply?: string; network?: string; clear?: boolean; json?: boolean }) => {
-        const [runtime, { delay }, { delayView }] = await Promise.all([load.runtime(), import("./commands/delay.js"), load.results()]);
+        const [runtime, { delay }, { delayView }] = await Promise.all([load.runtime(), import("./operations/delay.js"), load.results()]);
         const result = await delay(runtime, { lab: flags.lab, node, apply: flags.apply, network: flags.network, clear: Boolean(flags.clear) });
         await show(result, flags.json, delayView);
       });
@@ -336,7 +336,7 @@ Examples:
   $ repl-lab sync off                       the seed's manual fallback: synchronous_standby_names = ''
   $ repl-lab sync commit remote_apply`);
     const runSync = async (change: SyncChange, flags: { lab: string; json?: boolean }) => {
-      const [runtime, { sync }, { colour }, { syncView }] = await Promise.all([load.runtime(), import("./commands/sync.js"), load.terminal(), load.results()]);
+      const [runtime, { sync }, { colour }, { syncView }] = await Promise.all([load.runtime(), import("./operations/sync.js"), load.terminal(), load.results()]);
       await show(await sync(runtime, { lab: flags.lab, change }), flags.json, (value) => syncView(value, colour));
     };
     syncCommand
@@ -373,7 +373,7 @@ Example (failover):
   $ repl-lab kill leader && repl-lab promote standby1 && repl-lab status`)
       .action(async (node: string, flags: { lab: string; json?: boolean }) => {
         const [runtime, { promote }, { stderrProgress, colour }, { promoteView }] = await Promise.all([
-          load.runtime(), import("./commands/promote.js"), load.terminal(), load.results(),
+          load.runtime(), import("./operations/promote.js"), load.terminal(), load.results(),
         ]);
         const result = await uninterrupted("promote", () => promote(runtime, { lab: flags.lab, node }, stderrProgress()));
         await show(result, flags.json, (value) => promoteView(value, colour));
@@ -390,7 +390,7 @@ Example (failover):
       .option("--json", "print the result as JSON")
       .action(async (node: string, flags: { lab: string; reclone?: boolean; json?: boolean }) => {
         const [runtime, { rejoin }, { stderrProgress }, { rejoinView }] = await Promise.all([
-          load.runtime(), import("./commands/rejoin.js"), load.terminal(), load.results(),
+          load.runtime(), import("./operations/rejoin.js"), load.terminal(), load.results(),
         ]);
         const result = await uninterrupted("rejoin", () => rejoin(runtime, { lab: flags.lab, node, reclone: Boolean(flags.reclone) }, stderrProgress()));
         await show(result, flags.json, rejoinView);
@@ -406,7 +406,7 @@ Example (failover):
       .option("--json", "print the result as JSON")
       .action(async (node: string, flags: { lab: string; json?: boolean }) => {
         const [runtime, { switchover }, { stderrProgress, colour }, { switchoverView }] = await Promise.all([
-          load.runtime(), import("./commands/switchover.js"), load.terminal(), load.results(),
+          load.runtime(), import("./operations/switchover.js"), load.terminal(), load.results(),
         ]);
         const result = await uninterrupted("switchover", () => switchover(runtime, { lab: flags.lab, node }, stderrProgress()));
         await show(result, flags.json, (value) => switchoverView(value, colour));
@@ -491,7 +491,7 @@ Examples:
   $ repl-lab render -n 2 --sync standby1 -o docker-compose.yml && docker compose up -d
   $ repl-lab render --file lab.yaml > lab-compose.yml`)
       .action(async (flags: TopologyFlags & { output?: string; seed?: string }) => {
-        const [{ topologyFrom }, { render }, { printNote }] = await Promise.all([load.options(), import("./commands/render.js"), load.terminal()]);
+        const [{ topologyFrom }, { render }, { printNote }] = await Promise.all([load.options(), import("./operations/render.js"), load.terminal()]);
         const topology = topologyFrom(flags);
         const runtime = topology.image ? undefined : await load.runtime();
         const command = ["repl-lab", ...process.argv.slice(2)].join(" ");
@@ -523,7 +523,7 @@ Examples:
         const maxLagBytes = parseSize(flags.maxLag);
         if (maxLagBytes === undefined) throw new UsageError(`--max-lag ${flags.maxLag}: expected a size such as 16MB`);
         const timeoutMs = durationMs(flags.timeout, "--timeout");
-        const [runtime, { check }] = await Promise.all([load.runtime(), import("./commands/check.js")]);
+        const [runtime, { check }] = await Promise.all([load.runtime(), import("./operations/check.js")]);
         const result = await withInterrupt((signal) => check(runtime, { lab: flags.lab, maxLagBytes, timeoutMs, signal }));
         await printReport(result, flags, async (reporters) => reporters.checkCases(result), async (reporters, colour) => reporters.checkView(result, colour));
         if (!result.passed) process.exitCode = 1;
@@ -551,7 +551,7 @@ Examples:
   $ repl-lab scenario run scenarios/failover.yaml --reporter tap
   $ repl-lab scenario run scenarios/*.yaml --reporter junit --out repl-lab-junit.xml`)
       .action(async (files: string[], flags: { lab?: string; keepGoing?: boolean; keepLab?: boolean; image?: string; json?: boolean; reporter: string; out?: string; quiet?: boolean }) => {
-        const [runtime, { runScenarios }, { stderrProgress }] = await Promise.all([load.runtime(), import("./commands/scenario.js"), load.terminal()]);
+        const [runtime, { runScenarios }, { stderrProgress }] = await Promise.all([load.runtime(), import("./scenario/run.js"), load.terminal()]);
         const result = await withInterrupt((signal) =>
           runScenarios(runtime, { files, lab: flags.lab, keepGoing: flags.keepGoing, keepLab: flags.keepLab, image: flags.image, signal }, stderrProgress(flags.quiet)),
         );
@@ -574,7 +574,7 @@ ${EXPERIMENTS.map((entry) => `  $ ${entry.example}`).join("\n")}`);
       .option("--json", "print as JSON")
       .action(async (flags: { json?: boolean }) => {
         const [{ listExperiments }, { colour }, { experimentListView }] = await Promise.all([
-          import("./commands/experiment.js"), load.terminal(), import("./views/experiment.js"),
+          import("./experiments/run.js"), load.terminal(), import("./views/experiment.js"),
         ]);
         await show(listExperiments(), flags.json, (value) => experimentListView(value, colour));
       });
@@ -591,7 +591,7 @@ ${EXPERIMENTS.map((entry) => `  $ ${entry.example}`).join("\n")}`);
         .addHelpText("after", `\nExample:\n  $ ${entry.example}`)
         .action(async (flags: Record<string, unknown> & { lab?: string; image?: string; json?: boolean; out?: string; quiet?: boolean }) => {
           const [runtime, { experiment }, { stderrProgress, colour, printNote }, views] = await Promise.all([
-            load.runtime(), import("./commands/experiment.js"), load.terminal(), import("./views/experiment.js"),
+            load.runtime(), import("./experiments/run.js"), load.terminal(), import("./views/experiment.js"),
           ]);
           const options = Object.fromEntries(Object.entries(flags).filter(([key]) => !commonExperimentFlags.includes(key)));
           const run = await withInterrupt((signal) =>
@@ -612,7 +612,7 @@ ${EXPERIMENTS.map((entry) => `  $ ${entry.example}`).join("\n")}`);
       .option("--ha", "build repl-lab/postgres-ha:<major> instead: the same plus Patroni and etcd, for `up --ha`")
       .option("--json", "print the image name as JSON")
       .action(async (flags: { pg: string; ha?: boolean; json?: boolean }) => {
-        const [{ imageBuild, checkMajor }, { stderrProgress }] = await Promise.all([import("./commands/image.js"), load.terminal()]);
+        const [{ imageBuild, checkMajor }, { stderrProgress }] = await Promise.all([import("./operations/image.js"), load.terminal()]);
         checkMajor(flags.pg);
         const built = await imageBuild(await load.runtime(), { pg: flags.pg, ha: flags.ha }, stderrProgress());
         await show(built, flags.json, (value) => value.image);
@@ -645,7 +645,7 @@ async function printReport(
 /** `status --watch`: a redraw (or a JSON line) per look until Ctrl-C. */
 async function printWatch(lab: string, intervalMs: number, json: boolean | undefined): Promise<void> {
   const [runtime, { watchStatus }, { colour, printJsonLine }, { watchScreen }] = await Promise.all([
-    load.runtime(), import("./commands/status.js"), load.terminal(), load.results(),
+    load.runtime(), import("./operations/status.js"), load.terminal(), load.results(),
   ]);
   const clearScreen = process.stdout.isTTY && !json;
   await withInterrupt(async (signal) => {
@@ -659,7 +659,7 @@ async function printWatch(lab: string, intervalMs: number, json: boolean | undef
 /** `events`: a line (or a JSON object) per change until Ctrl-C. */
 async function printEvents(lab: string, intervalMs: number, json: boolean | undefined): Promise<void> {
   const [runtime, { events }, { printJsonLine, printLine }, { eventLine }] = await Promise.all([
-    load.runtime(), import("./commands/events.js"), load.terminal(), load.results(),
+    load.runtime(), import("./operations/events.js"), load.terminal(), load.results(),
   ]);
   await withInterrupt(async (signal) => {
     for await (const event of events(runtime, { lab, intervalMs, signal })) {

@@ -11,7 +11,7 @@ import type {
   ExecResult,
   ImageDetails,
   NamedResource,
-} from "../src/engine/engine.js";
+} from "../src/core/engine.js";
 import type { Runtime } from "../src/lab/runtime.js";
 import type { Endpoint, Session } from "../src/postgres.js";
 

@@ -3,7 +3,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { stringify } from "yaml";
 import { LABEL, labLabels, names } from "./labels.js";
 import { readPackageFile } from "./package-files.js";
-import type { ContainerSpec } from "../engine/engine.js";
+import type { ContainerSpec } from "./engine.js";
 import { nodeEntrypoint, planEtcd, planLab, type LabSecrets } from "./node-plan.js";
 import { LEADER, type Topology } from "./topology.js";
 

@@ -1,6 +1,6 @@
 // What each node's container is, as plain data: `up` hands it to the engine, `render` to compose.
 import { randomBytes } from "node:crypto";
-import type { ContainerSpec } from "../engine/engine.js";
+import type { ContainerSpec } from "./engine.js";
 import { ENV, ETCD_CLIENT_PORT, LEADER, LINK_STANDBY_END_PORT, PATRONI_PORT, PGDATA, POSTGRES_PORT } from "./constants.js";
 import { ETCD_ROLE, LABEL, labLabels, names, nodeLabels } from "./labels.js";
 import { readPackageFile } from "./package-files.js";

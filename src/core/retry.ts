@@ -1,5 +1,6 @@
-// All polling goes through retryUntil, with a clock that tests can control.
-import { InterruptedError } from "./errors.js";
+// All waiting goes through here: retryUntil (and the helpers built on it) for a condition, sleep
+// for a set time, both on a clock that tests can control and both ended early by an abort signal.
+import { InterruptedError, LabError } from "./errors.js";
 
 export interface Clock {
   now(): number;
@@ -19,6 +20,11 @@ export const realClock: Clock = {
       signal?.addEventListener("abort", done, { once: true });
     }),
 };
+
+/** Resolves after `ms`, or at once when the signal aborts (the caller checks the signal). */
+export function sleep(ms: number, signal?: AbortSignal, clock: Clock = realClock): Promise<void> {
+  return clock.sleep(ms, signal);
+}
 
 export function throwIfInterrupted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new InterruptedError("interrupted");
@@ -57,6 +63,37 @@ export async function pollUntil(attempt: () => Promise<boolean>, options: Omit<R
     return await retryUntil(async () => ((await attempt()) ? true : undefined), { ...options, onTimeout: () => new Deadline() });
   } catch (error) {
     if (error instanceof Deadline) return false;
+    throw error;
+  }
+}
+
+/**
+ * Looks until `look` gives a value (anything but undefined), every `intervalMs`, for at most
+ * `timeoutMs`; a lab that never gets there is a LabError naming what did not happen (exit 1).
+ */
+export function waitUntil<T>(look: () => Promise<T | undefined>, timeoutMs: number, what: string, signal?: AbortSignal, intervalMs = 50): Promise<T> {
+  return retryUntil(look, { timeoutMs, intervalMs, signal, onTimeout: () => new LabError(`${what} did not happen within ${timeoutMs / 1000} s`) });
+}
+
+class Held extends Error {}
+
+/**
+ * Checks that `holds` stays true for `forMs`, looking every `intervalMs`. Resolves undefined when it
+ * held throughout, else the milliseconds after which it stopped holding.
+ */
+export async function holdFor(holds: () => Promise<boolean>, options: { forMs: number; intervalMs: number; signal?: AbortSignal; clock?: Clock }): Promise<number | undefined> {
+  const clock = options.clock ?? realClock;
+  const started = clock.now();
+  try {
+    return await retryUntil(async () => ((await holds()) ? undefined : clock.now() - started), {
+      timeoutMs: options.forMs,
+      intervalMs: options.intervalMs,
+      signal: options.signal,
+      clock,
+      onTimeout: () => new Held(),
+    });
+  } catch (error) {
+    if (error instanceof Held) return undefined;
     throw error;
   }
 }

@@ -1,6 +1,6 @@
 // What a lab looks like at one moment, keyed by PostgreSQL's own names: the shape of `status --json`,
 // of the library's lab.status() and of every snapshot watchLab() produces.
-import type { ContainerState } from "../engine/engine.js";
+import type { ContainerState } from "./engine.js";
 
 export interface NodeStatus {
   name: string;

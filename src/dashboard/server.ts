@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { Lab } from "../api.js";
-import { parseAction, runAction, type ActionVerb } from "../commands/action.js";
+import { parseAction, type ActionVerb } from "../core/action.js";
 import { exitCodeOf, ReplLabError, UsageError, LabError } from "../core/errors.js";
 import { readPackageFile } from "../core/package-files.js";
 import { realClock } from "../core/retry.js";
@@ -322,7 +322,7 @@ export async function startDashboard(runtime: Runtime, options: DashboardOptions
     const started = performance.now();
     try {
       const lab = await Lab.attach(options.lab, { runtime });
-      const result = await runAction(lab, parsed);
+      const result = await lab.act(parsed);
       const elapsed_ms = Math.round(performance.now() - started);
       feed.send("action", { time: new Date().toISOString(), state: "done", action: parsed, elapsed_ms });
       json(response, 200, { ok: true, verb: verb as ActionVerb, action: parsed, elapsed_ms, result });

@@ -16,7 +16,7 @@ import type {
   ImageDetails,
   NamedResource,
   Stdio,
-} from "./engine.js";
+} from "../core/engine.js";
 
 const ENGINE_HINT = "start a Docker engine (on Debian as root, `npm run setup` installs and starts one) or set DOCKER_HOST";
 

@@ -4,7 +4,8 @@
 import type { Lab } from "../api.js";
 import type { FaultAction } from "../core/constants.js";
 import type { Session } from "../postgres.js";
-import { round, sleep, waitUntil } from "./measure.js";
+import { round } from "./measure.js";
+import { sleep, waitUntil } from "../core/retry.js";
 import { durationListOption, listOption, onlyOptions, type RawOptions } from "./options.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
 

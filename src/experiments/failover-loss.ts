@@ -5,7 +5,8 @@
 import type { Lab } from "../api.js";
 import { NodeUnavailableError } from "../core/errors.js";
 import type { Session } from "../postgres.js";
-import { lsnBytes, round, sleep, waitUntil } from "./measure.js";
+import { lsnBytes, round } from "./measure.js";
+import { sleep, waitUntil } from "../core/retry.js";
 import { countOption, durationOption, listOption, onlyOptions, type RawOptions } from "./options.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
 

@@ -9,7 +9,8 @@ import type { Lab } from "../api.js";
 import { LAB_HA_DEFAULTS, PATRONI_DEFAULTS } from "../core/ha.js";
 import type { Session } from "../postgres.js";
 import { LabError } from "../core/errors.js";
-import { Latencies, round, sleep, waitUntil } from "./measure.js";
+import { Latencies, round } from "./measure.js";
+import { sleep, waitUntil } from "../core/retry.js";
 import { countOption, listOption, onlyOptions, type RawOptions } from "./options.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
 

@@ -2,7 +2,8 @@
 // of 2MB/s, that is 4 seconds of lag." A writer produces WAL at a set rate against a standby that
 // replays each commit a set time late; lag in bytes (pg_wal_lsn_diff on the primary), lag in time
 // (now() - pg_last_xact_replay_timestamp() on the replica), and the product that should join them.
-import { round, sleep } from "./measure.js";
+import { round } from "./measure.js";
+import { sleep } from "../core/retry.js";
 import { durationOption, onlyOptions, type RawOptions } from "./options.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
 import { UsageError } from "../core/errors.js";

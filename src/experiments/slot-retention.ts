@@ -2,7 +2,8 @@
 // replication slots, a standby that had been stopped long could catch up only if wal_keep_segments
 // kept enough WAL; a slot keeps all of it (and max_slot_wal_keep_size puts a ceiling on that).
 import type { Lab } from "../api.js";
-import { round, sleep } from "./measure.js";
+import { round } from "./measure.js";
+import { sleep } from "../core/retry.js";
 import { listOption, onlyOptions, sizeOption, type RawOptions } from "./options.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
 

@@ -3,7 +3,8 @@
 // late. The seed's remedies: read-your-own-writes (from the leader, or from a replica known to have
 // replayed past the write's LSN), monotonic reads (one replica per client), and remote_apply.
 import type { Session } from "../postgres.js";
-import { Latencies, lsnBytes, sleep, waitUntil } from "./measure.js";
+import { Latencies, lsnBytes } from "./measure.js";
+import { sleep, waitUntil } from "../core/retry.js";
 import { countOption, durationOption, listOption, onlyOptions, type RawOptions } from "./options.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
 

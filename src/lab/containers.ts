@@ -1,6 +1,6 @@
 // Container work the replication operations share: rebuilding a node's container safely, and
 // one-off jobs (pg_rewind, wiping a data directory) run on a node's volume.
-import type { ContainerSpec, ExecResult } from "../engine/engine.js";
+import type { ContainerSpec, ExecResult } from "../core/engine.js";
 import { CHECK_NODE, LABEL, labLabels, names } from "../core/labels.js";
 import { PGDATA } from "../core/constants.js";
 import type { LabContext, LabNode } from "./context.js";

@@ -1,6 +1,6 @@
 // A lab as the engine knows it, read once: its containers, by their labels (nothing is read from a
 // state file), how to reach each node's server, and the lab's secrets from a container's environment.
-import type { ContainerDetails, ContainerState, ContainerSummary } from "../engine/engine.js";
+import type { ContainerDetails, ContainerState, ContainerSummary } from "../core/engine.js";
 import { LabError } from "../core/errors.js";
 import { CHECK_NODE, ETCD_ROLE, LABEL, labLabels, names } from "../core/labels.js";
 import { ENV, ETCD_CLIENT_PORT, LEADER, PATRONI_PORT, POSTGRES_PORT } from "../core/constants.js";

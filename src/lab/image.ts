@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { LabError, UsageError } from "../core/errors.js";
 import type { Progress } from "../core/progress.js";
-import type { ContainerEngine, ImageDetails } from "../engine/engine.js";
+import type { ContainerEngine, ImageDetails } from "../core/engine.js";
 
 export const DEFAULT_MAJOR = 17;
 export const OFFICIAL_IMAGE = (major: number) => `postgres:${major}`;

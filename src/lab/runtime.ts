@@ -1,7 +1,7 @@
 // What every operation runs on: a container engine, a way to open PostgreSQL sessions, and the
 // host where published ports are reached. The CLI and the library build the real one; unit tests
 // build one from a fake engine and fake sessions.
-import type { ContainerEngine } from "../engine/engine.js";
+import type { ContainerEngine } from "../core/engine.js";
 import type { Connect } from "../postgres.js";
 import { nextTurn } from "../core/schedule.js";
 import { engineHost, type EngineHost } from "./host.js";

@@ -3,7 +3,7 @@
 // file and line.
 import { readFileSync } from "node:fs";
 import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
-import { FAULT_ACTIONS, SYNC_COMMIT_LEVELS, type FaultAction } from "../core/constants.js";
+import { ACTION_VERBS, describeAction, isActionVerb, parseAction, type LabAction } from "../core/action.js";
 import { parseDuration } from "../core/duration.js";
 import { UsageError } from "../core/errors.js";
 import { parseSize } from "../core/size.js";
@@ -11,11 +11,7 @@ import { buildTopology, type LabSpecInput, type Topology } from "../core/topolog
 import { parseExpression, type Expression } from "./expression.js";
 
 export type Step =
-  | { kind: "fault"; action: FaultAction; node: string }
-  | { kind: "promote" | "switchover"; node: string }
-  | { kind: "rejoin"; node: string; reclone: boolean }
-  | { kind: "sync"; set?: string; off?: true; commit?: string }
-  | { kind: "delay"; node: string; apply?: string; network?: string; clear?: boolean }
+  | { kind: "action"; action: LabAction }
   | { kind: "sql"; node: string; query: string; as?: string; expect?: { rows?: Record<string, unknown>[]; count?: number; error?: string } }
   | { kind: "wait"; until: Expression; timeoutMs: number }
   | { kind: "hold"; while: Expression; forMs: number }
@@ -38,7 +34,7 @@ export interface Scenario {
   steps: ScenarioStep[];
 }
 
-const ACTIONS = [...FAULT_ACTIONS, "promote", "switchover", "rejoin", "sync", "delay", "sql", "wait", "hold", "check", "sleep", "workload"] as const;
+const ACTIONS = [...ACTION_VERBS, "sql", "wait", "hold", "check", "sleep", "workload"] as const;
 
 function fail(file: string, line: number, message: string): never {
   throw new UsageError(`${file}:${line}: ${message}`, { hint: "see the scenario section of the README, or scenarios/ for examples" });
@@ -94,38 +90,20 @@ function parseStep(file: string, line: number, raw: unknown, nodes: string[] | u
   };
   let step: Step;
   let title: string;
-  if ((FAULT_ACTIONS as readonly string[]).includes(action)) {
-    step = { kind: "fault", action: action as FaultAction, node: node(value, action) };
-    title = `${action} ${step.node}`;
-  } else if (action === "promote" || action === "switchover") {
-    step = { kind: action, node: node(value, action) };
-    title = `${action} ${step.node}`;
-  } else if (action === "rejoin") {
-    const fields = typeof value === "object" && value !== null ? mapping(file, line, value, "rejoin", ["node", "reclone"]) : { node: value };
-    step = { kind: "rejoin", node: node(fields.node, "rejoin.node"), reclone: fields.reclone === true };
-    title = `rejoin ${step.node}${step.reclone ? " --reclone" : ""}`;
-  } else if (action === "sync") {
-    if (value === "off") step = { kind: "sync", off: true };
-    else {
-      const fields = mapping(file, line, value, "sync", ["set", "off", "commit"]);
-      if (Object.keys(fields).length !== 1) fail(file, line, "sync: give one of set, off, commit");
-      if (fields.commit !== undefined && !(SYNC_COMMIT_LEVELS as readonly string[]).includes(String(fields.commit))) {
-        fail(file, line, `sync.commit: must be one of ${SYNC_COMMIT_LEVELS.join(", ")}`);
-      }
-      step = fields.set !== undefined ? { kind: "sync", set: text(file, line, fields.set, "sync.set") } : fields.off !== undefined ? { kind: "sync", off: true } : { kind: "sync", commit: String(fields.commit) };
+  if (isActionVerb(action)) {
+    // A lab action, in the one schema the dashboard and the library use too. The short forms a
+    // file may use: `kill: standby1`, `rejoin: leader`, `sync: off`.
+    const body =
+      value !== null && typeof value === "object" && !Array.isArray(value) ? value : action === "sync" ? (value === "off" ? { off: true } : { set: value }) : { node: value };
+    let parsed: LabAction;
+    try {
+      parsed = parseAction(action, body);
+    } catch (error) {
+      fail(file, line, (error as Error).message);
     }
-    title = step.set !== undefined ? `sync set ${step.set}` : step.off ? "sync off" : `sync commit ${step.commit}`;
-  } else if (action === "delay") {
-    const fields = mapping(file, line, value, "delay", ["node", "apply", "network", "clear"]);
-    for (const key of ["apply", "network"] as const) if (fields[key] !== undefined) duration(file, line, fields[key], `delay.${key}`);
-    step = {
-      kind: "delay",
-      node: node(fields.node, "delay.node"),
-      apply: fields.apply === undefined ? undefined : String(fields.apply),
-      network: fields.network === undefined ? undefined : String(fields.network),
-      clear: fields.clear === true,
-    };
-    title = `delay ${step.node}${step.apply ? ` --apply ${step.apply}` : ""}${step.network ? ` --network ${step.network}` : ""}${step.clear ? " --clear" : ""}`;
+    if ("node" in parsed) node(parsed.node, body === value ? `${action}.node` : action);
+    step = { kind: "action", action: parsed };
+    title = describeAction(parsed);
   } else if (action === "sql") {
     const fields = mapping(file, line, value, "sql", ["node", "query", "as", "expect"]);
     const expect = fields.expect === undefined ? undefined : mapping(file, line, fields.expect, "sql.expect", ["rows", "count", "error"]);

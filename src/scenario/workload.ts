@@ -4,7 +4,8 @@
 import type { Lab } from "../api.js";
 import { primariesOf } from "../core/status.js";
 import type { Session } from "../postgres.js";
-import { Latencies, sleep } from "../experiments/measure.js";
+import { Latencies } from "../experiments/measure.js";
+import { sleep } from "../core/retry.js";
 
 export interface WorkloadSummary {
   running: boolean;

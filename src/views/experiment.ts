@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ChalkInstance } from "chalk";
-import type { ExperimentRun } from "../commands/experiment.js";
+import type { ExperimentRun } from "../experiments/run.js";
 import type { Figure, Row } from "../experiments/types.js";
 import { table } from "./table.js";
 

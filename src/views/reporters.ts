@@ -1,8 +1,8 @@
 // Results of `check` and `scenario run` as people and CI read them: lines for a terminal, TAP 13
 // for TAP consumers, JUnit XML (junit-report-builder) for GitHub's and GitLab's test reports.
 import type { ChalkInstance } from "chalk";
-import type { CheckResult } from "../commands/check.js";
-import type { ScenarioRunResult } from "../commands/scenario.js";
+import type { CheckResult } from "../operations/check.js";
+import type { ScenarioRunResult } from "../scenario/run.js";
 
 export const REPORTERS = ["text", "tap", "junit"] as const;
 export type Reporter = (typeof REPORTERS)[number];

@@ -2,13 +2,13 @@
 // returned into text, and prints nothing itself.
 import type { ChalkInstance } from "chalk";
 import type { LabEvent } from "../core/events.js";
-import type { DelayResult } from "../commands/delay.js";
-import type { FaultResult } from "../commands/fault.js";
-import type { PromoteResult } from "../commands/promote.js";
-import type { RejoinResult } from "../commands/rejoin.js";
-import type { SwitchoverResult } from "../commands/switchover.js";
-import type { SyncResult } from "../commands/sync.js";
-import type { UpResult } from "../commands/up.js";
+import type { DelayResult } from "../operations/delay.js";
+import type { FaultResult } from "../operations/fault.js";
+import type { PromoteResult } from "../operations/promote.js";
+import type { RejoinResult } from "../operations/rejoin.js";
+import type { SwitchoverResult } from "../operations/switchover.js";
+import type { SyncResult } from "../operations/sync.js";
+import type { UpResult } from "../operations/up.js";
 import type { LabSummary, RemovedResources } from "../lab/context.js";
 import type { LabTick, TimedLabEvent } from "../lab/watch.js";
 import type { QueryResult } from "../postgres.js";

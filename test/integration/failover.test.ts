@@ -1,9 +1,9 @@
 // Failover and switchover on real servers: promote, followers on the new timeline, rejoin with
 // pg_rewind, and a planned switchover under a running writer that loses no acknowledged write.
 import { afterEach, describe, expect, it } from "vitest";
-import type { PromoteResult } from "../../src/commands/promote.js";
-import type { RejoinResult } from "../../src/commands/rejoin.js";
-import type { SwitchoverResult } from "../../src/commands/switchover.js";
+import type { PromoteResult } from "../../src/operations/promote.js";
+import type { RejoinResult } from "../../src/operations/rejoin.js";
+import type { SwitchoverResult } from "../../src/operations/switchover.js";
 import { retryUntil } from "../../src/core/retry.js";
 import { connectNode, dropLab, runCli, runJson, type StatusJson, statusUntil, uniqueLab } from "../helpers.js";
 

@@ -2,7 +2,7 @@
 // and a follower takes over by itself; the old leader back as a follower when started; the etcd
 // Raft leader killed and another elected; a switchover asked of Patroni; bad input refused.
 import { afterAll, describe, expect, it } from "vitest";
-import type { SwitchoverResult } from "../../src/commands/switchover.js";
+import type { SwitchoverResult } from "../../src/operations/switchover.js";
 import { engine, labsRemovedAfterAll, runCli, runJson, type StatusJson, statusUntil } from "../helpers.js";
 import { labLabels } from "../../src/core/labels.js";
 

@@ -1,7 +1,7 @@
 // repl-lab image build: a PostgreSQL image from Debian's packages, usable by up at once.
 import Docker from "dockerode";
 import { afterAll, describe, expect, it } from "vitest";
-import type { UpResult } from "../../src/commands/up.js";
+import type { UpResult } from "../../src/operations/up.js";
 import { dropLab, engine, runCli, runJson, uniqueLab } from "../helpers.js";
 
 const docker = new Docker();

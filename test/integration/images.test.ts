@@ -4,7 +4,7 @@
 // local one with the docker CLI, exactly as the official Dockerfiles differ, and removed afterwards.
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { UpResult } from "../../src/commands/up.js";
+import type { UpResult } from "../../src/operations/up.js";
 import { names } from "../../src/core/labels.js";
 import { engine, labResources, labsRemovedAfterAll, nothing, runCli, runJson, statusUntil } from "../helpers.js";
 

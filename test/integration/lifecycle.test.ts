@@ -1,7 +1,7 @@
 // A lab from up to down, driven through the CLI as a user types it, on the real engine.
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { UpResult } from "../../src/commands/up.js";
+import type { UpResult } from "../../src/operations/up.js";
 import { retryUntil } from "../../src/core/retry.js";
 import { dropLab, labResources, nothing, runCli, runJson, type StatusJson, syncStates, uniqueLab } from "../helpers.js";
 

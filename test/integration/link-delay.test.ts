@@ -2,7 +2,7 @@
 // round trips, a synchronous commit paying one, the delay kept across a restart and a failover, and
 // --clear. The failover-loss experiment shows what the failure domain of the queued bytes means.
 import { afterAll, describe, expect, it } from "vitest";
-import type { DelayResult } from "../../src/commands/delay.js";
+import type { DelayResult } from "../../src/operations/delay.js";
 import { names } from "../../src/core/labels.js";
 import { primaryConninfo } from "../../src/core/node-plan.js";
 import { connectNode, engine, labsRemovedAfterAll, runCli, runJson, statusUntil, type StatusJson } from "../helpers.js";

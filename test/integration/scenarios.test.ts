@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { Parser } from "tap-parser";
 import { afterAll, describe, expect, it } from "vitest";
-import type { CheckResult } from "../../src/commands/check.js";
-import type { ScenarioRunResult } from "../../src/commands/scenario.js";
+import type { CheckResult } from "../../src/operations/check.js";
+import type { ScenarioRunResult } from "../../src/scenario/run.js";
 import { dropLab, engine, labsRemovedAfterAll, runCli, runJson } from "../helpers.js";
 
 // The labs scenarios make are named with this prefix, so the suite's cleanup finds them if a run dies.

@@ -1,6 +1,6 @@
 // up must work every time for any number of followers from 1 to 16: the largest, on the real engine.
 import { afterAll, describe, expect, it } from "vitest";
-import type { UpResult } from "../../src/commands/up.js";
+import type { UpResult } from "../../src/operations/up.js";
 import { dropLab, labResources, nothing, runCli, runJson, type StatusJson, uniqueLab } from "../helpers.js";
 
 describe("a lab of sixteen followers", () => {

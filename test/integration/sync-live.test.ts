@@ -2,7 +2,7 @@
 // shows at once the sync_priority/sync_state rows PostgreSQL's src/test/recovery/t/007_sync_rep.pl
 // expects for the same synchronous_standby_names.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SyncResult } from "../../src/commands/sync.js";
+import type { SyncResult } from "../../src/operations/sync.js";
 import { connectNode, dropLab, runCli, runJson, uniqueLab } from "../helpers.js";
 
 describe("changing synchronous replication while the lab runs", () => {

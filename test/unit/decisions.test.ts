@@ -2,11 +2,11 @@
 // refused, in which order things happen, and what is left when something fails. The same
 // operations run against the real engine in test/integration.
 import { describe, expect, it } from "vitest";
-import { fault, refusal } from "../../src/commands/fault.js";
-import { promote, promoteRefusal } from "../../src/commands/promote.js";
-import { rejoin } from "../../src/commands/rejoin.js";
-import { sync } from "../../src/commands/sync.js";
-import { up } from "../../src/commands/up.js";
+import { fault, refusal } from "../../src/operations/fault.js";
+import { promote, promoteRefusal } from "../../src/operations/promote.js";
+import { rejoin } from "../../src/operations/rejoin.js";
+import { sync } from "../../src/operations/sync.js";
+import { up } from "../../src/operations/up.js";
 import { InterruptedError, LabError, UsageError } from "../../src/core/errors.js";
 import { LABEL, labLabels, names } from "../../src/core/labels.js";
 import type { NodeStatus } from "../../src/core/status.js";

@@ -96,7 +96,7 @@ steps:
     ["steps:\n  - wait: {until: \"standby7.role == primary\"}\n", ":2: wait.until: \"standby7.role\" names no node of this lab"],
     ["steps:\n  - sql: {node: leader, query: x, as: a, expect: {count: 1}}\n", ":2: sql: a query run in the background (as) has no expect"],
     ["steps:\n  - hold: {while: \"lab.primaries == 1\"}\n", ":2: hold: say for how long"],
-    ["steps:\n  - sync: {set: standby1, off: true}\n", ":2: sync: give one of set, off, commit"],
+    ["steps:\n  - sync: {set: standby1, off: true}\n", ":2: sync: gives exactly one of set, off: true or commit"],
     ["steps: []\n", ":1: steps: expected a list of steps"],
     ["lab: {followers: 1}\nsteps:\n  - kill: leader\nextra: 1\n", ":4: unknown field extra"],
     ["steps:\n  - kill: [leader\n", ":3: not YAML"],

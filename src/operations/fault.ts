@@ -4,7 +4,7 @@ import type { FaultAction } from "../core/constants.js";
 import { LabError } from "../core/errors.js";
 import { names } from "../core/labels.js";
 import { silentProgress, type Progress } from "../core/progress.js";
-import type { ContainerEngine, ContainerState } from "../engine/engine.js";
+import type { ContainerEngine, ContainerState } from "../core/engine.js";
 import { readLab, requireMember, type LabNode } from "../lab/context.js";
 import type { Runtime } from "../lab/runtime.js";
 import { reread, waitForServer } from "../lab/server.js";

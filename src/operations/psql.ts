@@ -1,6 +1,6 @@
 // repl-lab psql <node>: an interactive psql inside the node's container (the image's own psql), on
 // the streams the caller hands in.
-import type { Stdio } from "../engine/engine.js";
+import type { Stdio } from "../core/engine.js";
 import { readLab, requireNode, requireRunning } from "../lab/context.js";
 import type { Runtime } from "../lab/runtime.js";
 

@@ -8,13 +8,12 @@ import { silentProgress, type Progress } from "../core/progress.js";
 import { primariesOf, type LabStatus } from "../core/status.js";
 import { renderSyncSpec } from "../core/sync-spec.js";
 import type { Topology } from "../core/topology.js";
-import { sleep } from "../experiments/measure.js";
+import { holdFor, retryUntil, sleep } from "../core/retry.js";
 import { ownLabName } from "../lab/names.js";
 import type { Runtime } from "../lab/runtime.js";
-import { describeValues, evaluate, type Expression, type Scope } from "../scenario/expression.js";
-import { parseScenario, type Scenario, type Step } from "../scenario/parse.js";
-import { Workload, type WorkloadSummary } from "../scenario/workload.js";
-import { runAction, type LabAction } from "./action.js";
+import { describeValues, evaluate, type Scope } from "./expression.js";
+import { parseScenario, type Scenario, type Step } from "./parse.js";
+import { Workload, type WorkloadSummary } from "./workload.js";
 
 export interface ScenarioOptions {
   files: string[];
@@ -80,35 +79,10 @@ function sameRows(actual: Record<string, unknown>[], expected: Record<string, un
 
 async function runStep(lab: Lab, step: Step, state: { sql: Map<string, Background>; workloads: Map<string, Workload | WorkloadSummary> }, signal?: AbortSignal): Promise<void> {
   const scope = async () => scopeOf(await lab.status(), state.sql, state.workloads);
-  const until = async (expression: Expression, timeoutMs: number, wanted: boolean) => {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      if (signal?.aborted) throw new InterruptedError("interrupted");
-      const current = await scope();
-      if (evaluate(expression, current) === wanted) return;
-      if (performance.now() >= deadline) {
-        throw new StepFailed(
-          wanted ? `not true within ${timeoutMs / 1000} s: ${describeValues(expression, current)}` : `stopped holding: ${describeValues(expression, current)}`,
-        );
-      }
-      await sleep(200, signal);
-    }
-  };
   switch (step.kind) {
-    case "fault":
-      await runAction(lab, { verb: step.action, node: step.node });
+    case "action":
+      await lab.act(step.action);
       return;
-    case "promote":
-    case "switchover":
-      await runAction(lab, { verb: step.kind, node: step.node });
-      return;
-    case "rejoin":
-    case "sync":
-    case "delay": {
-      const { kind, ...fields } = step;
-      await runAction(lab, { verb: kind, ...fields } as LabAction);
-      return;
-    }
     case "sql": {
       if (step.as !== undefined) {
         const background: Background = { state: "pending", rows: null, error: null };
@@ -132,16 +106,27 @@ async function runStep(lab: Lab, step: Step, state: { sql: Map<string, Backgroun
       if (expect?.rows !== undefined && !sameRows(result.rows, expect.rows)) throw new StepFailed(`expected rows ${JSON.stringify(expect.rows)}, got ${JSON.stringify(result.rows)}`);
       return;
     }
-    case "wait":
-      await until(step.until, step.timeoutMs, true);
+    case "wait": {
+      let current: Scope = {};
+      await retryUntil(
+        async () => {
+          current = await scope();
+          return evaluate(step.until, current) ? true : undefined;
+        },
+        { timeoutMs: step.timeoutMs, intervalMs: 200, signal, onTimeout: () => new StepFailed(`not true within ${step.timeoutMs / 1000} s: ${describeValues(step.until, current)}`) },
+      );
       return;
+    }
     case "hold": {
-      const deadline = performance.now() + step.forMs;
-      while (performance.now() < deadline) {
-        const current = await scope();
-        if (!evaluate(step.while, current)) throw new StepFailed(`stopped holding after ${Math.round(step.forMs - (deadline - performance.now()))} ms: ${describeValues(step.while, current)}`);
-        await sleep(Math.min(200, Math.max(0, deadline - performance.now())), signal);
-      }
+      let current: Scope = {};
+      const brokeAfter = await holdFor(
+        async () => {
+          current = await scope();
+          return evaluate(step.while, current);
+        },
+        { forMs: step.forMs, intervalMs: 200, signal },
+      );
+      if (brokeAfter !== undefined) throw new StepFailed(`stopped holding after ${Math.round(brokeAfter)} ms: ${describeValues(step.while, current)}`);
       return;
     }
     case "check": {

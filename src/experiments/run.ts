@@ -8,8 +8,10 @@ import { silentProgress, type Progress } from "../core/progress.js";
 import { throwIfInterrupted } from "../core/retry.js";
 import { ownLabName } from "../lab/names.js";
 import type { Runtime } from "../lab/runtime.js";
-import { EXPERIMENTS, findExperiment } from "../experiments/catalog.js";
-import type { Column, ExperimentContext, ExperimentResult, Figure } from "../experiments/types.js";
+import { dockerRuntime } from "../lab/runtime.js";
+import { progressTo } from "../core/progress.js";
+import { EXPERIMENTS, findExperiment } from "./catalog.js";
+import type { Column, ExperimentContext, ExperimentResult, Figure } from "./types.js";
 
 export interface ExperimentOptions {
   name: string;
@@ -134,4 +136,24 @@ export async function experiment(runtime: Runtime, options: ExperimentOptions, p
     conclusion: definition.conclude(rows, config),
   };
   return { result, columns: definition.columns, figures: definition.figures(rows, config) };
+}
+
+export interface ExperimentRunOptions {
+  /** Run in this existing lab instead of labs of its own (where the experiment allows it). */
+  lab?: string;
+  image?: string;
+  onProgress?: (message: string) => void;
+  signal?: AbortSignal;
+  runtime?: Runtime;
+}
+
+/**
+ * Runs an experiment from the library, as `repl-lab experiment <name>` does: `options` are its
+ * flags' fields (`{ applyDelay: "200ms", levels: ["on", "remote_apply"] }`). Resolves to
+ * `{ experiment, config, results, conclusion }`.
+ */
+export async function runExperiment(name: string, options: Record<string, unknown> = {}, run: ExperimentRunOptions = {}): Promise<ExperimentResult> {
+  const runtime = run.runtime ?? (await dockerRuntime());
+  const { result } = await experiment(runtime, { name, options, lab: run.lab, image: run.image, signal: run.signal }, progressTo(run.onProgress));
+  return result;
 }

@@ -1,0 +1,74 @@
+// One change to a running lab, named by its verb: what a scenario step, the dashboard's
+// POST /api/actions/<verb> and the library's lab.act() all carry, checked by one schema here and
+// carried out by the Lab (api.ts) through the same operations as the CLI.
+import * as z from "zod";
+import { FAULT_ACTIONS, SYNC_COMMIT_LEVELS, type FaultAction } from "./constants.js";
+import { parseDuration } from "./duration.js";
+import { UsageError } from "./errors.js";
+
+export const ACTION_VERBS = [...FAULT_ACTIONS, "promote", "switchover", "rejoin", "delay", "sync"] as const;
+export type ActionVerb = (typeof ACTION_VERBS)[number];
+
+export type LabAction =
+  | { verb: FaultAction | "promote" | "switchover"; node: string }
+  | { verb: "rejoin"; node: string; reclone?: boolean }
+  | { verb: "delay"; node: string; apply?: string; network?: string; clear?: boolean }
+  | { verb: "sync"; set?: string; off?: true; commit?: string };
+
+const node = z.string({ error: "is missing: name the node to act on" }).min(1, "is empty: name the node to act on");
+/** A delay as text ("2s", "20ms"), at most a minute: recovery_min_apply_delay and the link delay take no more here. */
+const delayText = z.string().refine((text) => {
+  const ms = parseDuration(text);
+  return ms !== undefined && ms <= 60_000;
+}, 'must be a duration from 0 to 60s, such as "2s" or "20ms"');
+
+const bodies = {
+  node: z.strictObject({ node }),
+  rejoin: z.strictObject({ node, reclone: z.boolean({ error: "must be true or false" }).optional() }),
+  delay: z
+    .strictObject({ node, apply: delayText.optional(), network: delayText.optional(), clear: z.literal(true, { error: "must be true (or left out)" }).optional() })
+    .refine((body) => body.apply !== undefined || body.network !== undefined || body.clear === true, "gives apply, network or clear: true")
+    .refine((body) => !(body.clear && (body.apply !== undefined || body.network !== undefined)), "clear goes alone, without apply or network"),
+  sync: z
+    .strictObject({
+      set: z.string().min(1).optional(),
+      off: z.literal(true, { error: "must be true (or left out)" }).optional(),
+      commit: z.enum(SYNC_COMMIT_LEVELS, { error: `must be one of ${SYNC_COMMIT_LEVELS.join(", ")}` }).optional(),
+    })
+    .refine((body) => [body.set, body.off, body.commit].filter((value) => value !== undefined).length === 1, "gives exactly one of set, off: true or commit"),
+};
+
+export function isActionVerb(verb: string): verb is ActionVerb {
+  return (ACTION_VERBS as readonly string[]).includes(verb);
+}
+
+/**
+ * Checks a verb and its body (a request's JSON, a scenario step's fields, a library call) and
+ * returns the action; bad input is a UsageError naming the field, before anything is touched.
+ */
+export function parseAction(verb: string, body: unknown): LabAction {
+  if (!isActionVerb(verb)) {
+    throw new UsageError(`unknown action "${verb}"`, { hint: `actions are ${ACTION_VERBS.join(", ")}` });
+  }
+  const schema = verb === "rejoin" || verb === "delay" || verb === "sync" ? bodies[verb] : bodies.node;
+  const parsed = schema.safeParse(body ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(`${verb}: ${issue.path.length > 0 ? `${issue.path.join(".")}: ` : ""}${issue.message}`);
+  }
+  return { verb, ...parsed.data } as LabAction;
+}
+
+/** A short title for an action, as a report or an event line shows it: "rejoin leader --reclone". */
+export function describeAction(action: LabAction): string {
+  switch (action.verb) {
+    case "rejoin":
+      return `rejoin ${action.node}${action.reclone ? " --reclone" : ""}`;
+    case "delay":
+      return `delay ${action.node}${action.apply ? ` --apply ${action.apply}` : ""}${action.network ? ` --network ${action.network}` : ""}${action.clear ? " --clear" : ""}`;
+    case "sync":
+      return action.set !== undefined ? `sync set ${action.set}` : action.off ? "sync off" : `sync commit ${action.commit}`;
+    default:
+      return `${action.verb} ${action.node}`;
+  }
+}
