@@ -3,21 +3,10 @@
 // published: no plugin, no file of theirs swapped, no import of theirs redirected.
 const root = new URL("..", import.meta.url).pathname;
 
-/** Bundled CommonJS code calls require(); in an ES module it gets Node's (esbuild's documented way). */
-const requireInEsm = { js: 'import { createRequire as __replLabCreateRequire } from "node:module"; const require = __replLabCreateRequire(import.meta.url);' };
-
-/**
- * The library (dist/index.js): every package stays external, so `import { Lab } from "repl-lab"`
- * loads the application's node_modules as they are, shares them with it (one pg, one dockerode),
- * and a dependency's update reaches it without a new build of repl-lab.
- */
-/** @type {import("esbuild").BuildOptions} */
-export const libraryBundle = {
+/** Both bundles: ES modules for Node 20+, split into chunks, with source maps. */
+const esModules = {
   absWorkingDir: root,
-  entryPoints: { index: "src/index.ts", "bench/bench": "src/bench/bench.ts" },
-  outdir: "dist",
   bundle: true,
-  packages: "external",
   splitting: true,
   format: "esm",
   platform: "node",
@@ -28,27 +17,32 @@ export const libraryBundle = {
 };
 
 /**
- * The CLI (dist/cli/cli.mjs, which bin/repl-lab.cjs imports): dependencies bundled, split into
- * chunks along our own lazy import()s, so that a command reads and compiles only what it uses
- * (`--help` commander and the command table, not the engine client; `status` not the YAML parser).
- * Packages stay external where bundling would change how they run: native add-ons and ssh2, which
- * loads its optional binding from its own folder. So do those only experiments load.
+ * The library (dist/index.js): every package stays external, so `import { Lab } from "repl-lab"`
+ * loads the application's node_modules as they are, shares them with it (one pg, one dockerode),
+ * and a dependency's update reaches it without a new build of repl-lab.
+ */
+/** @type {import("esbuild").BuildOptions} */
+export const libraryBundle = {
+  ...esModules,
+  entryPoints: { index: "src/index.ts", "bench/bench": "src/bench/bench.ts" },
+  outdir: "dist",
+  packages: "external",
+};
+
+/**
+ * The CLI (dist/cli/cli.mjs, which bin/repl-lab.cjs imports): dependencies bundled, split along our
+ * own lazy import()s, so that a command reads and compiles only what it uses (`--help` commander and
+ * the command table, not the engine client; `status` not the YAML parser). Packages stay external
+ * where bundling would change how they run: native add-ons, and ssh2, which loads its optional
+ * binding from its own folder. So do those only experiments load.
  */
 /** @type {import("esbuild").BuildOptions} */
 export const cliBundle = {
-  absWorkingDir: root,
+  ...esModules,
   entryPoints: { cli: "src/cli.ts" },
   outdir: "dist/cli",
   outExtension: { ".js": ".mjs" },
-  bundle: true,
-  splitting: true,
-  format: "esm",
-  platform: "node",
-  target: "node20",
-  // bin/repl-lab.cjs turns source maps on under DEBUG: a stack trace then names src/ files and lines.
-  sourcemap: true,
-  chunkNames: "chunks/[name]-[hash]",
   external: ["ssh2", "cpu-features", "pg-native", "@resvg/resvg-js", "echarts", "hdr-histogram-js", "junit-report-builder", "playwright-core"],
-  banner: requireInEsm,
-  logLevel: "warning",
+  // Bundled CommonJS code calls require(): in an ES module it gets Node's (esbuild's documented way).
+  banner: { js: 'import { createRequire as __replLabCreateRequire } from "node:module"; const require = __replLabCreateRequire(import.meta.url);' },
 };

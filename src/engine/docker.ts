@@ -4,8 +4,7 @@
 import Docker from "dockerode";
 import dockerModemSshAgent from "docker-modem/lib/ssh.js";
 import { Agent, type ClientRequestArgs } from "node:http";
-import type { Duplex } from "node:stream";
-import { PassThrough, type Readable } from "node:stream";
+import { PassThrough, type Duplex, type Readable } from "node:stream";
 import { EngineUnreachableError, InterruptedError, LabError, ReplLabError } from "../core/errors.js";
 import { debug } from "../core/log.js";
 import type {
@@ -119,7 +118,8 @@ class SshEngineAgent extends Agent {
  * The engine DOCKER_HOST names, as dockerode finds it. On a local socket, requests go through an
  * agent that gives TLS no server name: otherwise Node works one out of each request's Host header
  * ("localhost"), and its first test of whether that is an IPv6 address compiles a regular
- * expression that took 7 ms of a 220 ms `repl-lab status`. Engines over tcp or ssh keep dockerode's agents.
+ * expression that took 7 ms of a 220 ms `repl-lab status`. Engines over tcp keep dockerode's agents;
+ * ssh engines get SshEngineAgent.
  */
 function localDocker(): Docker {
   const host = process.env.DOCKER_HOST;
