@@ -1,5 +1,6 @@
 // Every container, volume and network repl-lab creates carries these labels: they are the lab's state.
 import type { Role } from "./constants.js";
+import { UsageError } from "./errors.js";
 
 export const LABEL = {
   lab: "repl-lab.lab",
@@ -35,3 +36,13 @@ export const names = {
   container: (lab: string, node: string) => `repl-lab-${lab}-${node}`,
   volume: (lab: string, node: string) => `repl-lab-${lab}-${node}-data`,
 };
+
+/** A lab's name: it goes into container, volume and network names and the engine API's paths. */
+export const LAB_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,39}$/;
+export const LAB_NAME_RULE = "must be 1-40 characters: lower-case letters, digits, - and _, starting with a letter or digit";
+
+/** The name, when it is one a lab can have; a UsageError naming it otherwise (every door checks names here). */
+export function checkLabName(lab: string): string {
+  if (typeof lab !== "string" || !LAB_NAME_PATTERN.test(lab)) throw new UsageError(`lab name ${JSON.stringify(lab)}: ${LAB_NAME_RULE}`, { hint: "list labs with `repl-lab ls`" });
+  return lab;
+}

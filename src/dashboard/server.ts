@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { Lab } from "../api.js";
 import { parseAction, type ActionVerb } from "../core/action.js";
 import { exitCodeOf, ReplLabError, UsageError, LabError } from "../core/errors.js";
+import { checkLabName } from "../core/labels.js";
 import { readPackageFile } from "../core/package-files.js";
 import { realClock } from "../core/retry.js";
 import type { LabStatus } from "../core/status.js";
@@ -182,6 +183,7 @@ async function readExperiments(dirs: string[]): Promise<Experiment[]> {
 
 /** Serves the dashboard until close(); the lab may be down at the start, go down and come back. */
 export async function startDashboard(runtime: Runtime, options: DashboardOptions): Promise<Dashboard> {
+  checkLabName(options.lab);
   const token = randomBytes(24).toString("hex");
   const intervalMs = options.intervalMs ?? 1000;
   const experiments = await readExperiments(options.experiments ?? []);

@@ -2,7 +2,7 @@
 // state file), how to reach each node's server, and the lab's secrets from a container's environment.
 import type { ContainerDetails, ContainerState, ContainerSummary } from "../core/engine.js";
 import { LabError } from "../core/errors.js";
-import { CHECK_NODE, ETCD_ROLE, LABEL, labLabels, names } from "../core/labels.js";
+import { CHECK_NODE, checkLabName, ETCD_ROLE, LABEL, labLabels, names } from "../core/labels.js";
 import { ENV, ETCD_CLIENT_PORT, LEADER, PATRONI_PORT, POSTGRES_PORT } from "../core/constants.js";
 import type { LabSecrets } from "../core/node-plan.js";
 import type { Endpoint } from "../postgres.js";
@@ -74,6 +74,7 @@ function labNode(lab: string, container: ContainerSummary): LabNode {
 const isEtcd = (container: ContainerSummary) => container.labels[LABEL.role] === ETCD_ROLE;
 
 async function nodeContainers(runtime: Runtime, lab: string): Promise<ContainerSummary[]> {
+  checkLabName(lab);
   const containers = await runtime.engine.listContainers(labLabels(lab));
   return containers.filter((container) => container.labels[LABEL.node] !== CHECK_NODE);
 }
@@ -97,6 +98,7 @@ function noSuchLab(lab: string): LabError {
  * (they never change for a lab), which saves the one inspect per read.
  */
 export async function readLab(runtime: Runtime, lab: string, known?: { secrets: LabSecrets }): Promise<LabContext> {
+  checkLabName(lab);
   // Every node's environment holds the secrets: the leader's is asked for by name beside the list,
   // not after it, which saved a round trip to the engine (a sixth of a `repl-lab status`).
   const leaderSecrets = known
@@ -180,6 +182,7 @@ export function requireEndpoint(lab: LabContext, name: string): Endpoint {
 
 /** True when any container, volume or network carries the lab's label. */
 export async function labExists(runtime: Runtime, lab: string): Promise<boolean> {
+  checkLabName(lab);
   const labels = labLabels(lab);
   const [containers, volumes, networks] = await Promise.all([
     runtime.engine.listContainers(labels),
@@ -198,6 +201,7 @@ export interface RemovedResources {
 
 /** Removes everything carrying the lab's label: containers first, then networks and (unless kept) volumes. */
 export async function removeLab(runtime: Runtime, lab: string, options: { keepVolumes?: boolean } = {}): Promise<RemovedResources> {
+  checkLabName(lab);
   const { engine } = runtime;
   const labels = labLabels(lab);
   const containers = await engine.listContainers(labels);
