@@ -315,4 +315,40 @@ describe("the library", () => {
     }
     expect(resources(engine, "q")).toEqual(none);
   });
+
+  it("a handle from Lab.attach leaves the lab in place when disposed, unless asked to remove it", async () => {
+    const engine = new FakeEngine();
+    const runtime = fakeRuntime(engine, healthy(["standby1"]));
+    const made = await Lab.up({ name: "theirs", followers: 1, runtime });
+    {
+      await using attached = await Lab.attach("theirs", { runtime });
+      expect(attached.nodes).toEqual(["leader", "standby1"]);
+    }
+    expect(resources(engine, "theirs")).toEqual({ containers: 2, volumes: 2, networks: 1 });
+    {
+      await using attached = await Lab.attach("theirs", { runtime, removeOnDispose: true });
+      expect(attached.name).toBe("theirs");
+    }
+    expect(resources(engine, "theirs")).toEqual(none);
+    await made.down().catch(() => undefined);
+  });
+
+  it("Lab.up removes the lab it made when it cannot hand it over (reading its URLs fails)", async () => {
+    const engine = new FakeEngine();
+    const runtime = fakeRuntime(engine, healthy(["standby1"]));
+    let failNextList = false;
+    const list = engine.listContainers.bind(engine);
+    engine.listContainers = async (labels) => {
+      if (failNextList) {
+        failNextList = false;
+        throw new LabError("the engine went away for a moment");
+      }
+      return list(labels);
+    };
+    const ready = (message: string) => {
+      if (message.endsWith("is ready")) failNextList = true;
+    };
+    await expect(Lab.up({ name: "orphan", followers: 1, runtime, onProgress: ready })).rejects.toThrow("the engine went away for a moment");
+    expect(resources(engine, "orphan")).toEqual(none);
+  });
 });
