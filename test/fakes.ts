@@ -2,6 +2,7 @@
 // in up, faults and failover. They stand in for Docker and PostgreSQL only where those add nothing
 // to what is tested; every feature also has an integration test on the real engine.
 import { NodeUnavailableError } from "../src/core/errors.js";
+import { LABEL } from "../src/core/labels.js";
 import type {
   ContainerDetails,
   ContainerEngine,
@@ -241,3 +242,40 @@ export function fakeRuntime(engine: FakeEngine, script: SqlScript = (node) => re
 export function refused(node: string): NodeUnavailableError {
   return new NodeUnavailableError(node, `${node}: connection refused`, "ECONNREFUSED");
 }
+
+export const streaming = (names: string[], sync: Record<string, [string, number]> = {}) =>
+  names.map((application_name) => ({
+    application_name,
+    state: "streaming",
+    sync_state: sync[application_name]?.[0] ?? "async",
+    sync_priority: sync[application_name]?.[1] ?? 0,
+  }));
+
+/** A lab whose servers answer like a healthy leader with streaming followers. */
+export function healthy(followers: string[], sync: Record<string, [string, number]> = {}): SqlScript {
+  return (node, sql) => {
+    if (sql.includes("FROM pg_stat_replication ORDER BY application_name")) return streaming(followers, sync);
+    const primary = node === "leader";
+    if (sql.includes("pg_is_in_recovery() AS in_recovery,")) {
+      return [{
+        in_recovery: !primary, current_lsn: primary ? "0/5000000" : null, receive_lsn: primary ? null : "0/5000000", replay_lsn: primary ? null : "0/5000000",
+        replay_delay: null, timeline: 1, upstream: primary ? null : "leader", receiver_status: primary ? null : "streaming",
+      }];
+    }
+    if (sql.includes("AS replication")) {
+      if (!primary) return new Error(`ERROR: recovery is in progress (${node} was asked for its pg_stat_replication)`);
+      return [{ replication: streaming(followers, sync).map((row) => ({ ...row, pid: 1, usename: "replicator", client_addr: null })), slots: [] }];
+    }
+    return [];
+  };
+}
+
+export function resources(engine: FakeEngine, lab: string) {
+  return {
+    containers: [...engine.containers.values()].filter((container) => container.spec.labels?.[LABEL.lab] === lab).length,
+    volumes: [...engine.volumes.values()].filter((labels) => labels[LABEL.lab] === lab).length,
+    networks: [...engine.networks.values()].filter((network) => network.labels[LABEL.lab] === lab).length,
+  };
+}
+
+export const none = { containers: 0, volumes: 0, networks: 0 };

@@ -113,15 +113,20 @@ export async function up(runtime: Runtime, options: UpOptions, progress: Progres
   } catch (error) {
     const interrupted = signal?.aborted ?? false;
     progress.step(interrupted ? "interrupted: removing what was created" : "up failed: removing what was created");
+    let leftBehind: string | undefined;
     try {
       await removeLab(runtime, topology.lab);
     } catch (cleanupError) {
       // Say both: what went wrong, and that something may be left (down removes it by label).
-      if (error instanceof ReplLabError) {
-        error.details.push(`and removing the lab failed: ${(cleanupError as Error).message}; run \`repl-lab down --lab ${topology.lab}\``);
-      }
+      leftBehind = `removing the lab failed: ${(cleanupError as Error).message}; run \`repl-lab down --lab ${topology.lab}\``;
+      if (error instanceof ReplLabError) error.details.push(`and ${leftBehind}`);
+      else progress.step(leftBehind);
     }
-    if (interrupted) throw new InterruptedError(`interrupted; lab "${topology.lab}" was removed`);
+    if (interrupted) {
+      throw leftBehind
+        ? new InterruptedError(`interrupted; lab "${topology.lab}" may be partly left: ${leftBehind}`)
+        : new InterruptedError(`interrupted; lab "${topology.lab}" was removed`);
+    }
     throw error;
   }
   const lab = await readLab(runtime, topology.lab);
