@@ -9,6 +9,7 @@ import type { Command } from "commander";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { buildProgram } from "../../src/cli.js";
+import * as library from "../../src/index.js";
 import { buildTopology } from "../../src/core/topology.js";
 import { parseScenario } from "../../src/scenario/parse.js";
 
@@ -219,6 +220,22 @@ describe("the README and docs/", () => {
   it("show lab files that parse with the topology schema up --file uses", () => {
     for (const block of labFiles) expect(() => buildTopology(parseYaml(block.body)), `${block.page}:\n${block.body}`).not.toThrow();
     expect(() => buildTopology(parseYaml(read("lab.example.yaml")))).not.toThrow();
+  });
+
+  it("name only members the library has: Lab.…, lab.… and its exports", () => {
+    // The constructor only stores its arguments, so an instance shows the members (sync's too) with no engine.
+    const instance = new (library.Lab as unknown as new (...args: unknown[]) => object)("readme", undefined, {}, undefined);
+    const named = [...read("README.md").matchAll(/`((?:Lab|lab)\.[\w.]+|\w+)\(/g)].map((match) => match[1]!);
+    expect(named.length).toBeGreaterThan(15);
+    const missing = named.filter((name) => {
+      const [head, ...path] = name.split(".");
+      let value: unknown = head === "Lab" ? library.Lab : head === "lab" ? instance : (library as Record<string, unknown>)[head!];
+      if (head !== "Lab" && head !== "lab" && value === undefined) return false; // SQL and PostgreSQL's functions, not the library's
+      for (const key of path) value = (value as Record<string, unknown> | undefined)?.[key];
+      return typeof value !== "function";
+    });
+    expect(missing).toEqual([]);
+    expect(named).toEqual(expect.arrayContaining(["runExperiment", "Lab.up", "lab.sync.set"]));
   });
 
   it("shows examples/read-replica.test.ts exactly as the suite runs it", () => {
