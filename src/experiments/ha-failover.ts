@@ -11,21 +11,13 @@ import type { Session } from "../postgres.js";
 import { LabError } from "../core/errors.js";
 import { Latencies, round } from "./measure.js";
 import { sleep, waitUntil } from "../core/retry.js";
-import { countOption, listOption, onlyOptions, type RawOptions } from "./options.js";
+import type { ConfigFor, HA_FAILOVER } from "./catalog.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
 
-const FAULTS = ["kill", "stop"] as const;
-type Fault = (typeof FAULTS)[number];
-const SETTINGS = ["lab", "patroni"] as const;
-type Settings = (typeof SETTINGS)[number];
+type Config = ConfigFor<typeof HA_FAILOVER>;
+type Fault = Config["faults"][number];
+type Settings = Config["settings"][number];
 const TIMING: Record<Settings, { ttl: number; loop_wait: number; retry_timeout: number }> = { lab: LAB_HA_DEFAULTS, patroni: PATRONI_DEFAULTS };
-
-interface Config {
-  faults: Fault[];
-  settings: Settings[];
-  trials: number;
-  followers: number;
-}
 
 interface Phases {
   lock_gone_ms: number | null;
@@ -183,16 +175,6 @@ async function phasesAfter(context: ExperimentContext, lab: Lab, writer: Writer,
 
 export const haFailover: Experiment<Config> = {
   usesGivenLab: true,
-
-  parse(raw: RawOptions): Config {
-    onlyOptions(raw, ["faults", "settings", "trials", "followers"]);
-    return {
-      faults: listOption(raw, "faults", FAULTS, FAULTS),
-      settings: listOption(raw, "settings", SETTINGS, ["lab"]),
-      trials: countOption(raw, "trials", 10, 1, 100),
-      followers: countOption(raw, "followers", 2, 1, 8),
-    };
-  },
 
   async run(context: ExperimentContext, config: Config): Promise<Row[]> {
     const lab = await context.lab({ ha: true, followers: config.followers });
