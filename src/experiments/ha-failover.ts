@@ -1,6 +1,6 @@
-// ha-failover: automatic failover by consensus, timed phase by phase. The seed explains failover as
-// a Raft election: heartbeats stop, a timeout passes, a majority elects a new leader, and for 5 to
-// 15 s no write is accepted. Here Patroni holds a leader lock in etcd (which runs Raft); the leader
+// ha-failover: automatic failover by consensus, timed phase by phase. Failover by consensus is
+// usually told as a Raft election: heartbeats stop, a timeout passes, a majority elects a new leader,
+// and for 5 to 15 s no write is accepted. Here Patroni holds a leader lock in etcd (which runs Raft); the leader
 // is killed (SIGKILL: its Patroni dies with it, so the lock must expire after ttl) or stopped (its
 // Patroni releases the lock), and each phase is timed from the fault: lock gone, new holder written
 // (an etcd Raft commit), new leader promoted, first write acknowledged through a writer that finds
@@ -231,7 +231,7 @@ export const haFailover: Experiment<Config> = {
           ? " A killed leader's Patroni cannot release its lock, so the others wait for it to expire (ttl)."
           : " A stopped leader's Patroni releases its lock, so a replica takes it within a loop.";
     const trials = Number(rows[0]?.trials ?? 0);
-    return `Over ${trials} trial${trials === 1 ? "" : "s"} each: ${rows.map(describe).join("; ")}.${why} The seed's 5 to 15 s is the Raft election alone; here the election is etcd's and the wait is Patroni's lock.`;
+    return `Over ${trials} trial${trials === 1 ? "" : "s"} each: ${rows.map(describe).join("; ")}.${why} The 5 to 15 s usually given for a Raft failover counts the election alone; here the election is etcd's and the wait is Patroni's lock.`;
   },
 
   columns: [
