@@ -31,7 +31,7 @@ export const COMMIT_LATENCY = declareExperiment({
   options: [
     text("sync", { default: "standby1", placeholder: "<spec>", help: "synchronous_standby_names" }),
     count("followers", { default: 2, min: 1, max: 16, help: "followers in the lab it makes" }),
-    list("levels", SYNC_COMMIT_LEVELS, { help: "synchronous_commit levels: off, local, remote_write, on, remote_apply" }),
+    list("levels", SYNC_COMMIT_LEVELS, { help: `synchronous_commit levels: ${SYNC_COMMIT_LEVELS.join(", ")}` }),
     count("clients", { default: 4, min: 1, max: 64, help: "concurrent committing clients" }),
     duration("duration", { default: "5s", min: "200ms", max: "600s", help: "time per level" }),
     duration("applyDelay", { min: "0ms", max: "60s", help: "recovery_min_apply_delay on every standby, e.g. 200ms" }),
@@ -39,14 +39,12 @@ export const COMMIT_LATENCY = declareExperiment({
   ],
 });
 
-export const FAILOVER_MODES = ["async", "local", "remote_write", "on", "remote_apply"] as const;
-
 export const FAILOVER_LOSS = declareExperiment({
   name: "failover-loss",
   summary: "acknowledged writes lost when the leader is killed and the most advanced standby promoted, per mode",
   example: "repl-lab experiment failover-loss --trials 10 --network-delay 20ms   (--ha: Patroni + etcd)",
   options: [
-    list("modes", FAILOVER_MODES, { default: ["async", "on", "remote_apply"], help: "async and synchronous_commit levels with one sync standby" }),
+    list("modes", ["async", "local", "remote_write", "on", "remote_apply"], { default: ["async", "on", "remote_apply"], help: "async and synchronous_commit levels with one sync standby" }),
     count("trials", { default: 10, min: 1, max: 100, help: "repetitions" }),
     count("writers", { default: 8, min: 1, max: 64, help: "concurrent writers" }),
     duration("networkDelay", { default: "20ms", min: "0ms", max: "10s", help: "one-way latency on every standby's link; 0 for none" }),
@@ -55,14 +53,12 @@ export const FAILOVER_LOSS = declareExperiment({
   ],
 });
 
-export const STALE_READ_POLICIES = ["replica", "primary", "lsn-wait", "sticky", "remote_apply"] as const;
-
 export const STALE_READS = declareExperiment({
   name: "stale-reads",
   summary: "stale reads from a lagging replica, and what read-your-writes, monotonic reads and remote_apply cost and buy",
   example: "repl-lab experiment stale-reads --apply-delay 2s",
   options: [
-    list("policies", STALE_READ_POLICIES, { help: "replica, primary, lsn-wait, sticky, remote_apply" }),
+    list("policies", ["replica", "primary", "lsn-wait", "sticky", "remote_apply"], { help: "replica, primary, lsn-wait, sticky, remote_apply" }),
     count("clients", { default: 4, min: 1, max: 32, help: "clients each writing and reading" }),
     duration("duration", { default: "10s", min: "500ms", max: "600s", help: "time per policy" }),
     duration("applyDelay", { default: "2s", min: "1ms", max: "60s", help: "how late standby1 replays" }),
@@ -70,14 +66,12 @@ export const STALE_READS = declareExperiment({
   ],
 });
 
-export const SLOT_RETENTION_MODES = ["slot", "no-slot", "max-slot-wal-keep-size"] as const;
-
 export const SLOT_RETENTION = declareExperiment({
   name: "slot-retention",
   summary: "whether a long-stopped standby can catch up: a slot, no slot with wal_keep_size, max_slot_wal_keep_size",
   example: "repl-lab experiment slot-retention --wal 320MB",
   options: [
-    list("modes", SLOT_RETENTION_MODES, { help: "slot, no-slot, max-slot-wal-keep-size" }),
+    list("modes", ["slot", "no-slot", "max-slot-wal-keep-size"], { help: "slot, no-slot, max-slot-wal-keep-size" }),
     size("wal", { default: "320MB", min: "32MB", max: "8GB", help: "WAL the leader writes while the standby is stopped" }),
     size("keep", {
       min: "16MB",
@@ -96,28 +90,23 @@ export const SLOT_RETENTION = declareExperiment({
   ],
 });
 
-export const DETECTION_FAULTS = ["kill", "stop", "pause", "partition"] as const;
-
 export const DETECTION = declareExperiment({
   name: "detection",
   summary: "how long the primary takes to notice a failed sync standby (kill, stop, pause, partition), and the commit stall",
   example: "repl-lab experiment detection --wal-sender-timeouts 5s,10s",
   options: [
-    list("faults", DETECTION_FAULTS, { help: "kill, stop, pause, partition" }),
+    list("faults", ["kill", "stop", "pause", "partition"], { help: "kill, stop, pause, partition" }),
     durations("walSenderTimeouts", { default: ["5s", "10s"], min: "1s", max: "120s", help: "wal_sender_timeout values" }),
   ],
 });
-
-export const HA_FAILOVER_FAULTS = ["kill", "stop"] as const;
-export const HA_FAILOVER_SETTINGS = ["lab", "patroni"] as const;
 
 export const HA_FAILOVER = declareExperiment({
   name: "ha-failover",
   summary: "automatic failover by Patroni and etcd, phase by phase: leader lock gone, new holder, promoted, first write (HA mode)",
   example: "repl-lab experiment ha-failover --trials 10 --settings lab,patroni",
   options: [
-    list("faults", HA_FAILOVER_FAULTS, { help: "kill (the lock must expire), stop (Patroni releases it)" }),
-    list("settings", HA_FAILOVER_SETTINGS, { default: ["lab"], help: "lab (ttl 20 s, loop_wait 1 s, retry_timeout 3 s), patroni (its defaults 30/10/10)" }),
+    list("faults", ["kill", "stop"], { help: "kill (the lock must expire), stop (Patroni releases it)" }),
+    list("settings", ["lab", "patroni"], { default: ["lab"], help: "lab (ttl 20 s, loop_wait 1 s, retry_timeout 3 s), patroni (its defaults 30/10/10)" }),
     count("trials", { default: 10, min: 1, max: 100, help: "repetitions" }),
     count("followers", { default: 2, min: 1, max: 8, help: "followers in the lab it makes" }),
   ],

@@ -37,7 +37,7 @@ const kebab = (key: string) => key.replace(/[A-Z]/g, (letter) => `-${letter.toLo
 const snake = (key: string) => key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 const flagOf = (key: string) => `--${kebab(key)}`;
 
-function declare<const Key extends string, Unit extends string, Value>(
+function declareOption<const Key extends string, Unit extends string, Value>(
   key: Key,
   unit: Unit,
   shape: { placeholder?: string; help: string; defaultText?: string; read(given: unknown): Value; fallback(config: RawOptions): Value },
@@ -86,7 +86,7 @@ export function duration<const Key extends string>(key: Key, spec: Bounds): Opti
 export function duration<const Key extends string>(key: Key, spec: Bounds & { default?: string }): OptionDeclaration<ConfigKey<Key, "_ms">, number | null> {
   const read = durationReader(key, spec);
   const fallback = spec.default === undefined ? null : read(spec.default);
-  return declare(key, "_ms", { placeholder: "<d>", help: spec.help, defaultText: spec.default, read, fallback: () => fallback });
+  return declareOption(key, "_ms", { placeholder: "<d>", help: spec.help, defaultText: spec.default, read, fallback: () => fallback });
 }
 
 /** A comma-separated list (or an array) of durations, in ms. */
@@ -98,7 +98,7 @@ export function durations<const Key extends string>(key: Key, spec: Bounds & { d
     return list.map(one);
   };
   const fallback = read(spec.default);
-  return declare(key, "_ms", { placeholder: "<list>", help: spec.help, defaultText: spec.default.join(","), read, fallback: () => [...fallback] });
+  return declareOption(key, "_ms", { placeholder: "<list>", help: spec.help, defaultText: spec.default.join(","), read, fallback: () => [...fallback] });
 }
 
 /** A whole number within bounds. */
@@ -110,7 +110,7 @@ export function count<const Key extends string>(key: Key, spec: { default: numbe
     }
     return number;
   };
-  return declare(key, "", { placeholder: "<n>", help: spec.help, defaultText: String(spec.default), read, fallback: () => spec.default });
+  return declareOption(key, "", { placeholder: "<n>", help: spec.help, defaultText: String(spec.default), read, fallback: () => spec.default });
 }
 
 /** A default computed from the options declared before it, and how the help says so. */
@@ -130,7 +130,7 @@ export function size<const Key extends string>(key: Key, spec: Bounds & { defaul
     return bytes;
   };
   const derived = typeof spec.default === "string" ? { text: spec.default, from: () => read(spec.default) } : spec.default;
-  return declare(key, "_bytes", { placeholder: "<size>", help: spec.help, defaultText: derived.text, read, fallback: derived.from });
+  return declareOption(key, "_bytes", { placeholder: "<size>", help: spec.help, defaultText: derived.text, read, fallback: derived.from });
 }
 
 const RATE = /^(\d+(?:\.\d+)?)\s*(kB|MB)\/s$/i;
@@ -151,7 +151,7 @@ export function rates<const Key extends string>(key: Key, spec: Bounds & { defau
     return list as number[];
   };
   const fallback = read(spec.default);
-  return declare(key, "_bytes_per_s", { placeholder: "<list>", help: spec.help, defaultText: spec.default.join(","), read, fallback: () => [...fallback] });
+  return declareOption(key, "_bytes_per_s", { placeholder: "<list>", help: spec.help, defaultText: spec.default.join(","), read, fallback: () => [...fallback] });
 }
 
 /** A comma-separated list (or an array) of some of `choices`, in the order given, without repeats; by default all of them. */
@@ -170,7 +170,7 @@ export function list<const Key extends string, const Choice extends string>(
     return [...new Set(list)] as Choice[];
   };
   const defaultText = all ? (choices.length === 2 ? "both" : "all") : chosen.join(",");
-  return declare(key, "", { placeholder: "<list>", help: spec.help, defaultText, read, fallback: () => [...chosen] });
+  return declareOption(key, "", { placeholder: "<list>", help: spec.help, defaultText, read, fallback: () => [...chosen] });
 }
 
 /** Text that may not be blank. */
@@ -179,7 +179,7 @@ export function text<const Key extends string>(key: Key, spec: { default: string
     if (String(given).trim() === "") throw new UsageError(`${flagOf(key)}: expected ${spec.help}, not an empty value`);
     return String(given);
   };
-  return declare(key, "", { placeholder: spec.placeholder, help: spec.help, defaultText: JSON.stringify(spec.default), read, fallback: () => spec.default });
+  return declareOption(key, "", { placeholder: spec.placeholder, help: spec.help, defaultText: JSON.stringify(spec.default), read, fallback: () => spec.default });
 }
 
 /** On or off; off unless given. */
@@ -189,7 +189,7 @@ export function flag<const Key extends string>(key: Key, spec: { help: string })
     if (given === false || given === "false") return false;
     throw new UsageError(`${flagOf(key)} ${String(given)}: expected true or false`);
   };
-  return declare(key, "", { help: spec.help, read, fallback: () => false });
+  return declareOption(key, "", { help: spec.help, read, fallback: () => false });
 }
 
 /**
