@@ -5,7 +5,9 @@ import { UsageError } from "../../src/core/errors.js";
 import { COMMIT_LATENCY, DETECTION, EXPERIMENTS, FAILOVER_LOSS, LAG, SLOT_RETENTION, STALE_READS, type ExperimentDeclaration } from "../../src/experiments/catalog.js";
 import { commitLatency } from "../../src/experiments/commit-latency.js";
 import { failoverLoss } from "../../src/experiments/failover-loss.js";
+import { runExperiment } from "../../src/experiments/run.js";
 import type { Row } from "../../src/experiments/types.js";
+import { FakeEngine, fakeRuntime } from "../fakes.js";
 import { Latencies } from "../../src/experiments/measure.js";
 
 describe("experiment options", () => {
@@ -66,6 +68,16 @@ describe("experiment options", () => {
   ])("refuse a bad value with a usage error naming the flag (%#)", (parse, message) => {
     expect(parse).toThrow(UsageError);
     expect(parse).toThrow(message);
+  });
+});
+
+describe("runExperiment, the library's door", () => {
+  it("reads options with the same declarations as the CLI: a bad one is a usage error before any lab exists", async () => {
+    const engine = new FakeEngine();
+    const runtime = fakeRuntime(engine);
+    await expect(runExperiment("lag", { applyDelay: "50ms" }, { runtime })).rejects.toThrow("--apply-delay 50ms: expected a duration from 100ms to 60s");
+    await expect(runExperiment("lag", { rate: "1MB/s" }, { runtime })).rejects.toThrow(new UsageError("unknown option --rate"));
+    expect(engine.calls).toEqual([]);
   });
 });
 
