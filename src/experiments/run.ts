@@ -11,7 +11,18 @@ import type { Runtime } from "../lab/runtime.js";
 import { dockerRuntime } from "../lab/runtime.js";
 import { progressTo } from "../core/progress.js";
 import { EXPERIMENTS, findExperiment } from "./catalog.js";
-import type { Column, ExperimentContext, ExperimentResult, Figure } from "./types.js";
+import type { Column, Experiment, ExperimentContext, ExperimentResult, Figure } from "./types.js";
+
+/** Each experiment's code, loaded when it runs. */
+const CODE: Record<string, () => Promise<Experiment<object>>> = {
+  "commit-latency": async () => (await import("./commit-latency.js")).commitLatency,
+  "failover-loss": async () => (await import("./failover-loss.js")).failoverLoss,
+  "stale-reads": async () => (await import("./stale-reads.js")).staleReads,
+  "slot-retention": async () => (await import("./slot-retention.js")).slotRetention,
+  detection: async () => (await import("./detection.js")).detection,
+  "ha-failover": async () => (await import("./ha-failover.js")).haFailover,
+  lag: async () => (await import("./lag.js")).lag,
+};
 
 export interface ExperimentOptions {
   name: string;
@@ -85,8 +96,8 @@ export async function experiment(runtime: Runtime, options: ExperimentOptions, p
   if (!entry) {
     throw new UsageError(`there is no experiment named "${options.name}"`, { hint: `the experiments are ${EXPERIMENTS.map((each) => each.name).join(", ")}` });
   }
-  const definition = await entry.load();
-  const config = definition.parse(options.options);
+  const config = entry.parse(options.options);
+  const definition = await CODE[entry.name]!();
   if (options.lab !== undefined && !definition.usesGivenLab) {
     throw new UsageError(`${entry.name} cannot use --lab: it needs labs of its own, which it breaks for good`, { hint: "leave --lab out" });
   }

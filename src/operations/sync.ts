@@ -1,5 +1,7 @@
-// repl-lab sync set "<spec>" | sync off | sync commit <level>: the seed's manual fallback, done as
-// PostgreSQL does it: ALTER SYSTEM on the primary and a reload, no restart, clients untouched.
+// repl-lab sync set "<spec>" | sync off | sync commit <level>: synchronous replication changed as
+// PostgreSQL changes it, ALTER SYSTEM on the primary and a reload, no restart, clients untouched;
+// sync off is the manual fallback when a synchronous standby fails (synchronous_standby_names = '').
+// https://www.postgresql.org/docs/current/warm-standby.html#SYNCHRONOUS-REPLICATION
 import { SYNC_COMMIT_LEVELS, type SyncCommit } from "../core/constants.js";
 import { UsageError } from "../core/errors.js";
 import { pollUntil } from "../core/retry.js";
