@@ -52,4 +52,6 @@ export interface ExperimentResult {
   config: Record<string, unknown>;
   results: Row[];
   conclusion: string;
+  /** What could not be cleaned up after the run (a lab not removed, a given lab not put back); present only then. */
+  cleanup_failed?: string[];
 }

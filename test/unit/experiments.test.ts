@@ -5,9 +5,10 @@ import { UsageError } from "../../src/core/errors.js";
 import { COMMIT_LATENCY, DETECTION, EXPERIMENTS, FAILOVER_LOSS, LAG, SLOT_RETENTION, STALE_READS, type ExperimentDeclaration } from "../../src/experiments/catalog.js";
 import { commitLatency } from "../../src/experiments/commit-latency.js";
 import { failoverLoss } from "../../src/experiments/failover-loss.js";
+import { LabError } from "../../src/core/errors.js";
 import { runExperiment } from "../../src/experiments/run.js";
 import type { Row } from "../../src/experiments/types.js";
-import { FakeEngine, fakeRuntime } from "../fakes.js";
+import { FakeEngine, fakeRuntime, healthy } from "../fakes.js";
 import { Latencies } from "../../src/experiments/measure.js";
 
 describe("experiment options", () => {
@@ -119,3 +120,18 @@ describe("latency percentiles", () => {
     expect(new Latencies().percentile(50)).toBeNull();
   });
 });
+
+describe("an experiment's cleanup", () => {
+  it("that fails is said, not swallowed: the run's own error names the lab left behind and how to remove it", async () => {
+    const engine = new FakeEngine();
+    // The lab comes up; the experiment's first query is refused (no server behind the fake); then
+    // removing the lab fails too.
+    engine.failOn = (operation, name) =>
+      operation === "kill" && name.endsWith("-leader") && engine.calls.some((call) => call.startsWith("start ") && call.endsWith("-standby1")) ? new LabError("the engine refused") : undefined;
+    const error = (await runExperiment("lag", { duration: "2s", rates: "1MB/s", applyDelay: "100ms" }, { runtime: fakeRuntime(engine, healthy(["standby1"])) }).catch((caught: unknown) => caught)) as LabError;
+    expect(error).toBeInstanceOf(LabError);
+    const lab = /lab "(exp-lag-[0-9a-f]{6})"/.exec(error.details.join("\n"))?.[1];
+    expect(error.details).toContain(`and lab "${lab}" was not removed (the engine refused); run \`repl-lab down --lab ${lab}\``);
+  });
+});
+

@@ -17,7 +17,7 @@ function registerOne(experiment: Command, entry: ExperimentDeclaration): void {
     .addOption(quietOption())
     .addHelpText("after", `\nExample:\n  $ ${entry.example}`)
     .action(async (flags: ExperimentFlags) => {
-      const [{ experiment }, views, { printNote }] = await Promise.all([
+      const [{ experiment }, views, { printNote, errorLine }] = await Promise.all([
         import("../../experiments/run.js"), import("../../views/experiment.js"), import("../../views/terminal.js"),
       ]);
       const options = Object.fromEntries(entry.options.map((option) => [option.key, flags[option.key]]));
@@ -25,6 +25,9 @@ function registerOne(experiment: Command, entry: ExperimentDeclaration): void {
       const ran = await execute((runtime, { signal, progress }) => experiment(runtime, { ...request, signal }, progress), { interrupt: "abort", quiet: flags.quiet });
       if (flags.out) for (const file of await views.writeExperimentFiles(flags.out, ran)) printNote(`wrote ${file}`);
       await show(ran.result, flags, { text: (_, colour) => views.experimentView(ran, colour) });
+      // The results stand, but something is left behind: say what, and exit 1 so a CI job sees it.
+      for (const problem of ran.result.cleanup_failed ?? []) printNote(errorLine(problem));
+      if (ran.result.cleanup_failed) process.exitCode = 1;
     });
 }
 
