@@ -1,7 +1,7 @@
 // An in-memory container engine and scripted PostgreSQL sessions, for unit tests of the decisions
 // in up, faults and failover. They stand in for Docker and PostgreSQL only where those add nothing
 // to what is tested; every feature also has an integration test on the real engine.
-import { NodeUnavailableError } from "../src/core/errors.js";
+import { InterruptedError, NodeUnavailableError } from "../src/core/errors.js";
 import { LABEL } from "../src/core/labels.js";
 import type {
   ContainerDetails,
@@ -207,7 +207,8 @@ export class FakeEngine implements ContainerEngine {
   /** Scripted by `jobs`: what a one-off container (pg_rewind, wipe, settings check) returns. */
   jobs: (spec: ContainerSpec) => ExecResult = () => ({ exitCode: 0, stdout: "", stderr: "" });
 
-  async runToCompletion(spec: ContainerSpec): Promise<ExecResult> {
+  async runToCompletion(spec: ContainerSpec, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ExecResult> {
+    if (options.signal?.aborted) throw new InterruptedError("interrupted");
     this.record("run", spec.name);
     return this.jobs(spec);
   }

@@ -27,15 +27,27 @@ export async function withInterrupt<T>(work: (signal: AbortSignal) => Promise<T>
 }
 
 /**
- * Runs a change that must not stop halfway (a container renamed aside and its replacement not yet
- * started would leave the node down): Ctrl-C is noted and the change finishes first. Each takes seconds.
+ * Runs a change best not stopped halfway (a node's container renamed aside and its replacement not
+ * yet started leaves the node down): the first Ctrl-C (or SIGTERM) says so and lets it finish; a
+ * second one stops it at its next safe point (the signal), and the next command that changes nodes
+ * cleans up what it left. Every wait in such a change is bounded, so it finishes either way.
  */
-async function uninterrupted<T>(what: string, work: () => Promise<T>): Promise<T> {
-  const onSignal = () => process.stderr.write(`${what} is in progress and will finish in a few seconds; please wait\n`);
+async function finishFirst<T>(what: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let asked = false;
+  const onSignal = () => {
+    if (asked) {
+      if (!controller.signal.aborted) process.stderr.write(`stopping ${what}; the next rejoin, promote or switchover cleans up what it leaves\n`);
+      controller.abort();
+      return;
+    }
+    asked = true;
+    process.stderr.write(`${what} is in progress and will finish in a few seconds; press Ctrl-C again to stop it now\n`);
+  };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    return await work();
+    return await work(controller.signal);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
@@ -44,7 +56,7 @@ async function uninterrupted<T>(what: string, work: () => Promise<T>): Promise<T
 
 /**
  * What Ctrl-C does to an operation: "abort" hands it a signal to stop at (it cleans up first);
- * `{ finish }` lets a change that must not stop halfway finish, telling the user so. Left out, Ctrl-C
+ * `{ finish }` lets a change best not stopped halfway finish, and stops it at a second Ctrl-C. Left out, Ctrl-C
  * ends the process at once.
  */
 export type Interrupt = "abort" | { finish: string };
@@ -57,7 +69,7 @@ export async function execute<T>(operate: Operation<T>, how: { interrupt?: Inter
   const progress = stderrProgress(how.quiet);
   const { interrupt } = how;
   if (interrupt === "abort") return withInterrupt((signal) => operate(runtime, { signal, progress }));
-  if (interrupt) return uninterrupted(interrupt.finish, () => operate(runtime, { progress }));
+  if (interrupt) return finishFirst(interrupt.finish, (signal) => operate(runtime, { signal, progress }));
   return operate(runtime, { progress });
 }
 

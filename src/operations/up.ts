@@ -2,7 +2,7 @@
 // with the sync_state the spec implies. A failed or interrupted `up` removes everything it created.
 import { createServer } from "node:net";
 import { InterruptedError, LabError, ReplLabError, UsageError } from "../core/errors.js";
-import { CHECK_NODE, LABEL, labLabels, names } from "../core/labels.js";
+import { CHECK_NODE, helperLabels, labLabels, names } from "../core/labels.js";
 import { dataMountTarget, generateSecrets, planEtcd, planLab } from "../core/node-plan.js";
 import { silentProgress, type Progress } from "../core/progress.js";
 import { throwIfInterrupted } from "../core/retry.js";
@@ -16,6 +16,9 @@ import { logTail, waitForStreaming } from "../lab/server.js";
 import { readLeaderKey, readPatroni } from "../lab/ha.js";
 import { pollUntil } from "../core/retry.js";
 import type { LabContext } from "../lab/context.js";
+
+/** A check of the image (its settings, its programs) runs in a second or two; past a minute something is wrong. */
+const CHECK_TIMEOUT_MS = 60_000;
 
 export interface UpOptions {
   topology: Topology;
@@ -84,7 +87,7 @@ export async function up(runtime: Runtime, options: UpOptions, progress: Progres
   try {
     throwIfInterrupted(signal);
     progress.step(`creating ${plans.length + etcd.length} containers and volumes for lab "${topology.lab}" (${image})`);
-    const checked = [checkSettingNames(runtime, topology, image), ...(topology.ha ? [checkHaPrograms(runtime, topology, image)] : [])];
+    const checked = [checkSettingNames(runtime, topology, image, signal), ...(topology.ha ? [checkHaPrograms(runtime, topology, image, signal)] : [])];
     const created = (async () => {
       await settleAll(plans.map((plan) => engine.createVolume(plan.volumeName, labLabels(topology.lab))));
       const ids = await settleAll([...plans.map((plan) => plan.container), ...etcd].map((spec) => engine.createContainer(spec)));
@@ -203,16 +206,19 @@ async function chooseHostPorts(runtime: Runtime, topology: Topology): Promise<Re
  * Names given with -c are checked against the server's own list (postgres --describe-config), so a
  * typo is a usage error rather than a leader that will not boot.
  */
-async function checkSettingNames(runtime: Runtime, topology: Topology, image: string): Promise<void> {
+async function checkSettingNames(runtime: Runtime, topology: Topology, image: string, signal: AbortSignal | undefined): Promise<void> {
   const wanted = Object.keys(topology.settings).filter((name) => !name.includes("."));
   if (wanted.length === 0) return;
-  const result = await runtime.engine.runToCompletion({
-    name: `${names.container(topology.lab, CHECK_NODE)}-settings`,
-    image,
-    entrypoint: ["postgres", "--describe-config"],
-    user: "postgres",
-    labels: { ...labLabels(topology.lab), [LABEL.node]: CHECK_NODE },
-  });
+  const result = await runtime.engine.runToCompletion(
+    {
+      name: `${names.container(topology.lab, CHECK_NODE)}-settings`,
+      image,
+      entrypoint: ["postgres", "--describe-config"],
+      user: "postgres",
+      labels: helperLabels(topology.lab, CHECK_TIMEOUT_MS),
+    },
+    { timeoutMs: CHECK_TIMEOUT_MS, signal },
+  );
   if (result.exitCode !== 0) throw new LabError(`could not list PostgreSQL's settings in ${image}`, { details: result.stderr.split("\n") });
   const known = new Set(result.stdout.split("\n").map((line) => line.split("\t")[0]?.toLowerCase()));
   const unknown = wanted.filter((name) => !known.has(name.toLowerCase()));
@@ -224,13 +230,16 @@ async function checkSettingNames(runtime: Runtime, topology: Topology, image: st
 }
 
 /** An image for HA mode must have Patroni and etcd: one line naming the build command when it has not. */
-async function checkHaPrograms(runtime: Runtime, topology: Topology, image: string): Promise<void> {
-  const result = await runtime.engine.runToCompletion({
-    name: `${names.container(topology.lab, CHECK_NODE)}-ha`,
-    image,
-    entrypoint: ["sh", "-c", "for p in patroni etcd; do command -v $p >/dev/null || echo $p; done"],
-    labels: { ...labLabels(topology.lab), [LABEL.node]: CHECK_NODE },
-  });
+async function checkHaPrograms(runtime: Runtime, topology: Topology, image: string, signal: AbortSignal | undefined): Promise<void> {
+  const result = await runtime.engine.runToCompletion(
+    {
+      name: `${names.container(topology.lab, CHECK_NODE)}-ha`,
+      image,
+      entrypoint: ["sh", "-c", "for p in patroni etcd; do command -v $p >/dev/null || echo $p; done"],
+      labels: helperLabels(topology.lab, CHECK_TIMEOUT_MS),
+    },
+    { timeoutMs: CHECK_TIMEOUT_MS, signal },
+  );
   const missing = result.stdout.split("\n").filter(Boolean);
   if (result.exitCode !== 0 || missing.length > 0) {
     throw new LabError(`${image} has no ${missing.join(" and ") || "patroni or etcd"}, which HA mode runs`, {

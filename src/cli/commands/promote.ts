@@ -15,6 +15,6 @@ Example (failover):
   $ repl-lab kill leader && repl-lab promote standby1 && repl-lab status`)
     .action(async (node: string, flags: LabFlags & JsonFlags) => {
       const [{ promote }, { promoteView }] = await Promise.all([import("../../operations/promote.js"), import("../../views/results.js")]);
-      await run(flags, (runtime, { progress }) => promote(runtime, { lab: flags.lab, node }, progress), { text: promoteView }, { finish: "promote" });
+      await run(flags, (runtime, { signal, progress }) => promote(runtime, { lab: flags.lab, node, signal }, progress), { text: promoteView }, { finish: "promote" });
     });
 }

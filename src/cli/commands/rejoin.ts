@@ -14,6 +14,6 @@ export function registerRejoin(program: Command): void {
     .action(async (node: string, flags: LabFlags & JsonFlags & { reclone?: boolean }) => {
       const [{ rejoin }, { rejoinView }] = await Promise.all([import("../../operations/rejoin.js"), import("../../views/results.js")]);
       const options = { lab: flags.lab, node, reclone: Boolean(flags.reclone) };
-      await run(flags, (runtime, { progress }) => rejoin(runtime, options, progress), { text: rejoinView }, { finish: "rejoin" });
+      await run(flags, (runtime, { signal, progress }) => rejoin(runtime, { ...options, signal }, progress), { text: rejoinView }, { finish: "rejoin" });
     });
 }

@@ -12,6 +12,6 @@ export function registerSwitchover(program: Command): void {
     .addOption(jsonOption())
     .action(async (node: string, flags: LabFlags & JsonFlags) => {
       const [{ switchover }, { switchoverView }] = await Promise.all([import("../../operations/switchover.js"), import("../../views/results.js")]);
-      await run(flags, (runtime, { progress }) => switchover(runtime, { lab: flags.lab, node }, progress), { text: switchoverView }, { finish: "switchover" });
+      await run(flags, (runtime, { signal, progress }) => switchover(runtime, { lab: flags.lab, node, signal }, progress), { text: switchoverView }, { finish: "switchover" });
     });
 }
