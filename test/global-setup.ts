@@ -1,15 +1,39 @@
-// Before and after the whole run: no lab named test-* is left on the engine, even when tests fail,
-// and the CLI's code caches of the run (the checkout's, and those of the installs the package test
-// makes) go to a folder of the run's own, removed at its end, not to the user's cache home.
-import { mkdtempSync, rmSync } from "node:fs";
+// Before and after the whole run: no lab of this run is left on the engine, even when tests fail,
+// nor one of an earlier run that died; the labs of another run going on at the same time (a second
+// terminal, another checkout) are left alone. Each run registers its process in a folder under the
+// system's temporary directory; a run whose process is gone is over. The CLI's code caches of the
+// run go to a folder of the run's own, removed at its end, not to the user's cache home.
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EngineUnreachableError } from "../src/core/errors.js";
-import { removeTestLabs } from "./helpers.js";
 
-async function removeIfEngine(): Promise<void> {
+const RUNS = join(tmpdir(), "repl-lab-test-runs");
+
+function alive(pid: number): boolean {
   try {
-    await removeTestLabs();
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Whether a run is over: this one (at its end), or one whose process no longer runs. */
+function over(run: string, self: string, ending: boolean): boolean {
+  if (run === self) return ending;
+  try {
+    return !alive(Number(readFileSync(join(RUNS, run), "utf8")));
+  } catch {
+    return true;
+  }
+}
+
+async function removeLabs(self: string, ending: boolean): Promise<void> {
+  const { removeTestLabs } = await import("./helpers.js");
+  try {
+    await removeTestLabs((run) => over(run, self, ending));
   } catch (error) {
     // Unit tests run without an engine; integration tests will say so themselves.
     if (!(error instanceof EngineUnreachableError)) throw error;
@@ -17,13 +41,18 @@ async function removeIfEngine(): Promise<void> {
 }
 
 export async function setup(): Promise<() => Promise<void>> {
+  const run = randomBytes(2).toString("hex");
+  process.env.REPL_LAB_TEST_RUN = run;
+  mkdirSync(RUNS, { recursive: true });
+  writeFileSync(join(RUNS, run), String(process.pid));
   const cacheHome = mkdtempSync(join(tmpdir(), "repl-lab-test-cache-"));
   process.env.XDG_CACHE_HOME = cacheHome;
-  await removeIfEngine();
+  await removeLabs(run, false);
   return async () => {
     try {
-      await removeIfEngine();
+      await removeLabs(run, true);
     } finally {
+      rmSync(join(RUNS, run), { force: true });
       rmSync(cacheHome, { recursive: true, force: true });
     }
   };

@@ -6,7 +6,15 @@ import { LABEL, labLabels } from "../src/core/labels.js";
 import { removeLab } from "../src/lab/context.js";
 import { dockerRuntime } from "../src/lab/runtime.js";
 
-export const TEST_LAB_PREFIX = "test-";
+/**
+ * Every lab a test run makes is named test-<run>-…, the run being four hex digits that
+ * test/global-setup.ts chooses for the whole run (workers inherit it), so that a run removes its own
+ * labs and those of runs that died, never those of another run going on at the same time.
+ */
+export const TEST_RUN = process.env.REPL_LAB_TEST_RUN ?? randomBytes(2).toString("hex");
+export const TEST_LAB_PREFIX = `test-${TEST_RUN}-`;
+/** A lab of some test run: its run's four hex digits. */
+export const TEST_LAB = /^test-([0-9a-f]{4})-/;
 export const CLI = fileURLToPath(new URL("../bin/repl-lab.cjs", import.meta.url));
 export const runtime = await dockerRuntime();
 export const engine = runtime.engine;
@@ -96,8 +104,8 @@ export async function labResources(lab: string): Promise<{ containers: string[];
 
 export const nothing = { containers: [], volumes: [], networks: [] };
 
-/** Removes every lab whose name starts with the test prefix, whatever state it is in. */
-export async function removeTestLabs(): Promise<void> {
+/** Removes every test lab whose run `stale` says is over (or this run's own), whatever state it is in. */
+export async function removeTestLabs(stale: (run: string) => boolean): Promise<void> {
   const managed = { [LABEL.managed]: "true" };
   const [containers, volumes, networks] = await Promise.all([
     engine.listContainers(managed),
@@ -109,7 +117,10 @@ export async function removeTestLabs(): Promise<void> {
     ...volumes.map((volume) => volume.labels[LABEL.lab] ?? ""),
     ...networks.map((network) => network.labels[LABEL.lab] ?? ""),
   ]);
-  for (const lab of labs) if (lab.startsWith(TEST_LAB_PREFIX)) await removeLab(runtime, lab);
+  for (const lab of labs) {
+    const run = TEST_LAB.exec(lab)?.[1];
+    if (run !== undefined && stale(run)) await removeLab(runtime, lab);
+  }
 }
 
 export interface StatusJson {

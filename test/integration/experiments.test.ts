@@ -5,10 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ExperimentResult, Row } from "../../src/experiments/types.js";
-import { engine, labsRemovedAfterAll, runCli, runJson, type CliResult } from "../helpers.js";
+import { engine, labsRemovedAfterAll, runCli, runJson, TEST_LAB_PREFIX, type CliResult } from "../helpers.js";
 
 // The labs experiments make are named with this prefix, so the suite's cleanup finds them if a run dies.
-const env = { REPL_LAB_NAME_PREFIX: "test-" };
+const env = { REPL_LAB_NAME_PREFIX: TEST_LAB_PREFIX };
 
 async function experiment(args: string[]): Promise<ExperimentResult> {
   const result = await runJson<ExperimentResult>(["experiment", ...args, "--quiet"], { env, timeoutMs: 600_000 });
@@ -19,7 +19,7 @@ async function experiment(args: string[]): Promise<ExperimentResult> {
 /** The labs of this suite's experiments still on the engine: none once an experiment has returned. */
 async function experimentLabs(): Promise<string[]> {
   const containers = await engine.listContainers({ "repl-lab.managed": "true" });
-  return [...new Set(containers.map((container) => container.labels["repl-lab.lab"] ?? ""))].filter((lab) => lab.startsWith("test-exp-"));
+  return [...new Set(containers.map((container) => container.labels["repl-lab.lab"] ?? ""))].filter((lab) => lab.startsWith(`${TEST_LAB_PREFIX}exp-`));
 }
 
 const by = (rows: Row[], key: string, value: string) => rows.find((row) => row[key] === value)!;

@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { XMLValidator } from "fast-xml-parser";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { dropLab, labResources, nothing, uniqueLab } from "../helpers.js";
+import { dropLab, labResources, nothing, TEST_LAB_PREFIX, uniqueLab } from "../helpers.js";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -101,7 +101,7 @@ describe("the packed package", () => {
         encoding: "utf8",
         timeout: 300_000,
         // The job's env, with a lab name the suite's cleanup knows; the scenario's lab gets the prefix.
-        env: { ...process.env, ...job.env, REPL_LAB_NAME: recipeLab, REPL_LAB_NAME_PREFIX: "test-", GITHUB_ENV: githubEnv, ...exported },
+        env: { ...process.env, ...job.env, REPL_LAB_NAME: recipeLab, REPL_LAB_NAME_PREFIX: TEST_LAB_PREFIX, GITHUB_ENV: githubEnv, ...exported },
       });
       ran.push(`${step.name}: exit ${result.status}`);
       if (result.status !== 0) {

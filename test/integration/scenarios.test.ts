@@ -9,15 +9,15 @@ import { Parser } from "tap-parser";
 import { afterAll, describe, expect, it } from "vitest";
 import type { CheckResult } from "../../src/operations/check.js";
 import type { ScenarioRunResult } from "../../src/scenario/run.js";
-import { dropLab, engine, labsRemovedAfterAll, runCli, runJson } from "../helpers.js";
+import { dropLab, engine, labsRemovedAfterAll, runCli, runJson, TEST_LAB_PREFIX } from "../helpers.js";
 
 // The labs scenarios make are named with this prefix, so the suite's cleanup finds them if a run dies.
-const env = { REPL_LAB_NAME_PREFIX: "test-" };
+const env = { REPL_LAB_NAME_PREFIX: TEST_LAB_PREFIX };
 const dir = mkdtempSync(join(tmpdir(), "repl-lab-scenarios-"));
 
 async function scenarioLabs(): Promise<string[]> {
   const containers = await engine.listContainers({ "repl-lab.managed": "true" });
-  return [...new Set(containers.map((container) => container.labels["repl-lab.lab"] ?? ""))].filter((lab) => lab.startsWith("test-scn-"));
+  return [...new Set(containers.map((container) => container.labels["repl-lab.lab"] ?? ""))].filter((lab) => lab.startsWith(`${TEST_LAB_PREFIX}scn-`));
 }
 
 function file(name: string, text: string): string {
