@@ -81,7 +81,7 @@ export async function sync(runtime: Runtime, options: { lab: string; change: Syn
  * reports as many synchronous standbys as asked for.
  */
 async function haSync(lab: LabContext, primary: string, change: SyncChange, spec: SyncSpec | null): Promise<SyncResult> {
-  const { patchPatroniConfig, readPatroni } = await import("../lab/ha.js");
+  const { ifAnswered, patchPatroniConfig, readPatroni } = await import("../lab/ha.js");
   const patch =
     change.kind === "commit"
       ? { postgresql: { parameters: { synchronous_commit: change.level } } }
@@ -92,7 +92,7 @@ async function haSync(lab: LabContext, primary: string, change: SyncChange, spec
   const wanted = change.kind === "commit" ? undefined : (spec?.num ?? 0);
   const settled = await pollUntil(
     async () => {
-      const view = await readPatroni(lab);
+      const view = await ifAnswered(readPatroni(lab));
       if (!view) return false;
       const synchronous = view.members.filter((member) => member.role === "sync_standby" || member.role === "quorum_standby").length;
       const replicas = view.members.filter((member) => member.role !== "leader").length;
@@ -106,7 +106,7 @@ async function haSync(lab: LabContext, primary: string, change: SyncChange, spec
       if (wanted !== undefined && row?.synchronous !== Math.min(wanted, replicas)) return false;
       return change.kind !== "commit" || row?.commit === change.level;
     },
-    { timeoutMs: 20_000, intervalMs: 200 },
+    { timeoutMs: 20_000, intervalMs: 200, clock: lab.runtime.clock },
   );
   const current = await onNode(lab, primary, async (session) => {
     const [row] = await session.query<{ names: string; commit: string }>(

@@ -13,7 +13,8 @@ import { endpointOf, labExists, readLab, removeLab, requireNode } from "../lab/c
 import { resolveImage } from "../lab/image.js";
 import type { Runtime } from "../lab/runtime.js";
 import { logTail, waitForStreaming } from "../lab/server.js";
-import { readLeaderKey, readPatroni } from "../lab/ha.js";
+import { ifAnswered, readLeaderKey, readPatroni } from "../lab/ha.js";
+import { NobodyAnsweredError } from "../core/ha-client.js";
 import { pollUntil } from "../core/retry.js";
 import type { LabContext } from "../lab/context.js";
 
@@ -245,7 +246,7 @@ async function waitForLeaderLock(runtime: Runtime, options: UpOptions): Promise<
       if (stopped) {
         throw new LabError(`${stopped.name} stopped while the lab was starting`, { details: await logTail(lab, stopped, 20), hint: `see \`repl-lab logs ${stopped.name}\`` });
       }
-      return (await readLeaderKey(lab))?.holder === LEADER;
+      return (await ifAnswered(readLeaderKey(lab)))?.holder === LEADER;
     },
     { timeoutMs: options.waitTimeoutMs, intervalMs: 100, signal: options.signal },
   );
@@ -303,7 +304,11 @@ async function waitUntilHaReady(lab: LabContext, options: UpOptions, progress: P
     outcome.ready &&
     (await pollUntil(
       async () => {
-        const patroni = await readPatroni(lab);
+        const patroni = await readPatroni(lab).catch((error: unknown) => {
+          if (!(error instanceof NobodyAnsweredError)) throw error;
+          seen = [error.message, ...error.details].join("; ");
+          return undefined;
+        });
         if (!patroni) return false;
         const synchronous = patroni.members.filter((member) => member.role === "sync_standby" || member.role === "quorum_standby");
         const streaming = patroni.members.filter((member) => member.role !== "leader" && (member.state === "streaming" || member.state === "running"));
