@@ -43,6 +43,16 @@ export function haSyncFromSpec(spec: SyncSpec | null, followers: readonly string
   };
 }
 
+/**
+ * How many synchronous standbys Patroni makes among the replicas it may choose (streaming, not
+ * tagged nosync): in synchronous mode on or strict (FIRST n) n of them; in quorum mode (ANY n) every
+ * one, since it writes synchronous_standby_names as ANY n over all of them; none when off.
+ */
+export function expectedSynchronousStandbys(mode: PatroniSyncMode, count: number, eligible: number): number {
+  if (mode === "off") return 0;
+  return mode === "quorum" ? eligible : Math.min(count, eligible);
+}
+
 /** etcd's command line for one member of the lab's three-member cluster. */
 export function etcdCommand(lab: string, member: string): string[] {
   const peers = ETCD_MEMBERS.map((name) => `${name}=http://${name}:${ETCD_PEER_PORT}`).join(",");

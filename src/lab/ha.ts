@@ -105,6 +105,15 @@ export async function readPatroni(lab: LabContext): Promise<PatroniView> {
 
 const SYNCHRONOUS_ROLES = new Set(["sync_standby", "quorum_standby"]);
 
+/** How many members Patroni reports as synchronous standbys, and how many replicas it may make so (streaming, not tagged nosync). */
+export async function readSynchronousStandbys(lab: LabContext): Promise<{ synchronous: number; eligible: number }> {
+  const { members } = (await readCluster(lab)).answer;
+  return {
+    synchronous: members.filter((member) => SYNCHRONOUS_ROLES.has(member.role)).length,
+    eligible: members.filter((member) => member.role !== "leader" && member.state === "streaming" && !member.tags?.nosync).length,
+  };
+}
+
 /** Each etcd member's own status (maintenance/status), and who the Raft leader is; a member that does not answer is shown so. */
 export async function readEtcd(lab: LabContext): Promise<EtcdView> {
   const client = etcdOf(lab);

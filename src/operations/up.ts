@@ -15,6 +15,7 @@ import type { Runtime } from "../lab/runtime.js";
 import { logTail, waitForStreaming } from "../lab/server.js";
 import { ifAnswered, readLeaderKey, readPatroni } from "../lab/ha.js";
 import { NobodyAnsweredError } from "../core/ha-client.js";
+import { expectedSynchronousStandbys } from "../core/ha.js";
 import { pollUntil } from "../core/retry.js";
 import type { LabContext } from "../lab/context.js";
 
@@ -298,7 +299,7 @@ async function waitUntilHaReady(lab: LabContext, options: UpOptions, progress: P
     failOnExit: true,
   });
   const candidates = topology.followers.length - ha.nosync.length;
-  const wanted = ha.synchronous_mode === "off" ? 0 : Math.min(ha.synchronous_node_count, candidates);
+  const wanted = expectedSynchronousStandbys(ha.synchronous_mode, ha.synchronous_node_count, candidates);
   let seen = "Patroni did not answer";
   const ready =
     outcome.ready &&

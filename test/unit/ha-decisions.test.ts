@@ -15,6 +15,8 @@ import { promote } from "../../src/operations/promote.js";
 import { rejoin } from "../../src/operations/rejoin.js";
 import { switchover } from "../../src/operations/switchover.js";
 import { sync } from "../../src/operations/sync.js";
+import { up } from "../../src/operations/up.js";
+import { buildTopology } from "../../src/core/topology.js";
 import { createHaLab, FakeHa } from "../fake-ha.js";
 import { FakeEngine, fakeRuntime, refused, type SqlScript } from "../fakes.js";
 
@@ -225,6 +227,14 @@ describe("sync set, sync off and sync commit in HA mode change Patroni's configu
     expect(ha.members.filter((member) => member.role === "sync_standby").map((member) => member.name)).toEqual(["standby1", "standby2"]);
   });
 
+  it("ANY n is quorum mode with n, settled when every eligible standby is a quorum standby", async () => {
+    const { ha, runtime } = await haLab();
+    const result = await sync(runtime, { lab: LAB, change: { kind: "standbys", spec: "ANY 1 (standby1, standby2)" } });
+    expect(patchOf(ha)).toEqual([{ synchronous_mode: "quorum", synchronous_node_count: 1 }]);
+    expect(result.settled).toBe(true);
+    expect(result.replication.map((row) => `${row.application_name}:${row.sync_state}`)).toEqual(["standby1:quorum", "standby2:quorum"]);
+  });
+
   it("off is synchronous mode off, settled once no standby is synchronous", async () => {
     const { ha, runtime } = await haLab({ sync: "standby1" });
     const result = await sync(runtime, { lab: LAB, change: { kind: "standbys", spec: null } });
@@ -250,6 +260,24 @@ describe("sync set, sync off and sync commit in HA mode change Patroni's configu
       const result = await sync(runtime, { lab: LAB, change });
       expect(result.settled).toBe(false);
       expect(ha.clock.now() - started).toBeGreaterThanOrEqual(20_000);
+    }
+  });
+});
+
+describe("up in HA mode", () => {
+  it("is ready once Patroni has made the synchronous standbys the mode makes: for ANY n every eligible one", async () => {
+    for (const [sync, roles] of [
+      ["ANY 1 (*)", ["quorum_standby", "quorum_standby"]],
+      ["FIRST 1 (*)", ["sync_standby", "replica"]],
+      ["ANY 1 (standby1)", ["quorum_standby", "replica"]],
+    ] as const) {
+      const engine = new FakeEngine();
+      engine.images.set("repl-lab/postgres-ha:17", { env: {}, volumes: [] });
+      const topology = buildTopology({ lab: LAB, ha: true, followers: 2, sync, image: "repl-lab/postgres-ha:17" });
+      const ha = FakeHa.forTopology(topology);
+      const result = await up(fakeRuntime(engine, servers(ha), { ha, clock: ha.clock }), { topology, waitTimeoutMs: 3000 });
+      expect(result.nodes.map((node) => node.name)).toEqual(["leader", "standby1", "standby2"]);
+      expect(ha.members.slice(1).map((member) => member.role)).toEqual(roles);
     }
   });
 });

@@ -3,7 +3,7 @@
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { diffStatus } from "../../src/core/events.js";
-import { etcdCommand, patroniConfig } from "../../src/core/ha.js";
+import { etcdCommand, expectedSynchronousStandbys, patroniConfig } from "../../src/core/ha.js";
 import { planEtcd, planLab } from "../../src/core/node-plan.js";
 import type { LabStatus } from "../../src/core/status.js";
 import { buildTopology } from "../../src/core/topology.js";
@@ -33,6 +33,13 @@ describe("HA topology", () => {
     });
     expect(buildTopology({ lab: "t", ha: true, followers: 3, sync: "ANY 2 (*)" }).ha).toMatchObject({ synchronous_mode: "quorum", synchronous_node_count: 2, nosync: [] });
     expect(buildTopology({ lab: "t", ha: true, sync: "standby1", syncMode: "strict" }).ha).toMatchObject({ synchronous_mode: "strict", nosync: ["standby2"] });
+  });
+
+  it("expects as many synchronous standbys as Patroni makes: n of the eligible for FIRST n, all of them for ANY n", () => {
+    expect(expectedSynchronousStandbys("on", 1, 2)).toBe(1);
+    expect(expectedSynchronousStandbys("strict", 3, 2)).toBe(2);
+    expect(expectedSynchronousStandbys("quorum", 1, 3)).toBe(3);
+    expect(expectedSynchronousStandbys("off", 2, 3)).toBe(0);
   });
 
   it("refuses what Patroni would refuse or what has no meaning, naming the field", () => {
