@@ -18,7 +18,7 @@ import {
 } from "../src/core/ha-client.js";
 import { PATRONI_NAMESPACE } from "../src/core/ha.js";
 import type { ContainerEngine } from "../src/core/engine.js";
-import { generateSecrets, planEtcd, planLab } from "../src/core/node-plan.js";
+import { generateSecrets, planEtcd, planLab, type LabSecrets } from "../src/core/node-plan.js";
 import type { Clock } from "../src/core/retry.js";
 import { buildTopology, type LabSpecInput, type Topology } from "../src/core/topology.js";
 
@@ -93,13 +93,18 @@ export class FakeHa implements HaClients {
   onChange: () => void = () => undefined;
   /** The answer to the next request of this kind ("POST /switchover", "GET /cluster"), whichever member gets it. */
   readonly refusals = new Map<string, Refusal>();
+  /** The lab's passwords: Patroni refuses its unsafe requests, and etcd its key reads, without them (empty: a lab made before it had them). */
+  patroniPassword = "";
+  etcdPassword = "";
   private scheduled: { looksLeft: number; apply: () => void }[] = [];
 
   constructor(readonly lab = "lab") {}
 
   /** A healthy cluster as `up` leaves it: leader holding the lock, every follower streaming, the synchronous standbys the spec asks for. */
-  static forTopology(topology: Topology): FakeHa {
+  static forTopology(topology: Topology, secrets?: LabSecrets): FakeHa {
     const ha = new FakeHa(topology.lab);
+    ha.patroniPassword = secrets?.patroniPassword ?? "";
+    ha.etcdPassword = secrets?.etcdPassword ?? "";
     const spec = topology.ha!;
     ha.members = topology.nodes.map((node) => ({
       name: node.name,
@@ -189,6 +194,8 @@ export class FakeHa implements HaClients {
     const known = service === "Patroni" ? this.members.some((member) => member.name === endpoint.member) : this.etcdMembers.some((member) => member.name === endpoint.member);
     if (!known || answers === false) throw new HaApiError(service, endpoint.member, request, "unreachable", "no answer within 1.5 s");
     this.requests.push(`${endpoint.member} ${request}${body === undefined ? "" : ` ${JSON.stringify(body)}`}`);
+    const denied = this.denied(service, endpoint, method, path);
+    if (denied) throw new HaApiError(service, endpoint.member, request, "refused", denied.text, denied.status);
     const refusal = this.refusals.get(request);
     if (refusal) {
       this.refusals.delete(request);
@@ -197,6 +204,20 @@ export class FakeHa implements HaClients {
     const result = answer();
     if (isRefusal(result)) throw new HaApiError(service, endpoint.member, request, "refused", result.text, result.status);
     return result;
+  }
+
+  /** As Patroni and etcd answer a request without the lab's user: Patroni reads and etcd's status need none. */
+  private denied(service: "Patroni" | "etcd", endpoint: HaEndpoint, method: string, path: string): Refusal | undefined {
+    const given = endpoint.credentials;
+    if (service === "Patroni" && this.patroniPassword && method !== "GET") {
+      if (!given) return { status: 401, text: "no auth header received" };
+      if (given.username !== "repl-lab" || given.password !== this.patroniPassword) return { status: 401, text: "not authenticated" };
+    }
+    if (service === "etcd" && this.etcdPassword && path === "/v3/kv/range") {
+      if (!given) return { status: 400, text: "etcdserver: user name is empty" };
+      if (given.username !== "root" || given.password !== this.etcdPassword) return { status: 400, text: "etcdserver: authentication failed, invalid user ID or password" };
+    }
+    return undefined;
   }
 
   private look(): PatroniCluster {
@@ -284,12 +305,12 @@ function merge(into: PatroniDynamicConfig, change: Record<string, unknown>): Pat
   return result as PatroniDynamicConfig;
 }
 
-/** An HA lab's containers on a fake engine, created and started as `up` plans them (the etcd members included). */
-export async function createHaLab(engine: ContainerEngine, input: Omit<LabSpecInput, "ha">): Promise<Topology> {
+/** An HA lab's containers on a fake engine, created and started as `up` plans them (the etcd members included), and its secrets. */
+export async function createHaLab(engine: ContainerEngine, input: Omit<LabSpecInput, "ha">, secrets = generateSecrets()): Promise<{ topology: Topology; secrets: LabSecrets }> {
   const topology = buildTopology({ ...input, ha: true });
-  const options = { image: "repl-lab/postgres-ha:17", secrets: generateSecrets(), bindIp: "127.0.0.1" };
+  const options = { image: "repl-lab/postgres-ha:17", secrets, bindIp: "127.0.0.1" };
   for (const spec of [...planLab(topology, options).map((plan) => plan.container), ...planEtcd(topology, options)]) {
     await engine.startContainer(await engine.createContainer(spec));
   }
-  return topology;
+  return { topology, secrets };
 }

@@ -12,6 +12,8 @@ export interface HaEndpoint {
   member: string;
   host: string;
   port: number;
+  /** Patroni's REST API user (basic authentication) or etcd's user; none for a lab made without them. */
+  credentials?: { username: string; password: string };
 }
 
 /** One member as Patroni's GET /cluster reports it. */

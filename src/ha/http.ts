@@ -1,5 +1,7 @@
 // Patroni's REST API and etcd's v3 JSON gateway over HTTP, with Node's fetch: each request bounded
-// by its own timeout, each failure an HaApiError naming the member.
+// by its own timeout, each failure an HaApiError naming the member. With the lab's credentials,
+// Patroni gets them as basic authentication, and etcd's key reads a token (authenticated once per
+// member and process: etcd checks the password with bcrypt, some 0.1 s).
 import {
   HaApiError,
   type EtcdClient,
@@ -27,6 +29,8 @@ interface Call {
   path: string;
   body?: unknown;
   timeoutMs: number;
+  /** The Authorization header's value. */
+  authorization?: string;
 }
 
 function baseUrl(endpoint: HaEndpoint): string {
@@ -48,7 +52,10 @@ async function send(service: Service, endpoint: HaEndpoint, call: Call, refusalT
   try {
     const response = await fetch(`${baseUrl(endpoint)}${call.path}`, {
       method: call.method,
-      headers: call.body === undefined ? undefined : { "content-type": "application/json" },
+      headers: {
+        ...(call.body === undefined ? {} : { "content-type": "application/json" }),
+        ...(call.authorization === undefined ? {} : { authorization: call.authorization }),
+      },
       body: call.body === undefined ? undefined : JSON.stringify(call.body),
       signal: AbortSignal.timeout(call.timeoutMs),
     });
@@ -85,33 +92,41 @@ function readCluster(body: { members?: unknown }): PatroniCluster | undefined {
 
 class HttpPatroniClient implements PatroniClient {
   readonly member: string;
+  private readonly authorization: string | undefined;
 
   constructor(private readonly endpoint: HaEndpoint) {
     this.member = endpoint.member;
+    const { credentials } = endpoint;
+    // Patroni asks for it on its unsafe requests only; sent with every one, it costs nothing.
+    this.authorization = credentials && `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64")}`;
+  }
+
+  private call(method: Call["method"], path: string, timeoutMs: number, body?: unknown): Call {
+    return { method, path, body, timeoutMs, authorization: this.authorization };
   }
 
   cluster(): Promise<PatroniCluster> {
-    return sendForJson("Patroni", this.endpoint, { method: "GET", path: "/cluster", timeoutMs: READ_TIMEOUT_MS }, readCluster);
+    return sendForJson("Patroni", this.endpoint, this.call("GET", "/cluster", READ_TIMEOUT_MS), readCluster);
   }
 
   config(): Promise<PatroniDynamicConfig> {
-    return sendForJson("Patroni", this.endpoint, { method: "GET", path: "/config", timeoutMs: READ_TIMEOUT_MS }, (body) => body as PatroniDynamicConfig);
+    return sendForJson("Patroni", this.endpoint, this.call("GET", "/config", READ_TIMEOUT_MS), (body) => body as PatroniDynamicConfig);
   }
 
   patchConfig(change: Record<string, unknown>): Promise<PatroniDynamicConfig> {
-    return sendForJson("Patroni", this.endpoint, { method: "PATCH", path: "/config", body: change, timeoutMs: CONFIG_TIMEOUT_MS }, (body) => body as PatroniDynamicConfig);
+    return sendForJson("Patroni", this.endpoint, this.call("PATCH", "/config", CONFIG_TIMEOUT_MS, change), (body) => body as PatroniDynamicConfig);
   }
 
   switchover(request: { leader: string; candidate: string }): Promise<string> {
-    return send("Patroni", this.endpoint, { method: "POST", path: "/switchover", body: request, timeoutMs: LEADER_CHANGE_TIMEOUT_MS });
+    return send("Patroni", this.endpoint, this.call("POST", "/switchover", LEADER_CHANGE_TIMEOUT_MS, request));
   }
 
   failover(request: { candidate: string }): Promise<string> {
-    return send("Patroni", this.endpoint, { method: "POST", path: "/failover", body: request, timeoutMs: LEADER_CHANGE_TIMEOUT_MS });
+    return send("Patroni", this.endpoint, this.call("POST", "/failover", LEADER_CHANGE_TIMEOUT_MS, request));
   }
 
   reinitialize(request: { force: boolean }): Promise<string> {
-    return send("Patroni", this.endpoint, { method: "POST", path: "/reinitialize", body: request, timeoutMs: REINITIALIZE_TIMEOUT_MS });
+    return send("Patroni", this.endpoint, this.call("POST", "/reinitialize", REINITIALIZE_TIMEOUT_MS, request));
   }
 }
 
@@ -151,15 +166,72 @@ function readValue(body: { header?: { revision?: unknown }; kvs?: { value?: unkn
   return { value: isString(value) ? Buffer.from(value, "base64").toString() : null, revision: Number(body.header.revision ?? 0) };
 }
 
+/** What etcd answers a request whose token is missing, expired or from before a change of users: authenticate again. */
+const STALE_TOKEN = /user name is empty|invalid auth token|auth token is for old revision/;
+
+/** etcd's tokens, per member and credentials, for this process; null while etcd's authentication is not on. */
+class EtcdTokens {
+  private readonly tokens = new Map<string, Promise<string | null>>();
+
+  private static key(endpoint: HaEndpoint): string {
+    return `${baseUrl(endpoint)} ${endpoint.credentials?.username}:${endpoint.credentials?.password}`;
+  }
+
+  get(endpoint: HaEndpoint): Promise<string | null> {
+    const key = EtcdTokens.key(endpoint);
+    let token = this.tokens.get(key);
+    if (!token) {
+      token = EtcdTokens.authenticate(endpoint);
+      this.tokens.set(key, token);
+      token.catch(() => this.tokens.delete(key));
+    }
+    return token;
+  }
+
+  forget(endpoint: HaEndpoint): void {
+    this.tokens.delete(EtcdTokens.key(endpoint));
+  }
+
+  private static async authenticate(endpoint: HaEndpoint): Promise<string | null> {
+    const { username, password } = endpoint.credentials!;
+    const call: Call = { method: "POST", path: "/v3/auth/authenticate", body: { name: username, password }, timeoutMs: READ_TIMEOUT_MS };
+    try {
+      return await sendForJson("etcd", endpoint, call, (body: { token?: unknown }) => (isString(body.token) ? body.token : undefined), etcdRefusal);
+    } catch (error) {
+      // A lab whose etcd has not turned authentication on yet (its nodes do as they start).
+      if (error instanceof HaApiError && error.kind === "refused" && /authentication is not enabled/.test(error.said)) return null;
+      throw error;
+    }
+  }
+}
+
 class HttpEtcdClient implements EtcdClient {
   readonly member: string;
 
-  constructor(private readonly endpoint: HaEndpoint) {
+  constructor(
+    private readonly endpoint: HaEndpoint,
+    private readonly tokens: EtcdTokens,
+  ) {
     this.member = endpoint.member;
   }
 
-  private post<T>(path: string, body: unknown, read: (body: any) => T | undefined): Promise<T> {
-    return sendForJson("etcd", this.endpoint, { method: "POST", path, body, timeoutMs: READ_TIMEOUT_MS }, read, etcdRefusal);
+  private post<T>(path: string, body: unknown, read: (body: any) => T | undefined, token?: string | null): Promise<T> {
+    const call: Call = { method: "POST", path, body, timeoutMs: READ_TIMEOUT_MS, authorization: token ?? undefined };
+    return sendForJson("etcd", this.endpoint, call, read, etcdRefusal);
+  }
+
+  /** A request that needs a user: with the token, authenticated again once if etcd no longer takes it. */
+  private async postAsUser<T>(path: string, body: unknown, read: (body: any) => T | undefined): Promise<T> {
+    if (!this.endpoint.credentials) return this.post(path, body, read);
+    for (let attempt = 1; ; attempt++) {
+      const token = await this.tokens.get(this.endpoint);
+      try {
+        return await this.post(path, body, read, token);
+      } catch (error) {
+        if (attempt > 1 || !(error instanceof HaApiError && error.kind === "refused" && STALE_TOKEN.test(error.said))) throw error;
+        this.tokens.forget(this.endpoint);
+      }
+    }
   }
 
   status(): Promise<EtcdStatus> {
@@ -171,13 +243,14 @@ class HttpEtcdClient implements EtcdClient {
   }
 
   get(key: string): Promise<EtcdValue> {
-    return this.post("/v3/kv/range", { key: Buffer.from(key).toString("base64") }, readValue);
+    return this.postAsUser("/v3/kv/range", { key: Buffer.from(key).toString("base64") }, readValue);
   }
 }
 
 export function httpHaClients(): HaClients {
+  const tokens = new EtcdTokens();
   return {
     patroni: (endpoint) => new HttpPatroniClient(endpoint),
-    etcd: (endpoint) => new HttpEtcdClient(endpoint),
+    etcd: (endpoint) => new HttpEtcdClient(endpoint, tokens),
   };
 }

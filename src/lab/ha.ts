@@ -1,9 +1,10 @@
 // What Patroni and etcd know about an HA lab, read over their own APIs (Patroni's REST API, etcd's
-// v3 JSON gateway) on the ports published on the engine's host, through the runtime's clients; and
-// Patroni's switchover, failover and rejoin, asked of Patroni rather than done around it.
+// v3 JSON gateway) on the ports published on the engine's host, through the runtime's clients, as
+// the lab's users for them; and Patroni's switchover, failover and rejoin, asked of Patroni rather
+// than done around it.
 // https://patroni.readthedocs.io/en/latest/rest_api.html  https://etcd.io/docs/v3.5/dev-guide/api_grpc_gateway/
 import { LabError } from "../core/errors.js";
-import { PATRONI_NAMESPACE } from "../core/ha.js";
+import { ETCD_ROOT_USER, PATRONI_API_USER, PATRONI_NAMESPACE } from "../core/ha.js";
 import {
   HaApiError,
   NobodyAnsweredError,
@@ -27,12 +28,13 @@ function notAskable(node: LabNode): string | undefined {
   return undefined;
 }
 
-function endpointOf(lab: LabContext, node: LabNode): HaEndpoint {
-  return { member: node.name, host: lab.runtime.host.host, port: node.apiPort! };
+/** A member's published API, with the lab's user for it (none for a lab made before it had one). */
+function endpointOf(lab: LabContext, node: LabNode, username: string, password: string): HaEndpoint {
+  return { member: node.name, host: lab.runtime.host.host, port: node.apiPort!, ...(password ? { credentials: { username, password } } : {}) };
 }
 
-const patroniOf = (lab: LabContext) => (node: LabNode) => lab.runtime.ha.patroni(endpointOf(lab, node));
-const etcdOf = (lab: LabContext) => (node: LabNode) => lab.runtime.ha.etcd(endpointOf(lab, node));
+const patroniOf = (lab: LabContext) => (node: LabNode) => lab.runtime.ha.patroni(endpointOf(lab, node, PATRONI_API_USER, lab.secrets.patroniPassword));
+const etcdOf = (lab: LabContext) => (node: LabNode) => lab.runtime.ha.etcd(endpointOf(lab, node, ETCD_ROOT_USER, lab.secrets.etcdPassword));
 
 /** A read moves on to the next member whatever the failure; a change only when the member did not answer (a refusal is the answer). */
 const anyFailure = () => true;

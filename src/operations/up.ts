@@ -220,17 +220,18 @@ async function checkSettingNames(runtime: Runtime, topology: Topology, image: st
   }
 }
 
-/** An image for HA mode must have Patroni and etcd: one line naming the build command when it has not. */
+/** An image for HA mode must have Patroni, etcd and etcdctl (which turns etcd's authentication on): one line naming the build command when it has not. */
 async function checkHaPrograms(runtime: Runtime, topology: Topology, image: string): Promise<void> {
   const result = await runtime.engine.runToCompletion({
     name: `${names.container(topology.lab, CHECK_NODE)}-ha`,
     image,
-    entrypoint: ["sh", "-c", "for p in patroni etcd; do command -v $p >/dev/null || echo $p; done"],
+    entrypoint: ["sh", "-c", "for p in patroni etcd etcdctl; do command -v $p >/dev/null || echo $p; done"],
     labels: { ...labLabels(topology.lab), [LABEL.node]: CHECK_NODE },
   });
   const missing = result.stdout.split("\n").filter(Boolean);
   if (result.exitCode !== 0 || missing.length > 0) {
-    throw new LabError(`${image} has no ${missing.join(" and ") || "patroni or etcd"}, which HA mode runs`, {
+    const named = missing.length > 1 ? `${missing.slice(0, -1).join(", ")} and ${missing.at(-1)}` : missing[0];
+    throw new LabError(`${image} has no ${named ?? "patroni or etcd"}, which HA mode runs`, {
       hint: "build an image that has them with `repl-lab image build --pg 17 --ha`, or leave --ha out",
     });
   }

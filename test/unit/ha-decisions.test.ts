@@ -49,11 +49,11 @@ function servers(ha: FakeHa): SqlScript {
   };
 }
 
-/** An HA lab on a fake engine, with the Patroni cluster and etcd `up` leaves (followers 2 unless given). */
+/** An HA lab on a fake engine, with the Patroni cluster and etcd `up` leaves (followers 2 unless given); its APIs ask for the lab's users. */
 async function haLab(input: Record<string, unknown> = {}) {
   const engine = new FakeEngine();
-  const topology = await createHaLab(engine, { lab: LAB, followers: 2, ...input });
-  const ha = FakeHa.forTopology(topology);
+  const { topology, secrets } = await createHaLab(engine, { lab: LAB, followers: 2, ...input });
+  const ha = FakeHa.forTopology(topology, secrets);
   const runtime = fakeRuntime(engine, servers(ha), { ha, clock: ha.clock });
   const container = (node: string) => engine.byName(names.container(LAB, node))!;
   return { engine, ha, runtime, container, lab: () => readLab(runtime, LAB) };
@@ -296,6 +296,24 @@ describe("the leader lock in etcd and Patroni's configuration", () => {
       hint: expect.stringMatching(/no Raft majority/),
       details: ["etcd1: did not answer POST /v3/kv/range: no answer within 1.5 s", "etcd2: did not answer POST /v3/kv/range: no answer within 1.5 s", "etcd3: did not answer POST /v3/kv/range: no answer within 1.5 s"],
     });
+  });
+
+  it("asks as the lab's users, kept in its containers' environment; a lab made before it had them, as nobody", async () => {
+    const { ha, runtime } = await haLab();
+    await configurePatroni(runtime, { lab: LAB, change: { ttl: 25 } });
+    expect(await leaderLock(runtime, { lab: LAB })).toBe("leader");
+    ha.patroniPassword = "another";
+    await expect(configurePatroni(runtime, { lab: LAB, change: { ttl: 30 } })).rejects.toThrow("leader's Patroni refused PATCH /config: not authenticated (HTTP 401)");
+    ha.etcdPassword = "another";
+    await expect(leaderLock(runtime, { lab: LAB })).rejects.toThrow(/no etcd member answered/);
+
+    const engine = new FakeEngine();
+    const { topology } = await createHaLab(engine, { lab: LAB, followers: 1 }, { superuserPassword: "su", replicationPassword: "rep", patroniPassword: "", etcdPassword: "" });
+    const old = FakeHa.forTopology(topology);
+    const oldRuntime = fakeRuntime(engine, servers(old), { ha: old, clock: old.clock });
+    await configurePatroni(oldRuntime, { lab: LAB, change: { ttl: 25 } });
+    expect(await leaderLock(oldRuntime, { lab: LAB })).toBe("leader");
+    expect(old.config.ttl).toBe(25);
   });
 
   it("sends a configuration change once, and gives Patroni's refusal", async () => {

@@ -10,12 +10,12 @@ import { httpHaClients } from "../../src/ha/http.js";
 type Handler = (request: IncomingMessage, body: string) => { status: number; body: string } | "hang";
 
 let handle: Handler = () => ({ status: 404, body: "" });
-const received: { method: string; url: string; body: string }[] = [];
+const received: { method: string; url: string; body: string; authorization?: string }[] = [];
 const server = createServer((request: IncomingMessage, response: ServerResponse) => {
   let body = "";
   request.on("data", (chunk) => (body += chunk));
   request.on("end", () => {
-    received.push({ method: request.method!, url: request.url!, body });
+    received.push({ method: request.method!, url: request.url!, body, authorization: request.headers.authorization });
     const answer = handle(request, body);
     if (answer === "hang") return;
     response.writeHead(answer.status).end(answer.body);
@@ -74,7 +74,7 @@ describe("the Patroni client", () => {
     const error = await failure(patroni().switchover({ leader: "leader", candidate: "standby2" }));
     expect(error).toMatchObject({ service: "Patroni", member: "standby1", kind: "refused", status: 412, said: "candidate name does not match with sync_standby" });
     expect(error.message).toBe("standby1's Patroni refused POST /switchover: candidate name does not match with sync_standby (HTTP 412)");
-    expect(received.at(-1)).toEqual({ method: "POST", url: "/switchover", body: '{"leader":"leader","candidate":"standby2"}' });
+    expect(received.at(-1)).toEqual({ method: "POST", url: "/switchover", body: '{"leader":"leader","candidate":"standby2"}', authorization: undefined });
   });
 
   it("calls an answer that is not what the API documents a bad answer, not an empty cluster", async () => {
@@ -96,6 +96,72 @@ describe("the Patroni client", () => {
     expect(slow).toMatchObject({ kind: "unreachable", said: "no answer within 1.5 s" });
     const closed = clients.patroni({ member: "leader", host: "127.0.0.1", port: await closedPort() });
     expect(await failure(closed.config())).toMatchObject({ member: "leader", kind: "unreachable", said: "ECONNREFUSED" });
+  });
+
+  it("sends the lab's user as basic authentication, which Patroni asks for on its unsafe requests", async () => {
+    handle = (request) => (request.headers.authorization === `Basic ${Buffer.from("repl-lab:s3cret").toString("base64")}` ? { status: 200, body: "reinitialize started" } : { status: 401, body: "not authenticated" });
+    const client = clients.patroni({ member: "standby2", host: "127.0.0.1", port, credentials: { username: "repl-lab", password: "s3cret" } });
+    expect(await client.reinitialize({ force: true })).toBe("reinitialize started");
+    expect(await failure(patroni().reinitialize({ force: true }))).toMatchObject({ kind: "refused", status: 401, said: "not authenticated" });
+  });
+});
+
+describe("the etcd client as a user", () => {
+  const RANGE_ANSWER = JSON.stringify({ header: { revision: "7" }, kvs: [{ value: Buffer.from("leader").toString("base64") }] });
+  const etcdAnswering = (tokens: string[]): Handler => (request, body) => {
+    if (request.url === "/v3/auth/authenticate") {
+      const { name, password } = JSON.parse(body);
+      if (name !== "root" || password !== "pw") return { status: 400, body: JSON.stringify({ code: 3, message: "etcdserver: authentication failed, invalid user ID or password" }) };
+      tokens.push(`token${tokens.length + 1}`);
+      return { status: 200, body: JSON.stringify({ header: {}, token: tokens.at(-1) }) };
+    }
+    if (request.url === "/v3/kv/range" && request.headers.authorization !== tokens.at(-1)) {
+      return request.headers.authorization === undefined
+        ? { status: 400, body: JSON.stringify({ code: 3, message: "etcdserver: user name is empty" }) }
+        : { status: 401, body: JSON.stringify({ code: 16, message: "etcdserver: invalid auth token" }) };
+    }
+    return { status: 200, body: request.url === "/v3/kv/range" ? RANGE_ANSWER : JSON.stringify({ header: { member_id: "1" }, raftTerm: "2", raftIndex: "3", leader: "1" }) };
+  };
+
+  it("authenticates once for its key reads and keeps the token; its status needs none", async () => {
+    const tokens: string[] = [];
+    handle = etcdAnswering(tokens);
+    const own = httpHaClients();
+    const client = () => own.etcd({ member: "etcd1", host: "127.0.0.1", port, credentials: { username: "root", password: "pw" } });
+    received.length = 0;
+    expect(await client().get("/service/demo/leader")).toEqual({ value: "leader", revision: 7 });
+    expect(await client().get("/service/demo/leader")).toEqual({ value: "leader", revision: 7 });
+    await client().status();
+    expect(received.map((request) => `${request.url} ${request.authorization ?? "-"}`)).toEqual([
+      "/v3/auth/authenticate -",
+      "/v3/kv/range token1",
+      "/v3/kv/range token1",
+      "/v3/maintenance/status -",
+    ]);
+  });
+
+  it("authenticates again once when etcd no longer takes the token, and fails on a wrong password", async () => {
+    const tokens: string[] = [];
+    handle = etcdAnswering(tokens);
+    const own = httpHaClients();
+    const endpoint = { member: "etcd1", host: "127.0.0.1", port, credentials: { username: "root", password: "pw" } };
+    await own.etcd(endpoint).get("/k");
+    tokens.push("issued-elsewhere");
+    received.length = 0;
+    expect(await own.etcd(endpoint).get("/k")).toEqual({ value: "leader", revision: 7 });
+    expect(received.map((request) => `${request.url} ${request.authorization ?? "-"}`)).toEqual(["/v3/kv/range token1", "/v3/auth/authenticate -", "/v3/kv/range token3"]);
+    const wrong = await failure(own.etcd({ ...endpoint, credentials: { username: "root", password: "nope" } }).get("/k"));
+    expect(wrong).toMatchObject({ kind: "refused", message: "etcd1's etcd refused POST /v3/auth/authenticate: etcdserver: authentication failed, invalid user ID or password (HTTP 400)" });
+  });
+
+  it("reads without a token while etcd's authentication is not on yet", async () => {
+    handle = (request) =>
+      request.url === "/v3/auth/authenticate"
+        ? { status: 400, body: JSON.stringify({ code: 9, message: "etcdserver: authentication is not enabled" }) }
+        : { status: 200, body: RANGE_ANSWER };
+    received.length = 0;
+    expect(await httpHaClients().etcd({ member: "etcd1", host: "127.0.0.1", port, credentials: { username: "root", password: "pw" } }).get("/k")).toEqual({ value: "leader", revision: 7 });
+    expect(received.map((request) => `${request.url} ${request.authorization ?? "-"}`)).toEqual(["/v3/auth/authenticate -", "/v3/kv/range -"]);
   });
 });
 

@@ -54,7 +54,7 @@ describe("HA topology", () => {
 
 describe("HA plans", () => {
   const topology = buildTopology({ lab: "demo", ha: true, followers: 2, sync: "standby1", settings: { max_connections: "50" } });
-  const options = { image: "img", secrets: { superuserPassword: "su", replicationPassword: "rep" }, bindIp: "127.0.0.1" };
+  const options = { image: "img", secrets: { superuserPassword: "su", replicationPassword: "rep", patroniPassword: "api", etcdPassword: "etcd" }, bindIp: "127.0.0.1" };
 
   it("gives every node a Patroni configuration on the three etcd members, with its own name and the cluster's settings", () => {
     const plans = planLab(topology, options);
@@ -72,6 +72,21 @@ describe("HA plans", () => {
     expect(plans[0]!.container.labels!["repl-lab.ha"]).toBe("patroni");
   });
 
+  it("asks for the lab's users on Patroni's unsafe requests and on etcd, with secrets only the PostgreSQL nodes hold", () => {
+    const plans = planLab(topology, options);
+    const config = parse(plans[1]!.container.env!.PATRONI_CONFIGURATION!) as Record<string, any>;
+    expect(config.restapi.authentication).toEqual({ username: "repl-lab", password: "api" });
+    expect(config.etcd3).toMatchObject({ username: "root", password: "etcd" });
+    expect(plans[1]!.container.env).toMatchObject({ REPL_LAB_PATRONI_PASSWORD: "api", REPL_LAB_ETCD_PASSWORD: "etcd" });
+    // Each node turns etcd's authentication on before Patroni starts, if no other node has yet.
+    const script = plans[0]!.container.entrypoint![2]!;
+    expect(script.indexOf("etcdctl auth enable")).toBeGreaterThan(0);
+    expect(script.indexOf("etcdctl auth enable")).toBeLessThan(script.indexOf("exec $as_postgres patroni"));
+    expect(script).toContain('etcdctl user add root --new-user-password="$REPL_LAB_ETCD_PASSWORD" --interactive=false');
+    const distinct = { ...options, secrets: { ...options.secrets, patroniPassword: "api-0f3a9b", etcdPassword: "etcd-7c1e2d" } };
+    for (const member of planEtcd(topology, distinct)) expect(JSON.stringify(member)).not.toMatch(/api-0f3a9b|etcd-7c1e2d|PASSWORD/);
+  });
+
   it("with a network delay, every node is reached through its fixed link delay end", () => {
     const delayed = buildTopology({ lab: "demo", ha: true, followers: 1, networkDelay: "20ms" });
     const [leader] = planLab(delayed, options);
@@ -84,7 +99,7 @@ describe("HA plans", () => {
 
   it("quotes every string, since Patroni reads YAML 1.1 where on and off are booleans", () => {
     const text = patroniConfig({
-      lab: "l", node: "n", ha: topology.ha!, superuserPassword: "p", replicationPassword: "r", dataDir: "/d",
+      lab: "l", node: "n", ha: topology.ha!, superuserPassword: "p", replicationPassword: "r", patroniPassword: "a", etcdPassword: "e", dataDir: "/d",
       parameters: { synchronous_commit: "on" }, localParameters: {}, connectPort: 5432,
     });
     expect(text).toMatch(/synchronous_commit: "on"/);
