@@ -2,7 +2,9 @@
 // in up, faults and failover. They stand in for Docker and PostgreSQL only where those add nothing
 // to what is tested; every feature also has an integration test on the real engine.
 import { InterruptedError, NodeUnavailableError } from "../src/core/errors.js";
+import type { HaClients } from "../src/core/ha-client.js";
 import { LABEL } from "../src/core/labels.js";
+import { realClock, type Clock } from "../src/core/retry.js";
 import type {
   ContainerDetails,
   ContainerEngine,
@@ -14,6 +16,7 @@ import type {
   NamedResource,
 } from "../src/core/engine.js";
 import type { Runtime } from "../src/lab/runtime.js";
+import { FakeHa } from "./fake-ha.js";
 import type { Endpoint, Session } from "../src/postgres.js";
 
 interface FakeContainer {
@@ -217,11 +220,18 @@ export class FakeEngine implements ContainerEngine {
 /** Answers a node's SQL: rows, or an error to throw; the default refuses every connection. */
 export type SqlScript = (node: string, sql: string, params?: unknown[]) => object[] | Error;
 
-export function fakeRuntime(engine: FakeEngine, script: SqlScript = (node) => refused(node)): Runtime & { queries: string[] } {
+export function fakeRuntime(
+  engine: FakeEngine,
+  script: SqlScript = (node) => refused(node),
+  options: { ha?: HaClients; clock?: Clock } = {},
+): Runtime & { queries: string[] } {
   const queries: string[] = [];
   return {
     engine,
     host: { host: "127.0.0.1", bindIp: "127.0.0.1" },
+    // Without one handed in, a cluster with no members: every Patroni and etcd request finds nobody.
+    ha: options.ha ?? new FakeHa(),
+    clock: options.clock ?? realClock,
     queries,
     async connect(endpoint: Endpoint): Promise<Session> {
       const probe = script(endpoint.node, "<connect>");

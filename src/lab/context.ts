@@ -155,6 +155,8 @@ function secretsOf({ spec }: ContainerDetails): LabSecrets {
   return {
     superuserPassword: spec.env?.[ENV.superuserPassword] ?? "",
     replicationPassword: spec.env?.[ENV.replicationPassword] ?? "",
+    patroniPassword: spec.env?.[ENV.patroniPassword] ?? "",
+    etcdPassword: spec.env?.[ENV.etcdPassword] ?? "",
   };
 }
 

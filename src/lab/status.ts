@@ -199,7 +199,7 @@ function leftoverWarning(leftover: Leftover): string {
 export async function readLabStatus(lab: LabContext, options: StatusOptions = {}): Promise<LabStatus> {
   const pool = options.pool ?? new SessionPool(lab.runtime.connect, options.timeoutMs ?? 2000);
   try {
-    const ha = lab.ha ? import("./ha.js").then(async ({ readPatroni, readEtcd }) => Promise.all([readPatroni(lab), readEtcd(lab)])) : undefined;
+    const ha = lab.ha ? import("./ha.js").then(async ({ ifAnswered, readPatroni, readEtcd }) => Promise.all([ifAnswered(readPatroni(lab)), readEtcd(lab)])) : undefined;
     const probes = await Promise.all(lab.nodes.map((node) => probeNode(lab, node, pool)));
     const nodes = probes.map((probe) => probe.status);
     const splitBrain = splitBrainWarning(primariesOf({ nodes }));

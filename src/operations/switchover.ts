@@ -29,7 +29,7 @@ export async function switchover(runtime: Runtime, options: { lab: string; node:
     // HA mode: Patroni's own switchover (it stops the leader cleanly, promotes the candidate and
     // rewinds the old leader to follow it).
     const { patroniChange, readPatroni } = await import("../lab/ha.js");
-    const oldPrimary = (await readPatroni(lab))?.leader ?? "nobody";
+    const oldPrimary = (await readPatroni(lab)).leader ?? "nobody";
     progress.step(`asking Patroni to switch over from ${oldPrimary} to ${options.node}`);
     const change = await patroniChange(lab, "switchover", options.node, { progress });
     return {

@@ -13,7 +13,9 @@ import { endpointOf, labExists, readLab, removeLab, requireNode } from "../lab/c
 import { resolveImage } from "../lab/image.js";
 import type { Runtime } from "../lab/runtime.js";
 import { logTail, waitForStreaming } from "../lab/server.js";
-import { readLeaderKey, readPatroni } from "../lab/ha.js";
+import { ifAnswered, readLeaderKey, readPatroni } from "../lab/ha.js";
+import { NobodyAnsweredError } from "../core/ha-client.js";
+import { expectedSynchronousStandbys } from "../core/ha.js";
 import { pollUntil } from "../core/retry.js";
 import type { LabContext } from "../lab/context.js";
 
@@ -229,20 +231,21 @@ async function checkSettingNames(runtime: Runtime, topology: Topology, image: st
   }
 }
 
-/** An image for HA mode must have Patroni and etcd: one line naming the build command when it has not. */
+/** An image for HA mode must have Patroni, etcd and etcdctl (which turns etcd's authentication on): one line naming the build command when it has not. */
 async function checkHaPrograms(runtime: Runtime, topology: Topology, image: string, signal: AbortSignal | undefined): Promise<void> {
   const result = await runtime.engine.runToCompletion(
     {
       name: `${names.container(topology.lab, CHECK_NODE)}-ha`,
       image,
-      entrypoint: ["sh", "-c", "for p in patroni etcd; do command -v $p >/dev/null || echo $p; done"],
+      entrypoint: ["sh", "-c", "for p in patroni etcd etcdctl; do command -v $p >/dev/null || echo $p; done"],
       labels: helperLabels(topology.lab, CHECK_TIMEOUT_MS),
     },
     { timeoutMs: CHECK_TIMEOUT_MS, signal },
   );
   const missing = result.stdout.split("\n").filter(Boolean);
   if (result.exitCode !== 0 || missing.length > 0) {
-    throw new LabError(`${image} has no ${missing.join(" and ") || "patroni or etcd"}, which HA mode runs`, {
+    const named = missing.length > 1 ? `${missing.slice(0, -1).join(", ")} and ${missing.at(-1)}` : missing[0];
+    throw new LabError(`${image} has no ${named ?? "patroni or etcd"}, which HA mode runs`, {
       hint: "build an image that has them with `repl-lab image build --pg 17 --ha`, or leave --ha out",
     });
   }
@@ -259,7 +262,7 @@ async function waitForLeaderLock(runtime: Runtime, options: UpOptions): Promise<
       if (stopped) {
         throw new LabError(`${stopped.name} stopped while the lab was starting`, { details: await logTail(lab, stopped, 20), hint: `see \`repl-lab logs ${stopped.name}\`` });
       }
-      return (await readLeaderKey(lab))?.holder === LEADER;
+      return (await ifAnswered(readLeaderKey(lab)))?.holder === LEADER;
     },
     { timeoutMs: options.waitTimeoutMs, intervalMs: 100, signal: options.signal },
   );
@@ -311,13 +314,17 @@ async function waitUntilHaReady(lab: LabContext, options: UpOptions, progress: P
     failOnExit: true,
   });
   const candidates = topology.followers.length - ha.nosync.length;
-  const wanted = ha.synchronous_mode === "off" ? 0 : Math.min(ha.synchronous_node_count, candidates);
+  const wanted = expectedSynchronousStandbys(ha.synchronous_mode, ha.synchronous_node_count, candidates);
   let seen = "Patroni did not answer";
   const ready =
     outcome.ready &&
     (await pollUntil(
       async () => {
-        const patroni = await readPatroni(lab);
+        const patroni = await readPatroni(lab).catch((error: unknown) => {
+          if (!(error instanceof NobodyAnsweredError)) throw error;
+          seen = [error.message, ...error.details].join("; ");
+          return undefined;
+        });
         if (!patroni) return false;
         const synchronous = patroni.members.filter((member) => member.role === "sync_standby" || member.role === "quorum_standby");
         const streaming = patroni.members.filter((member) => member.role !== "leader" && (member.state === "streaming" || member.state === "running"));
