@@ -199,7 +199,7 @@ export interface PatroniChange {
  * a loop or two, so this waits for that, bounded by a few loop_waits; a member that is not made one
  * (tagged nosync, or the synchronous places are taken) is refused here with the names that may.
  */
-async function awaitSynchronousCandidate(lab: LabContext, candidate: string, progress: Progress): Promise<void> {
+async function awaitSynchronousCandidate(lab: LabContext, candidate: string, progress: Progress, signal?: AbortSignal): Promise<void> {
   const { answer: config } = await readFromPatroni(lab, "GET /config", (client) => client.config());
   if (!config.synchronous_mode) return;
   let members: PatroniClusterMember[] = [];
@@ -211,7 +211,7 @@ async function awaitSynchronousCandidate(lab: LabContext, candidate: string, pro
   };
   if (!(await settled())) {
     progress.step(`waiting for Patroni to make ${candidate} a synchronous standby: in its synchronous mode only one may take over`);
-    await pollUntil(settled, { timeoutMs: Math.max(15, 3 * (config.loop_wait ?? 10)) * 1000, intervalMs: 200, clock: lab.runtime.clock });
+    await pollUntil(settled, { timeoutMs: Math.max(15, 3 * (config.loop_wait ?? 10)) * 1000, intervalMs: 200, clock: lab.runtime.clock, signal });
   }
   const member = members.find((entry) => entry.name === candidate);
   if (member && SYNCHRONOUS_ROLES.has(member.role)) return;
@@ -233,7 +233,7 @@ export async function patroniChange(
   lab: LabContext,
   kind: "switchover" | "failover",
   candidate: string,
-  options: { timeoutMs?: number; progress?: Progress } = {},
+  options: { timeoutMs?: number; progress?: Progress; signal?: AbortSignal } = {},
 ): Promise<PatroniChange> {
   const { clock } = lab.runtime;
   const before = await readPatroni(lab);
@@ -243,7 +243,7 @@ export async function patroniChange(
   }
   const leader = before.leader;
   if (kind === "switchover" && !leader) throw new LabError("nobody holds the leader lock, so there is nothing to switch over from", { hint: `use \`repl-lab promote ${candidate}\`` });
-  await awaitSynchronousCandidate(lab, candidate, options.progress ?? silentProgress);
+  await awaitSynchronousCandidate(lab, candidate, options.progress ?? silentProgress, options.signal);
   const started = clock.now();
   const said = await sendToPatroni(lab, `POST /${kind}`, (client) =>
     kind === "switchover" ? client.switchover({ leader: leader!, candidate }) : client.failover({ candidate }),
@@ -262,7 +262,7 @@ export async function patroniChange(
       const others = view.members.filter((member) => member.name !== candidate);
       return others.every((member) => member.state === "streaming" && member.timeline === newLeader.timeline);
     },
-    { timeoutMs, intervalMs: 100, clock },
+    { timeoutMs, intervalMs: 100, clock, signal: options.signal },
   );
   if (promoteMs === undefined) {
     throw new LabError(`Patroni said "${said}" but ${candidate} did not become the leader within ${timeoutMs / 1000} s`, {
@@ -291,7 +291,13 @@ export async function patchPatroniConfig(lab: LabContext, change: Record<string,
  * takes a new base backup) to follow the leader; with `reclone`, POST /reinitialize rebuilds it.
  * Resolves once Patroni reports it streaming on the leader's timeline.
  */
-export async function patroniRejoin(lab: LabContext, node: LabNode, reclone: boolean, timeoutMs = 120_000): Promise<{ leader: string; reason: string }> {
+export async function patroniRejoin(
+  lab: LabContext,
+  node: LabNode,
+  reclone: boolean,
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<{ leader: string; reason: string }> {
+  const timeoutMs = options.timeoutMs ?? 120_000;
   const before = await readPatroni(lab);
   const leader = before.leader;
   if (!leader) throw new LabError("nobody holds the leader lock: there is no leader to rejoin", { hint: "wait for Patroni to elect one (see `repl-lab events`)" });
@@ -320,7 +326,7 @@ export async function patroniRejoin(lab: LabContext, node: LabNode, reclone: boo
       const me = view?.members.find((candidate) => candidate.name === node.name);
       return Boolean(leaderNow && me && me.state === "streaming" && me.timeline === leaderNow.timeline);
     },
-    { timeoutMs, intervalMs: 200, clock: lab.runtime.clock },
+    { timeoutMs, intervalMs: 200, clock: lab.runtime.clock, signal: options.signal },
   );
   if (!joined) throw new LabError(`${node.name} was not streaming from ${leader} within ${timeoutMs / 1000} s`, { hint: `see \`repl-lab logs ${node.name}\`` });
   return { leader, reason };

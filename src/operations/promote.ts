@@ -35,7 +35,7 @@ export async function promote(runtime: Runtime, options: { lab: string; node: st
     // HA mode: Patroni promotes (a manual failover to the candidate) and re-points the others.
     const { patroniChange } = await import("../lab/ha.js");
     progress.step(`asking Patroni to fail over to ${options.node}`);
-    const change = await patroniChange(lab, "failover", options.node, { progress });
+    const change = await patroniChange(lab, "failover", options.node, { progress, signal: options.signal });
     const after = await readLabStatus(lab);
     return {
       new_primary: options.node,

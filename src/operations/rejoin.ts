@@ -18,7 +18,7 @@ export async function rejoin(runtime: Runtime, options: { lab: string; node: str
   if (lab.ha) {
     const { patroniRejoin } = await import("../lab/ha.js");
     progress.step(`${options.node}: rejoining through Patroni`);
-    const { leader, reason } = await patroniRejoin(lab, requireNode(lab, options.node), Boolean(options.reclone));
+    const { leader, reason } = await patroniRejoin(lab, requireNode(lab, options.node), Boolean(options.reclone), { signal: options.signal });
     return { node: options.node, primary: leader, method: "patroni", reason, elapsed_ms: Date.now() - started };
   }
   const status = await readLabStatus(lab);

@@ -31,7 +31,7 @@ export async function switchover(runtime: Runtime, options: { lab: string; node:
     const { patroniChange, readPatroni } = await import("../lab/ha.js");
     const oldPrimary = (await readPatroni(lab)).leader ?? "nobody";
     progress.step(`asking Patroni to switch over from ${oldPrimary} to ${options.node}`);
-    const change = await patroniChange(lab, "switchover", options.node, { progress });
+    const change = await patroniChange(lab, "switchover", options.node, { progress, signal: options.signal });
     return {
       old_primary: oldPrimary,
       new_primary: options.node,
