@@ -142,8 +142,7 @@ function planNode(topology: Topology, node: NodeSpec, options: PlanOptions): Nod
       stopSignal: "SIGINT",
       stopTimeoutSeconds: 30,
       shmSizeBytes: 256 * 1024 * 1024,
-      // Lets `delay --network` add latency with tc/netem where the image and kernel have them.
-      capAdd: ["NET_ADMIN"],
+      // No added capabilities: the link delay runs in user space, and nothing in a node changes its network.
     },
   };
 }

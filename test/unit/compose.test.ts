@@ -38,6 +38,12 @@ describe("renderCompose", () => {
     expect(document.networks).toEqual({ lab: { name: "repl-lab-demo", labels: { "repl-lab.managed": "true", "repl-lab.lab": "demo" } } });
   });
 
+  it("gives no node an added capability (the link delay runs in user space; NET_ADMIN would let a node rewrite its network)", () => {
+    for (const input of [{ lab: "demo", followers: 2, networkDelay: "20ms" }, { lab: "demo", ha: true, followers: 1 }]) {
+      for (const service of Object.values(rendered(input).document.services)) expect(service.cap_add).toBeUndefined();
+    }
+  });
+
   it("gives each follower its link delay, and the leader none", () => {
     const { document } = rendered({ followers: 2, networkDelay: "20ms" });
     expect((document.services.standby1!.environment as Record<string, string>).REPL_LAB_NETWORK_DELAY).toBe("20");
