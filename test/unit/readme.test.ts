@@ -188,6 +188,12 @@ describe("the checker of command lines", () => {
 describe("the README and docs/", () => {
   const lines = PAGES.flatMap(commandLines);
 
+  it("keep the README a manual: under 450 lines, with its contents first, the rest in docs/", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    expect(readme.split("\n").length).toBeLessThan(450);
+    expect(readme.slice(0, 1500)).toContain("**Contents:**");
+  });
+
   it("show only repl-lab command lines that parse with the CLI's own program", () => {
     expect(lines.length).toBeGreaterThan(40);
     expect(problems(lines)).toEqual([]);
