@@ -76,6 +76,12 @@ if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium > /dev/null; then
   if root_on_debian; then apt_install chromium; else say "no chromium found: the dashboard's browser tests need one (set CHROMIUM_PATH)"; fi
 fi
 
+# 5c. The tests' report checkers: xmllint validates every JUnit report against the strict schema
+#     (test/junit-strict.xsd); Perl's prove reads the TAP reports (perl is on every Debian system).
+if ! command -v xmllint > /dev/null; then
+  if root_on_debian; then apt_install libxml2-utils; else say "no xmllint found: the tests' JUnit checks need libxml2-utils"; fi
+fi
+
 # 6. A PostgreSQL image: the one named by REPL_LAB_IMAGE, else postgres:17, else repl-lab/postgres:17.
 have_image() { docker image inspect "$1" > /dev/null 2>&1; }
 if [ -n "${REPL_LAB_IMAGE:-}" ]; then

@@ -3,7 +3,7 @@
 // CLI calls and returns the same result the CLI prints with --json.
 import { randomBytes } from "node:crypto";
 import { durationMs } from "./core/duration.js";
-import { LabError } from "./core/errors.js";
+import { LabError, ReplLabError } from "./core/errors.js";
 import { progressTo } from "./core/progress.js";
 import type { LabStatus } from "./core/status.js";
 import { buildTopology, type LabSpecInput } from "./core/topology.js";
@@ -46,6 +46,11 @@ export interface LabOptions extends Omit<LabSpecInput, "lab" | "settings"> {
 export interface AttachOptions {
   onProgress?: (message: string) => void;
   runtime?: Runtime;
+  /**
+   * Whether `await using` (Symbol.asyncDispose) removes the lab at the end of the block. Off by
+   * default: a handle on a lab someone else made leaves it as it found it.
+   */
+  removeOnDispose?: boolean;
 }
 
 export interface WatchLabOptions {
@@ -65,6 +70,8 @@ export class Lab implements AsyncDisposable {
     /** Each node's URL, then `primary` and `standby` (see url()). */
     private endpoints: Record<string, string>,
     private readonly onProgress: ((message: string) => void) | undefined,
+    /** Set for a lab this handle made (Lab.up), or when attach was asked to. */
+    private readonly removeOnDispose: boolean,
   ) {}
 
   /**
@@ -78,14 +85,24 @@ export class Lab implements AsyncDisposable {
     const waitTimeoutMs = durationMs(waitTimeout ?? "120s", "waitTimeout");
     const runtime = given ?? (await dockerRuntime());
     const result: UpResult = await up(runtime, { topology, waitTimeoutMs, signal }, progressTo(onProgress));
-    return new Lab(result.lab, runtime, await env(runtime, { lab: result.lab }), onProgress);
+    let endpoints: Record<string, string>;
+    try {
+      endpoints = await env(runtime, { lab: result.lab });
+    } catch (error) {
+      // The lab is up but the caller would get no handle to remove it with: remove it here.
+      await down(runtime, { lab: result.lab, keepVolumes: false }).catch((cleanup: Error) => {
+        if (error instanceof ReplLabError) error.details.push(`and removing lab "${result.lab}" failed: ${cleanup.message}; run \`repl-lab down --lab ${result.lab}\``);
+      });
+      throw error;
+    }
+    return new Lab(result.lab, runtime, endpoints, onProgress, true);
   }
 
   /** A handle on a lab that already runs (made by `repl-lab up`, a rendered compose file, or another process). */
   static async attach(name: string, options: AttachOptions = {}): Promise<Lab> {
     const runtime = options.runtime ?? (await dockerRuntime());
     await readLab(runtime, name);
-    return new Lab(name, runtime, await env(runtime, { lab: name }), options.onProgress);
+    return new Lab(name, runtime, await env(runtime, { lab: name }), options.onProgress, options.removeOnDispose ?? false);
   }
 
   /** The labs on the engine. */
@@ -186,19 +203,19 @@ export class Lab implements AsyncDisposable {
     return delay(this.runtime, { lab: this.name, node, ...options });
   }
 
-  /** pg_promote on a standby; the other standbys follow it. */
-  async promote(node: string): Promise<PromoteResult> {
-    return promote(this.runtime, { lab: this.name, node }, progressTo(this.onProgress));
+  /** pg_promote on a standby; the other standbys follow it. The signal stops it at its next safe point. */
+  async promote(node: string, options: { signal?: AbortSignal } = {}): Promise<PromoteResult> {
+    return promote(this.runtime, { lab: this.name, node, signal: options.signal }, progressTo(this.onProgress));
   }
 
   /** A former primary (or any diverged node) back as a follower, by pg_rewind or a fresh base backup. */
-  async rejoin(node: string, options: { reclone?: boolean } = {}): Promise<RejoinResult> {
-    return rejoin(this.runtime, { lab: this.name, node, reclone: options.reclone }, progressTo(this.onProgress));
+  async rejoin(node: string, options: { reclone?: boolean; signal?: AbortSignal } = {}): Promise<RejoinResult> {
+    return rejoin(this.runtime, { lab: this.name, node, reclone: options.reclone, signal: options.signal }, progressTo(this.onProgress));
   }
 
   /** A planned change of primary that loses no acknowledged write. */
-  async switchover(node: string): Promise<SwitchoverResult> {
-    return switchover(this.runtime, { lab: this.name, node }, progressTo(this.onProgress));
+  async switchover(node: string, options: { signal?: AbortSignal } = {}): Promise<SwitchoverResult> {
+    return switchover(this.runtime, { lab: this.name, node, signal: options.signal }, progressTo(this.onProgress));
   }
 
   /** HA mode: the member holding Patroni's leader lock in etcd right now; null while nobody does. */
@@ -270,8 +287,11 @@ export class Lab implements AsyncDisposable {
     return this.downResult;
   }
 
-  /** `await using lab = await Lab.up(…)` removes the lab when the block ends. */
+  /**
+   * `await using lab = await Lab.up(…)` removes the lab when the block ends; a handle from
+   * Lab.attach leaves it in place (unless attached with `removeOnDispose: true`).
+   */
   async [Symbol.asyncDispose](): Promise<void> {
-    if (!this.downResult) await this.down();
+    if (this.removeOnDispose && !this.downResult) await this.down();
   }
 }

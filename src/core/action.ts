@@ -16,17 +16,18 @@ export type LabAction =
   | { verb: "sync"; set?: string; off?: true; commit?: string };
 
 const node = z.string({ error: "is missing: name the node to act on" }).min(1, "is empty: name the node to act on");
-/** A delay as text ("2s", "20ms"), at most a minute: recovery_min_apply_delay and the link delay take no more here. */
-const delayText = z.string().refine((text) => {
-  const ms = parseDuration(text);
-  return ms !== undefined && ms <= 60_000;
-}, 'must be a duration from 0 to 60s, such as "2s" or "20ms"');
+/** A delay as text ("2s", "20ms") within bounds: a replay delay of up to an hour, a link delay of up to a minute. */
+const delayText = (maxMs: number, example: string) =>
+  z.string({ error: `must be a duration such as "${example}"` }).refine((text) => {
+    const ms = parseDuration(text);
+    return ms !== undefined && ms <= maxMs;
+  }, `must be a duration from 0 to ${maxMs / 1000}s, such as "${example}"`);
 
 const bodies = {
   node: z.strictObject({ node }),
   rejoin: z.strictObject({ node, reclone: z.boolean({ error: "must be true or false" }).optional() }),
   delay: z
-    .strictObject({ node, apply: delayText.optional(), network: delayText.optional(), clear: z.literal(true, { error: "must be true (or left out)" }).optional() })
+    .strictObject({ node, apply: delayText(3_600_000, "2s").optional(), network: delayText(60_000, "20ms").optional(), clear: z.literal(true, { error: "must be true (or left out)" }).optional() })
     .refine((body) => body.apply !== undefined || body.network !== undefined || body.clear === true, "gives apply, network or clear: true")
     .refine((body) => !(body.clear && (body.apply !== undefined || body.network !== undefined)), "clear goes alone, without apply or network"),
   sync: z

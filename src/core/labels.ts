@@ -1,5 +1,6 @@
 // Every container, volume and network repl-lab creates carries these labels: they are the lab's state.
 import type { Role } from "./constants.js";
+import { UsageError } from "./errors.js";
 
 export const LABEL = {
   lab: "repl-lab.lab",
@@ -13,6 +14,8 @@ export const LABEL = {
   ha: "repl-lab.ha",
   /** Set on everything repl-lab creates, so `ls` and test cleanup can find every lab. */
   managed: "repl-lab.managed",
+  /** A one-off helper's deadline (ms since the epoch): one still there after it was left by a command that died. */
+  expires: "repl-lab.expires",
 } as const;
 
 /** The role label of an HA lab's etcd members, which are containers of the lab but not PostgreSQL nodes. */
@@ -25,6 +28,11 @@ export function labLabels(lab: string): Record<string, string> {
   return { [LABEL.managed]: "true", [LABEL.lab]: lab };
 }
 
+/** Labels of a one-off helper container of the lab (a check, pg_rewind) that must be done within `timeoutMs`. */
+export function helperLabels(lab: string, timeoutMs: number, now = Date.now()): Record<string, string> {
+  return { ...labLabels(lab), [LABEL.node]: CHECK_NODE, [LABEL.expires]: String(now + timeoutMs) };
+}
+
 export function nodeLabels(lab: string, node: string, role: Role): Record<string, string> {
   return { ...labLabels(lab), [LABEL.node]: node, [LABEL.role]: role };
 }
@@ -35,3 +43,13 @@ export const names = {
   container: (lab: string, node: string) => `repl-lab-${lab}-${node}`,
   volume: (lab: string, node: string) => `repl-lab-${lab}-${node}-data`,
 };
+
+/** A lab's name: it goes into container, volume and network names and the engine API's paths. */
+export const LAB_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,39}$/;
+export const LAB_NAME_RULE = "must be 1-40 characters: lower-case letters, digits, - and _, starting with a letter or digit";
+
+/** The name, when it is one a lab can have; a UsageError naming it otherwise (every door checks names here). */
+export function checkLabName(lab: string): string {
+  if (typeof lab !== "string" || !LAB_NAME_PATTERN.test(lab)) throw new UsageError(`lab name ${JSON.stringify(lab)}: ${LAB_NAME_RULE}`, { hint: "list labs with `repl-lab ls`" });
+  return lab;
+}

@@ -3,6 +3,7 @@ import * as z from "zod";
 import { DEFAULT_FOLLOWERS, DEFAULT_LAB, LEADER, MAX_FOLLOWERS, SYNC_COMMIT_LEVELS, type Role, type SyncCommit } from "./constants.js";
 import { parseDuration } from "./duration.js";
 import { UsageError } from "./errors.js";
+import { LAB_NAME_PATTERN, LAB_NAME_RULE } from "./labels.js";
 import { parseSyncSpec, SyncSpecError, type SyncSpec } from "./sync-spec.js";
 import { haSyncFromSpec, LAB_HA_DEFAULTS, PATRONI_DEFAULTS, type HaSpec } from "./ha.js";
 import { parseSize } from "./size.js";
@@ -64,9 +65,7 @@ const LabSpecSchema = z
   .object({
     lab: z
       .string()
-      .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, {
-        error: "must be 1-40 characters: lower-case letters, digits, - and _, starting with a letter or digit",
-      })
+      .regex(LAB_NAME_PATTERN, { error: LAB_NAME_RULE })
       .default(DEFAULT_LAB),
     image: z.string().min(1, { error: "must not be empty" }).optional(),
     followers: wholeNumber(1, MAX_FOLLOWERS).default(DEFAULT_FOLLOWERS),

@@ -4,18 +4,20 @@
 // plus a "tick" per look), POST /api/actions/<verb>. Everything under /api needs the token the
 // printed URL carries (as Jupyter does); a request from another origin or for another host is refused.
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { readFile, readdir } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open, readFile, readdir } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { Lab } from "../api.js";
 import { parseAction, type ActionVerb } from "../core/action.js";
 import { exitCodeOf, ReplLabError, UsageError, LabError } from "../core/errors.js";
+import { checkLabName } from "../core/labels.js";
 import { readPackageFile } from "../core/package-files.js";
 import { realClock } from "../core/retry.js";
 import type { LabStatus } from "../core/status.js";
 import type { Runtime } from "../lab/runtime.js";
-import { watchLab, type TimedLabEvent } from "../lab/watch.js";
+import { watchLab, type LabTick, type TimedLabEvent } from "../lab/watch.js";
 
 export interface DashboardOptions {
   lab: string;
@@ -27,6 +29,8 @@ export interface DashboardOptions {
   experiments?: string[];
   /** Minutes of lag history kept for the charts (default 5). */
   historyMinutes?: number;
+  /** Where the looks at the lab come from (default: watchLab on the runtime); tests hand in their own. */
+  looks?: (signal: AbortSignal) => AsyncIterable<LabTick>;
 }
 
 export interface Dashboard {
@@ -69,6 +73,24 @@ const ASSETS: Record<string, { file: string; type: string }> = {
 
 const MAX_EVENTS = 500;
 const MAX_BODY = 64 * 1024;
+/** Event streams open at once: a person's tabs and a script or two, not a crowd. */
+export const MAX_STREAMS = 16;
+/** What may wait unsent for one stream: a page that stops reading is closed past it, not buffered without end. */
+export const MAX_STREAM_BUFFER = 1024 * 1024;
+
+/** Headers on every answer: no framing, no referrer (the URL carries the token), and what the page may load. */
+const SAFE_HEADERS = {
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-store",
+};
+const PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+/** An experiment's plot is shown as an image: it may style itself, and nothing in it runs. */
+const PLOT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox";
+
+/** A request body over MAX_BODY: 413, whatever else is wrong with it. */
+class BodyTooLarge extends UsageError {}
 
 class Feed {
   status: LabStatus | null = null;
@@ -114,8 +136,21 @@ class Feed {
 
   send(event: string | null, data: unknown): void {
     const frame = `${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`;
-    for (const page of this.pages) page.write(frame);
+    for (const page of this.pages) write(page, frame, this.pages);
   }
+}
+
+/**
+ * Writes a frame to one stream, or closes the stream when its reader has let more than
+ * MAX_STREAM_BUFFER pile up (it reconnects, and gets the present state in its hello).
+ */
+function write(page: ServerResponse, frame: string, pages: Set<ServerResponse>): void {
+  if (page.writableLength > MAX_STREAM_BUFFER) {
+    pages.delete(page);
+    page.destroy();
+    return;
+  }
+  page.write(frame);
 }
 
 function sameText(a: string, b: string): boolean {
@@ -125,7 +160,7 @@ function sameText(a: string, b: string): boolean {
 }
 
 function json(response: ServerResponse, code: number, body: unknown): void {
-  response.writeHead(code, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
+  response.writeHead(code, { ...SAFE_HEADERS, "content-type": "application/json; charset=utf-8" });
   response.end(JSON.stringify(body));
 }
 
@@ -143,7 +178,7 @@ async function readBody(request: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY) throw new UsageError(`the request body is over ${MAX_BODY / 1024} KiB`);
+    if (size > MAX_BODY) throw new BodyTooLarge(`the request body is over ${MAX_BODY / 1024} KiB`);
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString("utf8").trim();
@@ -155,18 +190,32 @@ async function readBody(request: IncomingMessage): Promise<unknown> {
   }
 }
 
+/**
+ * A file of an experiment's folder, read only if it is a regular file there: a link (to the token's
+ * neighbours, say, from a shared results folder) is not followed.
+ */
+async function readOwnFile(dir: string, name: string): Promise<Buffer> {
+  const file = await open(join(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    if (!(await file.stat()).isFile()) throw new Error(`${name} is not a file`);
+    return await file.readFile();
+  } finally {
+    await file.close();
+  }
+}
+
 async function readExperiments(dirs: string[]): Promise<Experiment[]> {
   const found: Experiment[] = [];
   for (const [index, dir] of dirs.entries()) {
     let result: { experiment?: string; conclusion?: string; config?: unknown; results?: unknown[] };
     try {
-      result = JSON.parse(await readFile(join(dir, "result.json"), "utf8"));
+      result = JSON.parse((await readOwnFile(dir, "result.json")).toString("utf8"));
     } catch (error) {
       throw new UsageError(`--experiments ${dir}: no readable result.json there (${(error as Error).message})`, {
         hint: "give a folder written by `repl-lab experiment <name> --out DIR`",
       });
     }
-    const plots = (await readdir(dir)).filter((file) => file.endsWith(".svg")).sort();
+    const plots = (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isFile() && entry.name.endsWith(".svg")).map((entry) => entry.name).sort();
     found.push({
       id: String(index),
       dir,
@@ -182,6 +231,7 @@ async function readExperiments(dirs: string[]): Promise<Experiment[]> {
 
 /** Serves the dashboard until close(); the lab may be down at the start, go down and come back. */
 export async function startDashboard(runtime: Runtime, options: DashboardOptions): Promise<Dashboard> {
+  checkLabName(options.lab);
   const token = randomBytes(24).toString("hex");
   const intervalMs = options.intervalMs ?? 1000;
   const experiments = await readExperiments(options.experiments ?? []);
@@ -204,7 +254,8 @@ export async function startDashboard(runtime: Runtime, options: DashboardOptions
     while (!stop.signal.aborted) {
       try {
         let cpu = process.cpuUsage();
-        for await (const tick of watchLab(runtime, options.lab, { intervalMs, signal: stop.signal })) {
+        const looks = options.looks ?? ((signal: AbortSignal) => watchLab(runtime, options.lab, { intervalMs, signal }));
+        for await (const tick of looks(stop.signal)) {
           const published = performance.now();
           feed.record(tick.time, tick.status, tick.events);
           for (const event of tick.events) feed.send(null, event);
@@ -243,7 +294,7 @@ export async function startDashboard(runtime: Runtime, options: DashboardOptions
 
     if (request.method === "GET" && (url.pathname in ASSETS || url.pathname === "/assets/echarts.min.js")) {
       const type = ASSETS[url.pathname]?.type ?? "text/javascript; charset=utf-8";
-      response.writeHead(200, { "content-type": type, "cache-control": "no-store", "x-content-type-options": "nosniff" });
+      response.writeHead(200, { ...SAFE_HEADERS, "content-security-policy": PAGE_POLICY, "content-type": type });
       response.end(await asset(url.pathname));
       return;
     }
@@ -260,7 +311,10 @@ export async function startDashboard(runtime: Runtime, options: DashboardOptions
       return json(response, 200, feed.status);
     }
     if (request.method === "GET" && url.pathname === "/api/events") {
-      response.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive" });
+      if (feed.pages.size >= MAX_STREAMS) {
+        return json(response, 429, { error: { message: `${MAX_STREAMS} event streams are open already`, hint: "close a dashboard tab or a script that reads /api/events" } });
+      }
+      response.writeHead(200, { ...SAFE_HEADERS, "content-type": "text/event-stream; charset=utf-8", connection: "keep-alive" });
       // What a page needs to draw at once: the last look, the recent events and the lag history.
       response.write(`event: hello\ndata: ${JSON.stringify({
         lab: options.lab,
@@ -273,7 +327,7 @@ export async function startDashboard(runtime: Runtime, options: DashboardOptions
         busy,
       })}\n\n`);
       feed.pages.add(response);
-      const keepAlive = setInterval(() => response.write(": keep-alive\n\n"), 15_000);
+      const keepAlive = setInterval(() => write(response, ": keep-alive\n\n", feed.pages), 15_000);
       request.on("close", () => {
         clearInterval(keepAlive);
         feed.pages.delete(response);
@@ -290,8 +344,14 @@ export async function startDashboard(runtime: Runtime, options: DashboardOptions
     if (request.method === "GET" && plot) {
       const experiment = experiments.find((candidate) => candidate.id === plot[1]);
       if (!experiment || !experiment.plots.includes(plot[2]!)) return json(response, 404, { error: { message: "no such plot" } });
-      response.writeHead(200, { "content-type": "image/svg+xml", "cache-control": "no-store", "x-content-type-options": "nosniff" });
-      response.end(await readFile(join(experiment.dir, plot[2]!)));
+      let svg: Buffer;
+      try {
+        svg = await readOwnFile(experiment.dir, plot[2]!);
+      } catch {
+        return json(response, 404, { error: { message: "no such plot (a link is not followed)" } });
+      }
+      response.writeHead(200, { ...SAFE_HEADERS, "content-security-policy": PLOT_POLICY, "content-type": "image/svg+xml" });
+      response.end(svg);
       return;
     }
     const action = /^\/api\/actions\/([a-z]+)$/.exec(url.pathname);
@@ -301,7 +361,13 @@ export async function startDashboard(runtime: Runtime, options: DashboardOptions
       if (!(request.headers["content-type"] ?? "").startsWith("application/json")) {
         return json(response, 415, { error: { message: "actions take a JSON body (content-type: application/json)" } });
       }
-      return act(action[1]!, await readBody(request), response);
+      let body: unknown;
+      try {
+        body = await readBody(request);
+      } catch (error) {
+        return json(response, error instanceof BodyTooLarge ? 413 : 400, { ok: false, verb: action[1], error: errorBody(error) });
+      }
+      return act(action[1]!, body, response);
     }
     return json(response, 404, { error: { message: `no such API: ${request.method} ${url.pathname}` } });
   }

@@ -550,12 +550,24 @@ export class DockerEngine implements ContainerEngine {
     return inspected.ExitCode ?? 0;
   }
 
-  async runToCompletion(spec: ContainerSpec): Promise<ExecResult> {
+  async runToCompletion(spec: ContainerSpec, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ExecResult> {
+    if (options.signal?.aborted) throw new InterruptedError("interrupted");
     const id = await this.createContainer(spec);
+    let ended: "timeout" | "interrupted" | undefined;
+    const end = (why: "timeout" | "interrupted") => {
+      ended ??= why;
+      // The wait below returns once the container is gone.
+      this.killContainer(id).catch(() => undefined);
+    };
+    const timer = setTimeout(() => end("timeout"), options.timeoutMs);
+    const onAbort = () => end("interrupted");
+    options.signal?.addEventListener("abort", onAbort, { once: true });
     try {
       const container = this.docker.getContainer(id);
       await this.startContainer(id);
       const waited = (await this.call(`wait for ${spec.name}`, () => container.wait())) as { StatusCode: number };
+      if (ended === "interrupted") throw new InterruptedError(`interrupted; ${spec.name} was stopped`);
+      if (ended === "timeout") throw new LabError(`${spec.name} did not finish within ${Math.round(options.timeoutMs / 1000)} s and was stopped`);
       const buffer = (await this.call(`logs of ${spec.name}`, () => container.logs({ stdout: true, stderr: true, follow: false }))) as Buffer;
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
@@ -566,6 +578,8 @@ export class DockerEngine implements ContainerEngine {
         stderr: Buffer.concat(stderr).toString("utf8"),
       };
     } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
       await this.removeContainer(id);
     }
   }

@@ -3,6 +3,7 @@
 //   --network  one-way latency on the standby's replication link, both directions, through the
 //              link-delay ends every node runs (templates/link-delay.pl): bytes wait on the side that
 //              sends them, as packets wait in the sending host's queue under netem.
+import { parseAction } from "../core/action.js";
 import { parseDuration } from "../core/duration.js";
 import { LabError, UsageError } from "../core/errors.js";
 import { primaryConninfo } from "../core/node-plan.js";
@@ -33,15 +34,16 @@ export interface DelayResult {
   upstream: string | null;
 }
 
+/** The one schema every door shares (core/action.ts): exactly what to do, durations within bounds. */
 function checkOptions(options: DelayOptions): void {
-  const given = [options.apply !== undefined, options.network !== undefined, Boolean(options.clear)].filter(Boolean).length;
-  if (given === 0) throw new UsageError("say what to delay: --apply <duration>, --network <duration> or --clear");
-  if (options.clear && given > 1) throw new UsageError("--clear cannot be combined with --apply or --network");
-  for (const [flag, value] of [["--apply", options.apply], ["--network", options.network]] as const) {
-    if (value !== undefined && parseDuration(value) === undefined) throw new UsageError(`${flag} ${value}: expected a duration such as 2s or 50ms`);
+  if (options.apply === undefined && options.network === undefined && !options.clear) {
+    throw new UsageError("say what to delay: --apply <duration>, --network <duration> or --clear");
   }
-  const network = options.network === undefined ? undefined : parseDuration(options.network)!;
-  if (network !== undefined && network > 60_000) throw new UsageError(`--network ${options.network}: at most 60s`);
+  try {
+    parseAction("delay", { node: options.node, apply: options.apply, network: options.network, clear: options.clear || undefined });
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/^delay: (apply|network|clear)/, "--$1").replace(/^delay: /, ""));
+  }
 }
 
 /** The link delay runs on Perl in both containers (every Debian-based image has it; alpine ones do not). */

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
 import { ACTION_VERBS, describeAction, isActionVerb, parseAction, type LabAction } from "../core/action.js";
-import { parseDuration } from "../core/duration.js";
+import { MAX_DURATION_MS, parseDuration } from "../core/duration.js";
 import { UsageError } from "../core/errors.js";
 import { parseSize } from "../core/size.js";
 import { buildTopology, type LabSpecInput, type Topology } from "../core/topology.js";
@@ -41,8 +41,9 @@ function fail(file: string, line: number, message: string): never {
 }
 
 function duration(file: string, line: number, value: unknown, what: string): number {
-  const ms = typeof value === "number" ? value * 1000 : typeof value === "string" ? parseDuration(value) : undefined;
-  if (ms === undefined || ms < 0) fail(file, line, `${what}: expected a duration such as 500ms or 10s`);
+  // A bare number is seconds, as in a lab file; .inf and .nan are numbers to YAML, and no duration.
+  const ms = typeof value === "number" ? (Number.isFinite(value) ? Math.round(value * 1000) : undefined) : typeof value === "string" ? parseDuration(value) : undefined;
+  if (ms === undefined || ms < 0 || ms > MAX_DURATION_MS) fail(file, line, `${what}: expected a duration from 0 to 24h, such as 500ms or 10s`);
   return ms;
 }
 
@@ -173,7 +174,14 @@ export function parseScenario(file: string, options: { givenLab?: boolean } = {}
   const lineOf = (node: YamlNode | null | undefined) => (node?.range ? lines.linePos(node.range[0]).line : 1);
   const root = document.contents;
   if (!isMap(root)) fail(file, 1, "a scenario is a mapping with steps (and optionally name and lab)");
-  const data = document.toJS() as Record<string, unknown>;
+  let data: Record<string, unknown>;
+  try {
+    // toJS expands aliases: a file that defines a few and repeats them (an alias bomb) would take
+    // all memory; yaml refuses past its alias budget, and that is a bad file, not a crash.
+    data = document.toJS() as Record<string, unknown>;
+  } catch (error) {
+    fail(file, 1, `not a scenario: ${(error as Error).message.split("\n")[0]}`);
+  }
   const unknown = Object.keys(data).filter((key) => !["name", "lab", "steps"].includes(key));
   if (unknown.length) fail(file, lineOf(root.get(unknown[0], true) as YamlNode), `unknown field ${unknown.join(", ")} (a scenario has name, lab and steps)`);
   let topology: Topology | undefined;

@@ -1,5 +1,5 @@
 // Results of `check` and `scenario run` as people and CI read them: lines for a terminal, TAP 13
-// for TAP consumers, JUnit XML (junit-report-builder) for GitHub's and GitLab's test reports.
+// for TAP consumers, JUnit XML for Jenkins', GitHub's and GitLab's test reports.
 import type { ChalkInstance } from "chalk";
 import type { CheckResult } from "../operations/check.js";
 import type { ScenarioRunResult } from "../scenario/run.js";
@@ -69,24 +69,52 @@ export function tapReport(cases: TestCase[]): string {
   return lines.join("\n");
 }
 
-/** JUnit XML: a testsuite per check run or scenario, a testcase per check or step. */
+/** Characters XML 1.0 cannot carry (escape sequences, NUL…): a report must parse wherever it goes. */
+const notXml = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+const xmlText = (text: string) => text.replace(notXml, "");
+const seconds = (ms: number) => (ms / 1000).toFixed(3);
+
+/**
+ * JUnit XML: a testsuite per check run or scenario, a testcase per check or step, in the shape the
+ * strictest consumers validate (Jenkins' xUnit plugin, pytest's xunit2 family): no `skipped` on
+ * <testsuites>, no `file` or <properties> on a <testcase>. A scenario's file is its suite's `file`;
+ * a step's file and line are its `classname` and its <system-out>.
+ */
 export async function junitReport(cases: TestCase[]): Promise<string> {
-  // A CommonJS module whose types describe its ES default export: the instance is module.exports.
-  const builder = (await import("junit-report-builder")).default as unknown as import("junit-report-builder").Builder;
-  const report = builder.newBuilder();
-  const suites = new Map<string, ReturnType<typeof report.testSuite>>();
-  for (const test of cases) {
-    let suite = suites.get(test.suite);
-    if (!suite) {
-      suite = report.testSuite().name(test.suite);
-      suites.set(test.suite, suite);
-    }
-    const testCase = suite.testCase().className(test.file ?? test.suite).name(test.name).time(test.duration_ms / 1000);
-    if (test.file && test.line) testCase.file(test.file).property("line", String(test.line));
-    if (test.status === "failed") testCase.failure(test.message ?? "failed");
-    if (test.status === "skipped") testCase.skipped();
-  }
-  return report.build();
+  const { XMLBuilder } = await import("fast-xml-parser");
+  const suites = new Map<string, TestCase[]>();
+  for (const test of cases) suites.set(test.suite, [...(suites.get(test.suite) ?? []), test]);
+  const count = (list: TestCase[], status: TestCase["status"]) => String(list.filter((test) => test.status === status).length);
+  const total = (list: TestCase[]) => seconds(list.reduce((sum, test) => sum + test.duration_ms, 0));
+  const document = {
+    "?xml": { "@version": "1.0", "@encoding": "UTF-8" },
+    testsuites: {
+      "@name": "repl-lab",
+      "@tests": String(cases.length),
+      "@failures": count(cases, "failed"),
+      "@errors": "0",
+      "@time": total(cases),
+      testsuite: [...suites].map(([name, list]) => ({
+        "@name": xmlText(name),
+        "@tests": String(list.length),
+        "@failures": count(list, "failed"),
+        "@errors": "0",
+        "@skipped": count(list, "skipped"),
+        "@time": total(list),
+        ...(list[0]?.file ? { "@file": xmlText(list[0].file) } : {}),
+        testcase: list.map((test) => ({
+          "@name": xmlText(test.name),
+          "@classname": xmlText(test.file ?? test.suite),
+          "@time": seconds(test.duration_ms),
+          ...(test.status === "failed" ? { failure: { "@message": xmlText(test.message ?? "failed"), "#text": xmlText(test.message ?? "failed") } } : {}),
+          ...(test.status === "skipped" ? { skipped: test.message ? { "@message": xmlText(test.message) } : "" } : {}),
+          ...(test.file && test.line ? { "system-out": `${xmlText(test.file)}:${test.line}` } : {}),
+        })),
+      })),
+    },
+  };
+  const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: "@", format: true, suppressEmptyNode: true });
+  return (builder.build(document) as string).trimEnd();
 }
 
 export function checkView(result: CheckResult, colour: ChalkInstance): string {

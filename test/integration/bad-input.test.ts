@@ -110,6 +110,28 @@ describe("up with bad input", () => {
     }
   });
 
+  it("a lab name that is no lab name is a usage error for every command that takes --lab, before the engine is asked", async () => {
+    const bad = "../../containers/x";
+    const commands = [
+      ["status"], ["status", "--watch"], ["events"], ["down"], ["env"], ["sql", "leader", "SELECT 1"], ["logs", "leader"], ["kill", "standby1"],
+      ["delay", "standby1", "--apply", "1s"], ["sync", "off"], ["promote", "standby1"], ["rejoin", "leader"], ["switchover", "standby1"],
+      ["check"], ["dashboard"],
+    ];
+    for (const args of commands) {
+      const { code, stderr } = await runCli([...args, "--lab", bad]);
+      expect(code, args.join(" ")).toBe(USAGE);
+      expect(errorLines(stderr), args.join(" ")).toEqual([`error: lab name "${bad}": must be 1-40 characters: lower-case letters, digits, - and _, starting with a letter or digit`]);
+    }
+  });
+
+  it("a duration past a day is a usage error, not a timer that fires at once", async () => {
+    for (const args of [["status", "--watch", "--interval", "25d"], ["status", "--watch", "--interval", "1000h"], ["events", "--interval", "1000h"], ["check", "--timeout", "48h"]]) {
+      const { code, stderr } = await runCli([...args, "--lab", lab]);
+      expect(code, args.join(" ")).toBe(USAGE);
+      expect(errorLines(stderr)[0], args.join(" ")).toMatch(/expected a duration from \S+ to 24h/);
+    }
+  });
+
   it("an unknown command or option is a usage error", async () => {
     expect((await runCli(["frobnicate"])).code).toBe(USAGE);
     expect((await runCli(["up", "--folowers", "2"])).code).toBe(USAGE);

@@ -83,6 +83,8 @@ describe("repl-lab dashboard", () => {
   let served: Served | undefined;
   let page: Page;
   let lab = "";
+  /** What the browser refused or the page threw: the page must work within its Content-Security-Policy. */
+  const problems: string[] = [];
 
   beforeAll(async () => {
     lab = newLab("dash");
@@ -93,6 +95,10 @@ describe("repl-lab dashboard", () => {
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 1500 } });
+    page.on("console", (message) => {
+      if (message.type() === "error") problems.push(message.text());
+    });
+    page.on("pageerror", (error) => problems.push(error.message));
     await page.goto(served.url);
   });
 
@@ -115,6 +121,7 @@ describe("repl-lab dashboard", () => {
     // The experiments given with --experiments show their conclusion and plots.
     expect(await page.locator('#experiments article[data-experiment="commit-latency"] img').count()).toBeGreaterThan(0);
     expect(await page.locator('#experiments img').evaluateAll((images) => images.every((image) => (image as HTMLImageElement).naturalWidth > 0))).toBe(true);
+    expect(problems).toEqual([]);
   });
 
   it("after `repl-lab kill standby1` the page shows standby2 as sync, standby1 exited and the event, without a reload", async () => {

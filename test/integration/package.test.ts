@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { XMLValidator } from "fast-xml-parser";
+import { strictJunitProblems } from "../junit.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { dropLab, labResources, nothing, TEST_LAB_PREFIX, uniqueLab } from "../helpers.js";
@@ -110,7 +111,11 @@ describe("the packed package", () => {
       }
     }
     expect(ran).toEqual(job.steps.filter((step) => step.run && step.id !== "install").map((step) => `${step.name}: exit 0`));
-    for (const report of ["repl-lab-check.xml", "repl-lab-scenarios.xml"]) expect(XMLValidator.validate(readFileSync(join(project, report), "utf8"))).toBe(true);
+    for (const report of ["repl-lab-check.xml", "repl-lab-scenarios.xml"]) {
+      const xml = readFileSync(join(project, report), "utf8");
+      expect(XMLValidator.validate(xml)).toBe(true);
+      expect(strictJunitProblems(xml), report).toEqual([]);
+    }
     expect(await labResources(recipeLab)).toEqual(nothing);
   });
 });

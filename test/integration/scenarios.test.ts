@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { strictJunitProblems } from "../junit.js";
 import { Parser } from "tap-parser";
 import { afterAll, describe, expect, it } from "vitest";
 import type { CheckResult } from "../../src/operations/check.js";
@@ -37,8 +38,9 @@ function parseTap(text: string): Promise<{ ok: boolean; count: number; pass: num
 /** A JUnit report, checked well-formed and read as testsuites/testsuite/testcase. */
 function parseJunit(xml: string) {
   expect(XMLValidator.validate(xml)).toBe(true);
+  expect(strictJunitProblems(xml)).toEqual([]);
   const document = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(xml) as {
-    testsuites: { tests: string; failures: string; skipped: string; testsuite: { name: string; testcase: { name: string; failure?: { message: string }; skipped?: unknown }[] } | { name: string }[] };
+    testsuites: { tests: string; failures: string; testsuite: { name: string; testcase: { name: string; failure?: { message: string }; skipped?: unknown }[] } | { name: string }[] };
   };
   return document.testsuites;
 }
@@ -90,9 +92,9 @@ describe("scenario run", () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`wrote ${out}`);
     const suites = parseJunit(readFileSync(out, "utf8"));
-    expect(suites).toMatchObject({ tests: "3", failures: "1", skipped: "0" });
-    const suite = suites.testsuite as { name: string; testcase: { name: string; failure?: { message: string } }[] };
-    expect(suite.name).toBe("a step that fails");
+    expect(suites).toMatchObject({ tests: "3", failures: "1" });
+    const suite = suites.testsuite as { name: string; file: string; skipped: string; testcase: { name: string; failure?: { message: string } }[] };
+    expect(suite).toMatchObject({ name: "a step that fails", file: path, skipped: "0" });
     expect(suite.testcase.map((test) => test.name)).toEqual(["up: leader + 1 follower", "wait until standby1.sync_state == sync", "kill standby1"]);
     expect(suite.testcase[1]!.failure!.message).toContain("standby1.sync_state is");
     expect(await scenarioLabs()).toEqual([]);

@@ -17,44 +17,7 @@ import { replaceContainer } from "../../src/lab/containers.js";
 import { theOtherPrimary } from "../../src/lab/replication.js";
 import { watchLab } from "../../src/lab/watch.js";
 import { Lab } from "../../src/api.js";
-import { FakeEngine, fakeRuntime, refused, type SqlScript } from "../fakes.js";
-
-const streaming = (names: string[], sync: Record<string, [string, number]> = {}) =>
-  names.map((application_name) => ({
-    application_name,
-    state: "streaming",
-    sync_state: sync[application_name]?.[0] ?? "async",
-    sync_priority: sync[application_name]?.[1] ?? 0,
-  }));
-
-/** A lab whose servers answer like a healthy leader with streaming followers. */
-function healthy(followers: string[], sync: Record<string, [string, number]> = {}): SqlScript {
-  return (node, sql) => {
-    if (sql.includes("FROM pg_stat_replication ORDER BY application_name")) return streaming(followers, sync);
-    const primary = node === "leader";
-    if (sql.includes("pg_is_in_recovery() AS in_recovery,")) {
-      return [{
-        in_recovery: !primary, current_lsn: primary ? "0/5000000" : null, receive_lsn: primary ? null : "0/5000000", replay_lsn: primary ? null : "0/5000000",
-        replay_delay: null, timeline: 1, upstream: primary ? null : "leader", receiver_status: primary ? null : "streaming",
-      }];
-    }
-    if (sql.includes("AS replication")) {
-      if (!primary) return new Error(`ERROR: recovery is in progress (${node} was asked for its pg_stat_replication)`);
-      return [{ replication: streaming(followers, sync).map((row) => ({ ...row, pid: 1, usename: "replicator", client_addr: null })), slots: [] }];
-    }
-    return [];
-  };
-}
-
-function resources(engine: FakeEngine, lab: string) {
-  return {
-    containers: [...engine.containers.values()].filter((container) => container.spec.labels?.[LABEL.lab] === lab).length,
-    volumes: [...engine.volumes.values()].filter((labels) => labels[LABEL.lab] === lab).length,
-    networks: [...engine.networks.values()].filter((network) => network.labels[LABEL.lab] === lab).length,
-  };
-}
-
-const none = { containers: 0, volumes: 0, networks: 0 };
+import { FakeEngine, fakeRuntime, healthy, none, refused, resources, streaming, type SqlScript } from "../fakes.js";
 
 describe("up", () => {
   it("starts the leader alone, then the followers, and returns a fixed URL per node", async () => {
@@ -127,6 +90,21 @@ describe("up", () => {
       InterruptedError,
     );
     expect(resources(engine, "f")).toEqual(none);
+  });
+
+  it("when interrupted and the removal fails too, says what may be left and how to remove it, not that it was removed", async () => {
+    const engine = new FakeEngine();
+    const controller = new AbortController();
+    engine.failOn = (operation, name) => (operation === "remove" && name.endsWith("-standby1") ? new LabError("removal of container is already in progress") : undefined);
+    const script: SqlScript = (node, sql) => {
+      if (sql.includes("pg_stat_replication")) controller.abort();
+      return node === "leader" ? [] : refused(node);
+    };
+    const error = await up(fakeRuntime(engine, script), { topology: buildTopology({ lab: "g" }), waitTimeoutMs: 60_000, signal: controller.signal }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InterruptedError);
+    expect((error as Error).message).toBe(
+      'interrupted; lab "g" may be partly left: removing the lab failed: removal of container is already in progress; run `repl-lab down --lab g`',
+    );
   });
 });
 
@@ -314,5 +292,41 @@ describe("the library", () => {
       expect(resources(engine, "q")).toEqual({ containers: 2, volumes: 2, networks: 1 });
     }
     expect(resources(engine, "q")).toEqual(none);
+  });
+
+  it("a handle from Lab.attach leaves the lab in place when disposed, unless asked to remove it", async () => {
+    const engine = new FakeEngine();
+    const runtime = fakeRuntime(engine, healthy(["standby1"]));
+    const made = await Lab.up({ name: "theirs", followers: 1, runtime });
+    {
+      await using attached = await Lab.attach("theirs", { runtime });
+      expect(attached.nodes).toEqual(["leader", "standby1"]);
+    }
+    expect(resources(engine, "theirs")).toEqual({ containers: 2, volumes: 2, networks: 1 });
+    {
+      await using attached = await Lab.attach("theirs", { runtime, removeOnDispose: true });
+      expect(attached.name).toBe("theirs");
+    }
+    expect(resources(engine, "theirs")).toEqual(none);
+    await made.down().catch(() => undefined);
+  });
+
+  it("Lab.up removes the lab it made when it cannot hand it over (reading its URLs fails)", async () => {
+    const engine = new FakeEngine();
+    const runtime = fakeRuntime(engine, healthy(["standby1"]));
+    let failNextList = false;
+    const list = engine.listContainers.bind(engine);
+    engine.listContainers = async (labels) => {
+      if (failNextList) {
+        failNextList = false;
+        throw new LabError("the engine went away for a moment");
+      }
+      return list(labels);
+    };
+    const ready = (message: string) => {
+      if (message.endsWith("is ready")) failNextList = true;
+    };
+    await expect(Lab.up({ name: "orphan", followers: 1, runtime, onProgress: ready })).rejects.toThrow("the engine went away for a moment");
+    expect(resources(engine, "orphan")).toEqual(none);
   });
 });

@@ -100,6 +100,20 @@ steps:
     ["steps: []\n", ":1: steps: expected a list of steps"],
     ["lab: {followers: 1}\nsteps:\n  - kill: leader\nextra: 1\n", ":4: unknown field extra"],
     ["steps:\n  - kill: [leader\n", ":3: not YAML"],
+    // Durations are bounded: Node fires a timer past 2^31-1 ms at once, so 1000h would not wait at all.
+    ["steps:\n  - sleep: 1000h\n", ":2: sleep: expected a duration from 0 to 24h"],
+    ["steps:\n  - sleep: .inf\n", ":2: sleep: expected a duration from 0 to 24h"],
+    ["steps:\n  - wait: {until: \"lab.primaries == 1\", timeout: .nan}\n", ":2: wait.timeout: expected a duration from 0 to 24h"],
+    ["steps:\n  - delay: {node: standby1, apply: 2h}\n", ":2: delay: apply: must be a duration from 0 to 3600s"],
+    // Booleans are booleans: off: false does not turn synchronous replication off, "yes" is no boolean.
+    ["steps:\n  - sync: {off: false}\n", ":2: sync: off: must be true (or left out)"],
+    ["steps:\n  - rejoin: {node: leader, reclone: \"yes\"}\n", ":2: rejoin: reclone: must be true or false"],
+    ["steps:\n  - delay: {node: standby1, clear: 1}\n", ":2: delay: clear: must be true (or left out)"],
+    // An alias bomb: a few lines that expand to millions of nodes.
+    [
+      "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nsteps:\n  - sleep: 1s\nextra: [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
+      ":1: not a scenario: Excessive alias count",
+    ],
   ])("a bad one is a usage error with its line (%#)", (text, message) => {
     const path = file(text);
     expect(() => parseScenario(path)).toThrow(UsageError);
