@@ -10,7 +10,7 @@
 // BENCH_OTHER_CLI=<another build's bin/repl-lab.cjs> adds its start-up rows, measured in the same rounds.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -37,7 +37,9 @@ const OTHER_CLI = process.env.BENCH_OTHER_CLI;
  * exit) on file descriptor 3: on a shared machine, CPU time is disturbed less by the others' load
  * than wall time is.
  */
-const CPU_REPORT = join(mkdtempSync(join(tmpdir(), "repl-lab-bench-")), "report-cpu.cjs");
+const CPU_REPORT_FOLDER = mkdtempSync(join(tmpdir(), "repl-lab-bench-"));
+process.on("exit", () => rmSync(CPU_REPORT_FOLDER, { recursive: true, force: true }));
+const CPU_REPORT = join(CPU_REPORT_FOLDER, "report-cpu.cjs");
 writeFileSync(CPU_REPORT, 'process.on("exit", () => { const { user, system } = process.cpuUsage(); try { require("fs").writeSync(3, String((user + system) / 1000)); } catch {} });\n');
 const NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --require ${CPU_REPORT}`.trim();
 
