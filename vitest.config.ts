@@ -6,7 +6,7 @@ import { defineConfig } from "vitest/config";
 // time or load the machine on their own (latency and throughput assertions, sixteen followers) run
 // after them, one at a time, so that nothing else runs beside them.
 const SERIAL = [
-  "test/integration/experiments.test.ts",
+  "test/integration/experiments-measured.test.ts",
   "test/integration/link-delay.test.ts",
   "test/integration/sizes.test.ts",
   "test/integration/faults.test.ts",

@@ -59,13 +59,14 @@ export interface CliOptions {
   onSpawn?: (child: import("node:child_process").ChildProcess) => void;
 }
 
-/** Runs the built CLI exactly as a user would type it (node bin/repl-lab.cjs …), without colour. */
-export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+/**
+ * Runs a program and resolves with its exit code and output. Asynchronous on purpose: a test file's
+ * worker must keep answering the test runner while a slow command runs (a synchronous one blocks
+ * it, and on a loaded machine the runner gives up on it: "Timeout calling onTaskUpdate").
+ */
+export function runCommand(file: string, args: string[], options: CliOptions & { cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, NO_COLOR: "1", DEBUG: "", ...options.env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
+    const child = spawn(file, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -79,6 +80,18 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
     options.onSpawn?.(child);
     child.stdin.end(options.input ?? "");
   });
+}
+
+/** Like runCommand, but an exit other than 0 is an error with the command's output in it. */
+export async function runChecked(file: string, args: string[], options: CliOptions & { cwd?: string } = {}): Promise<string> {
+  const result = await runCommand(file, args, options);
+  if (result.code !== 0) throw new Error(`${file} ${args.join(" ")} exited ${result.code ?? result.signal}: ${result.stderr || result.stdout}`);
+  return result.stdout;
+}
+
+/** Runs the built CLI exactly as a user would type it (node bin/repl-lab.cjs …), without colour. */
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return runCommand(process.execPath, [CLI, ...args], { ...options, env: { NO_COLOR: "1", DEBUG: "", ...options.env } });
 }
 
 export async function runJson<T>(args: string[], options: CliOptions = {}): Promise<T> {

@@ -1,32 +1,29 @@
 // A rendered compose file, brought up by the compose tool itself (not by repl-lab), streams.
-import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { retryUntil } from "../../src/core/retry.js";
-import { dropLab, labResources, nothing, runCli, runJson, type StatusJson, syncStates, uniqueLab } from "../helpers.js";
+import { dropLab, labResources, nothing, runChecked, runCli, runCommand, runJson, type StatusJson, syncStates, uniqueLab } from "../helpers.js";
 
 /** `docker compose` (v2) where the plugin is installed, else `docker-compose` (v1). */
-function composeCommand(): string[] {
-  try {
-    execFileSync("docker", ["compose", "version"], { stdio: "ignore" });
-    return ["docker", "compose"];
-  } catch {
-    return ["docker-compose"];
-  }
+async function composeCommand(): Promise<string[]> {
+  return (await runCommand("docker", ["compose", "version"])).code === 0 ? ["docker", "compose"] : ["docker-compose"];
 }
 
 describe("a rendered compose file", () => {
   const lab = uniqueLab("compose");
   const file = join(mkdtempSync(join(tmpdir(), "repl-lab-compose-")), "docker-compose.yml");
-  const [tool = "docker-compose", ...toolArgs] = composeCommand();
-  const compose = (...args: string[]) =>
-    execFileSync(tool, [...toolArgs, "-f", file, "-p", lab, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 180_000 });
+  /** The compose tool on a file, as a project named after its lab. */
+  const composeOn = (path: string, project: string) => async (...args: string[]) => {
+    const [tool = "docker-compose", ...toolArgs] = await composeCommand();
+    return runChecked(tool, [...toolArgs, "-f", path, "-p", project, ...args], { timeoutMs: 180_000 });
+  };
+  const compose = composeOn(file, lab);
 
   afterAll(async () => {
     try {
-      compose("down", "-v");
+      await compose("down", "-v");
     } catch {
       // removeLab below removes whatever the compose tool left
     }
@@ -37,7 +34,7 @@ describe("a rendered compose file", () => {
     // With a link delay too: the link-delay ends run from the same entrypoint under compose.
     const rendered = await runCli(["render", "--lab", lab, "--followers", "2", "--sync", "FIRST 1 (standby1, standby2)", "--network-delay", "10ms", "-o", file]);
     expect(rendered.code).toBe(0);
-    compose("up", "-d");
+    await compose("up", "-d");
     // The containers carry repl-lab's labels, so repl-lab can watch a lab it did not start.
     const status = await retryUntil(
       async () => {
@@ -45,7 +42,7 @@ describe("a rendered compose file", () => {
         const states = current ? syncStates(current) : {};
         return states.standby1 === "streaming/sync/1" && states.standby2 === "streaming/potential/2" ? current : undefined;
       },
-      { timeoutMs: 120_000, intervalMs: 500, onTimeout: () => new Error(`compose lab never streamed:\n${compose("logs", "--tail", "20")}`) },
+      { timeoutMs: 120_000, intervalMs: 500, onTimeout: async () => new Error(`compose lab never streamed:\n${await compose("logs", "--tail", "20")}`) },
     );
     expect(status.nodes.map((node) => `${node.name}:${node.role}:${node.network_delay_ms ?? "-"}`)).toEqual(["leader:primary:-", "standby1:standby:10", "standby2:standby:10"]);
 
@@ -59,27 +56,26 @@ describe("a rendered compose file", () => {
     );
     expect(rows).toEqual([{ v: "via compose" }]);
 
-    compose("down", "-v");
+    await compose("down", "-v");
     expect(await labResources(lab)).toEqual(nothing);
   });
 
   it("--ha: the compose tool runs the same HA lab, etcd members and Patroni included, and Patroni elects a leader", async () => {
     const haLab = uniqueLab("composeha");
     const haFile = join(mkdtempSync(join(tmpdir(), "repl-lab-compose-")), "docker-compose.yml");
-    const haCompose = (...args: string[]) =>
-      execFileSync(tool, [...toolArgs, "-f", haFile, "-p", haLab, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 180_000 });
+    const haCompose = composeOn(haFile, haLab);
     try {
       expect((await runCli(["render", "--lab", haLab, "--ha", "--followers", "1", "-o", haFile])).code).toBe(0);
-      haCompose("up", "-d");
+      await haCompose("up", "-d");
       const status = await retryUntil(
         async () => {
           const current = await runJson<StatusJson & { patroni?: { leader: string | null; members: { state: string }[] } | null }>(["status", "--lab", haLab]).catch(() => undefined);
           return current?.patroni?.leader && current.patroni.members.some((member) => member.state === "streaming") ? current : undefined;
         },
-        { timeoutMs: 120_000, intervalMs: 500, onTimeout: () => new Error(`compose HA lab never streamed:\n${haCompose("logs", "--tail", "20")}`) },
+        { timeoutMs: 120_000, intervalMs: 500, onTimeout: async () => new Error(`compose HA lab never streamed:\n${await haCompose("logs", "--tail", "20")}`) },
       );
       expect(status.patroni?.members).toHaveLength(2);
-      haCompose("down", "-v");
+      await haCompose("down", "-v");
       expect(await labResources(haLab)).toEqual(nothing);
     } finally {
       await dropLab(haLab);

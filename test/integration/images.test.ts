@@ -2,22 +2,21 @@
 // no gosu), postgres:17 and older (VOLUME /var/lib/postgresql/data) and postgres:18 and later
 // (VOLUME /var/lib/postgresql, PGDATA=/var/lib/postgresql/18/docker). Each image is derived from the
 // local one with the docker CLI, exactly as the official Dockerfiles differ, and removed afterwards.
-import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UpResult } from "../../src/operations/up.js";
 import { names } from "../../src/core/labels.js";
-import { engine, labResources, labsRemovedAfterAll, nothing, runCli, runJson, statusUntil } from "../helpers.js";
+import { engine, labResources, labsRemovedAfterAll, nothing, runChecked, runCli, runJson, statusUntil } from "../helpers.js";
 
 const BASE = "repl-lab/postgres:17";
-const docker = (...args: string[]) => execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+const docker = async (...args: string[]) => (await runChecked("docker", args)).trim();
 
 /** Commits a container of the base image that ran `script`, with Dockerfile-style `changes`. */
-function derive(tag: string, script: string, changes: string[]): string {
+async function derive(tag: string, script: string, changes: string[]): Promise<string> {
   const container = `repl-lab-test-derive-${tag.replace(/[^a-z0-9]/g, "-")}`;
-  docker("rm", "-f", container);
-  docker("run", "--name", container, "--entrypoint", "bash", BASE, "-c", script);
-  docker("commit", ...changes.flatMap((change) => ["--change", change]), container, tag);
-  docker("rm", "-f", container);
+  await docker("rm", "-f", container);
+  await docker("run", "--name", container, "--entrypoint", "bash", BASE, "-c", script);
+  await docker("commit", ...changes.flatMap((change) => ["--change", change]), container, tag);
+  await docker("rm", "-f", container);
   return tag;
 }
 
@@ -27,27 +26,34 @@ const IMAGES = {
   pg18Layout: "repl-lab-test/postgres:18-layout",
 };
 
-/** Every volume on the engine, labelled or not (anonymous volumes carry no label). */
-async function allVolumes(): Promise<string[]> {
-  return (await engine.listVolumes({})).map((volume) => volume.name).sort();
+/**
+ * The engine's anonymous volumes: those a container gets for an image's VOLUME where nothing is
+ * mounted (a 64-hex name and no label). Other test files' labs, running at the same time, make
+ * named, labelled volumes only.
+ */
+async function anonymousVolumes(): Promise<string[]> {
+  return (await engine.listVolumes({}))
+    .filter((volume) => /^[0-9a-f]{64}$/.test(volume.name) && Object.keys(volume.labels ?? {}).length === 0)
+    .map((volume) => volume.name)
+    .sort();
 }
 
 describe("images laid out like the official ones", () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     // The alpine variants have su-exec instead of gosu, and no perl.
-    derive(IMAGES.alpineLike, "mv /usr/sbin/gosu /usr/local/bin/su-exec && rm /usr/bin/perl", []);
-    derive(IMAGES.volumeAtData, "true", ['VOLUME ["/var/lib/postgresql/data"]']);
-    derive(IMAGES.pg18Layout, "true", ['VOLUME ["/var/lib/postgresql"]', "ENV PGDATA=/var/lib/postgresql/18/docker"]);
+    await derive(IMAGES.alpineLike, "mv /usr/sbin/gosu /usr/local/bin/su-exec && rm /usr/bin/perl", []);
+    await derive(IMAGES.volumeAtData, "true", ['VOLUME ["/var/lib/postgresql/data"]']);
+    await derive(IMAGES.pg18Layout, "true", ['VOLUME ["/var/lib/postgresql"]', "ENV PGDATA=/var/lib/postgresql/18/docker"]);
   });
-  afterAll(() => {
-    for (const image of Object.values(IMAGES)) docker("image", "rm", "-f", image);
+  afterAll(async () => {
+    for (const image of Object.values(IMAGES)) await docker("image", "rm", "-f", image);
   });
   // Registered last, so it runs first (after hooks run in reverse): labs go before their images.
   const lab = labsRemovedAfterAll(afterAll);
 
   it("an image with su-exec and no gosu or perl (the alpine variants) runs a streaming lab; only the link delay says it needs perl", async () => {
     const name = lab("su-exec");
-    expect(docker("run", "--rm", "--entrypoint", "bash", IMAGES.alpineLike, "-c", "command -v gosu || command -v su-exec")).toBe("/usr/local/bin/su-exec");
+    expect(await docker("run", "--rm", "--entrypoint", "bash", IMAGES.alpineLike, "-c", "command -v gosu || command -v su-exec")).toBe("/usr/local/bin/su-exec");
     const result = await runJson<UpResult>(["up", "--lab", name, "--followers", "1", "--sync", "standby1", "--image", IMAGES.alpineLike]);
     expect(result.image).toBe(IMAGES.alpineLike);
     const [row] = await runJson<{ usename: string }[]>(["sql", "--lab", name, "standby1", "SELECT current_user AS usename"]);
@@ -63,7 +69,7 @@ describe("images laid out like the official ones", () => {
     ["VOLUME /var/lib/postgresql (postgres:18 and later)", IMAGES.pg18Layout, "/var/lib/postgresql"],
   ])("an image with %s gets the node's volume where it declares one, and leaves no anonymous volume", async (_what, image, mountedAt) => {
     const name = lab("volume");
-    const before = await allVolumes();
+    const before = await anonymousVolumes();
     await runJson<UpResult>(["up", "--lab", name, "--followers", "1", "--image", image]);
     for (const node of ["leader", "standby1"]) {
       const { spec } = await engine.inspectContainer(names.container(name, node));
@@ -85,6 +91,6 @@ describe("images laid out like the official ones", () => {
     }
     expect((await runCli(["down", "--lab", name])).code).toBe(0);
     expect(await labResources(name)).toEqual(nothing);
-    expect(await allVolumes()).toEqual(before);
+    expect(await anonymousVolumes()).toEqual(before);
   });
 });

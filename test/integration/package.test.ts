@@ -1,7 +1,7 @@
 // The package as a user gets it: `npm pack`, installed from the tarball into a fresh project, then
 // imported by a script that brings up a lab, writes and reads a row, and removes the lab; its
 // type declarations are checked by the TypeScript compiler there too.
-import { execFile, spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +11,7 @@ import { XMLValidator } from "fast-xml-parser";
 import { strictJunitProblems } from "../junit.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { dropLab, labResources, nothing, TEST_LAB_PREFIX, uniqueLab } from "../helpers.js";
+import { dropLab, labResources, nothing, runCommand, TEST_LAB_PREFIX, uniqueLab } from "../helpers.js";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -97,15 +97,14 @@ describe("the packed package", () => {
       const exported = Object.fromEntries(
         readFileSync(githubEnv, "utf8").split("\n").filter((line) => line.includes("=")).map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
       );
-      const result = spawnSync("bash", ["-eo", "pipefail", "-c", step.run], {
+      const result = await runCommand("bash", ["-eo", "pipefail", "-c", step.run], {
         cwd: project,
-        encoding: "utf8",
-        timeout: 300_000,
+        timeoutMs: 300_000,
         // The job's env, with a lab name the suite's cleanup knows; the scenario's lab gets the prefix.
-        env: { ...process.env, ...job.env, REPL_LAB_NAME: recipeLab, REPL_LAB_NAME_PREFIX: TEST_LAB_PREFIX, GITHUB_ENV: githubEnv, ...exported },
+        env: { ...job.env, REPL_LAB_NAME: recipeLab, REPL_LAB_NAME_PREFIX: TEST_LAB_PREFIX, GITHUB_ENV: githubEnv, ...exported },
       });
-      ran.push(`${step.name}: exit ${result.status}`);
-      if (result.status !== 0) {
+      ran.push(`${step.name}: exit ${result.code}`);
+      if (result.code !== 0) {
         failed = true;
         console.log(`${step.name} failed:\n${result.stdout}\n${result.stderr}`);
       }
