@@ -1,7 +1,8 @@
 // npm run bench (BENCH_ONLY=dashboard): the dashboard on a big lab (16 followers by default), seen
 // in Debian's Chromium. What it costs the server per look (reading the lab, CPU, pushing to the
 // page) against the same look taken by `repl-lab status --json` in a new process, run alternately;
-// how long the page takes to draw a look; and how long a change (kill standby1 on FIRST 1
+// how long a look takes from its arrival in the page to the frame that shows it painted (target:
+// p95 ≤ 50 ms), with the lag charts in view; and how long a change (kill standby1 on FIRST 1
 // (standby1, standby2)) takes to appear in the page, against the look interval it cannot beat.
 // BENCH_DASHBOARD_FOLLOWERS (16), BENCH_DASHBOARD_TRIALS (5), CHROMIUM_PATH (/usr/bin/chromium).
 import { spawn, type ChildProcess } from "node:child_process";
@@ -16,6 +17,8 @@ const CLI = fileURLToPath(new URL("../../bin/repl-lab.cjs", import.meta.url));
 const FOLLOWERS = Number(process.env.BENCH_DASHBOARD_FOLLOWERS ?? 16);
 const TRIALS = Number(process.env.BENCH_DASHBOARD_TRIALS ?? 5);
 const INTERVAL_MS = 1000;
+/** The page must draw a look of a 16-follower lab within this (p95), to stay smooth at one look a second. */
+const DRAW_TARGET_MS = 50;
 const colour = new Chalk({ level: process.stdout.isTTY && !process.env.NO_COLOR ? 1 : 0 });
 
 interface TickCost {
@@ -51,10 +54,20 @@ function serve(lab: string): Promise<{ child: ChildProcess; url: string }> {
   });
 }
 
+/** What the bench reads in the page; functions run there, so they need no DOM types here. */
+interface InPage {
+  document: { querySelector(css: string): { textContent: string | null } | null };
+  replLabDashboard: { drawMs: number[]; scriptMs: number[] };
+}
+
 async function shows(page: Page, node: string, syncState: string): Promise<void> {
-  // A string, so that this Node-side code needs no DOM types.
   const cell = `#replication tr[data-application-name="${node}"] td[data-col="sync_state"]`;
-  await page.waitForFunction(`document.querySelector(${JSON.stringify(cell)})?.textContent === ${JSON.stringify(syncState)}`, undefined, { timeout: 60_000, polling: 20 });
+  // A function, not a string: a string is evaluated anew at every poll, which the page's
+  // Content-Security-Policy refuses (no 'unsafe-eval').
+  await page.waitForFunction(([css, wanted]) => (globalThis as unknown as InPage).document.querySelector(css)?.textContent === wanted, [cell, syncState] as const, {
+    timeout: 60_000,
+    polling: 20,
+  });
 }
 
 export async function dashboardBench(): Promise<string> {
@@ -70,6 +83,8 @@ export async function dashboardBench(): Promise<string> {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await page.goto(url);
     await shows(page, "standby1", "sync");
+    // The lag charts, the page's costliest part, in view (what is off screen is not painted).
+    await page.locator("#lag-charts").scrollIntoViewIfNeeded();
 
     // The server's looks while the page is open, and `status --json` in a new process between them.
     const oneShot: number[] = [];
@@ -88,15 +103,22 @@ export async function dashboardBench(): Promise<string> {
     const token = new URL(url).searchParams.get("token")!;
     const metrics = (await (await fetch(new URL("/api/metrics", url), { headers: { "x-repl-lab-token": token } })).json()) as { costs: TickCost[] };
     const costs = metrics.costs.slice(2);
-    const renders = (await page.evaluate("window.replLabDashboard.renderMs.slice(2)")) as number[];
+    const { drawMs, scriptMs } = await page.evaluate(() => {
+      const timings = (globalThis as unknown as InPage).replLabDashboard;
+      return { drawMs: timings.drawMs.slice(2), scriptMs: timings.scriptMs.slice(2) };
+    });
 
-    const row = (name: string, values: number[], note: string) => [name, values.length, quantile(values, 0.5).toFixed(1), quantile(values, 0.95).toFixed(1), Math.max(...values).toFixed(1), note];
-    const out = table(["measure (ms)", "n", "p50", "p95", "max", "against"], colour);
+    const row = (name: string, values: number[], note: string, target = ["", ""]) => [
+      name, values.length, quantile(values, 0.5).toFixed(1), quantile(values, 0.95).toFixed(1), Math.max(...values).toFixed(1), ...target, note,
+    ];
+    const drawTarget = [`p95 ≤ ${DRAW_TARGET_MS}`, quantile(drawMs, 0.95) <= DRAW_TARGET_MS ? "met" : "NOT met"];
+    const out = table(["measure (ms)", "n", "p50", "p95", "max", "target", "", "against"], colour);
     out.push(row("server: reading the lab per look", costs.map((cost) => cost.read_ms), "the same look by status --json, below"));
     out.push(row("server: CPU per look", costs.map((cost) => cost.cpu_ms), `the ${INTERVAL_MS} ms between looks`));
     out.push(row("server: pushing a look to the page", costs.map((cost) => cost.publish_ms), ""));
     out.push(row("baseline: repl-lab status --json (new process)", oneShot, "same lab, same moments"));
-    out.push(row("page: drawing a look (Chromium)", renders, `the ${INTERVAL_MS} ms between looks`));
+    out.push(row("page: a look's arrival → its frame painted (Chromium)", drawMs, `the ${INTERVAL_MS} ms between looks`, drawTarget));
+    out.push(row("  of which the page's script", scriptMs, ""));
     out.push(row("kill standby1 → page shows standby2 sync", latencies, `floor: up to one look interval (${INTERVAL_MS} ms) + a look`));
     return `dashboard on a leader + ${FOLLOWERS} followers, FIRST 1 (standby1, standby2), a look every ${INTERVAL_MS} ms\n${out.toString()}`;
   } finally {
