@@ -7,6 +7,8 @@
 // BENCH_DASHBOARD_FOLLOWERS (16), BENCH_DASHBOARD_TRIALS (5), CHROMIUM_PATH (/usr/bin/chromium).
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync, readdirSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Chalk } from "chalk";
 import { chromium, type Page } from "playwright-core";
@@ -56,18 +58,71 @@ function serve(lab: string): Promise<{ child: ChildProcess; url: string }> {
 
 /** What the bench reads in the page; functions run there, so they need no DOM types here. */
 interface InPage {
-  document: { querySelector(css: string): { textContent: string | null } | null };
+  document: { querySelector(css: string): { textContent: string | null } | null; body: object };
+  MutationObserver: new (callback: () => void) => { observe(target: object, options: object): void; disconnect(): void };
+  setTimeout(callback: () => void, ms: number): number;
+  clearTimeout(timer: number): void;
   replLabDashboard: { drawMs: number[]; scriptMs: number[] };
 }
 
+/**
+ * Resolves once the page shows `syncState` for `node`, within a minute. The page tells (a
+ * MutationObserver) rather than being polled: polling every few ms would be work for the page that
+ * its draw times would then include.
+ */
 async function shows(page: Page, node: string, syncState: string): Promise<void> {
   const cell = `#replication tr[data-application-name="${node}"] td[data-col="sync_state"]`;
-  // A function, not a string: a string is evaluated anew at every poll, which the page's
-  // Content-Security-Policy refuses (no 'unsafe-eval').
-  await page.waitForFunction(([css, wanted]) => (globalThis as unknown as InPage).document.querySelector(css)?.textContent === wanted, [cell, syncState] as const, {
-    timeout: 60_000,
-    polling: 20,
-  });
+  await page.evaluate(
+    ([css, wanted, timeoutMs]) =>
+      new Promise<void>((resolve, reject) => {
+        const { document, MutationObserver, setTimeout, clearTimeout } = globalThis as unknown as InPage;
+        const shown = () => document.querySelector(css)?.textContent === wanted;
+        if (shown()) return resolve();
+        const observer = new MutationObserver(() => {
+          if (!shown()) return;
+          observer.disconnect();
+          clearTimeout(late);
+          resolve();
+        });
+        observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+        const late = setTimeout(() => {
+          observer.disconnect();
+          reject(new Error(`the page did not show ${css} as ${wanted} within ${timeoutMs / 1000} s`));
+        }, timeoutMs);
+      }),
+    [cell, syncState, 60_000] as const,
+  );
+}
+
+/**
+ * CPU time (ms) the Chromium renderers started by this process have used, from Linux's /proc (null
+ * elsewhere): what drawing costs whatever else the machine is doing, which the wall times are not.
+ */
+function rendererCpuMs(): number | null {
+  try {
+    const processes = new Map<number, { parent: number; ticks: number; renderer: boolean }>();
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        const renderer = readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("--type=renderer");
+        processes.set(Number(entry), { parent: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]), renderer });
+      } catch {
+        // It ended while being read.
+      }
+    }
+    const ours = (pid: number): boolean => {
+      for (let up = processes.get(pid)?.parent; up !== undefined && up > 1; up = processes.get(up)?.parent) if (up === process.pid) return true;
+      return false;
+    };
+    let ticks = 0;
+    for (const [pid, entry] of processes) if (entry.renderer && ours(pid)) ticks += entry.ticks;
+    // utime and stime are in clock ticks, 100 a second on Linux.
+    return ticks * 10;
+  } catch {
+    return null;
+  }
 }
 
 export async function dashboardBench(): Promise<string> {
@@ -85,6 +140,8 @@ export async function dashboardBench(): Promise<string> {
     await shows(page, "standby1", "sync");
     // The lag charts, the page's costliest part, in view (what is off screen is not painted).
     await page.locator("#lag-charts").scrollIntoViewIfNeeded();
+    const looksDrawn = () => page.evaluate(() => (globalThis as unknown as InPage).replLabDashboard.drawMs.length);
+    const start = { cpu: rendererCpuMs(), looks: await looksDrawn(), load: loadavg()[0]! };
 
     // The server's looks while the page is open, and `status --json` in a new process between them.
     const oneShot: number[] = [];
@@ -100,6 +157,7 @@ export async function dashboardBench(): Promise<string> {
       await handle.start("standby1");
       await shows(page, "standby1", "sync");
     }
+    const end = { cpu: rendererCpuMs(), looks: await looksDrawn(), load: loadavg()[0]! };
     const token = new URL(url).searchParams.get("token")!;
     const metrics = (await (await fetch(new URL("/api/metrics", url), { headers: { "x-repl-lab-token": token } })).json()) as { costs: TickCost[] };
     const costs = metrics.costs.slice(2);
@@ -120,7 +178,12 @@ export async function dashboardBench(): Promise<string> {
     out.push(row("page: a look's arrival → its frame painted (Chromium)", drawMs, `the ${INTERVAL_MS} ms between looks`, drawTarget));
     out.push(row("  of which the page's script", scriptMs, ""));
     out.push(row("kill standby1 → page shows standby2 sync", latencies, `floor: up to one look interval (${INTERVAL_MS} ms) + a look`));
-    return `dashboard on a leader + ${FOLLOWERS} followers, FIRST 1 (standby1, standby2), a look every ${INTERVAL_MS} ms\n${out.toString()}`;
+    const cpu = start.cpu === null || end.cpu === null ? "" : `; Chromium's renderer used ${((end.cpu - start.cpu) / (end.looks - start.looks)).toFixed(1)} ms of CPU per look (all its threads, the bench's own polling included)`;
+    return [
+      `dashboard on a leader + ${FOLLOWERS} followers, FIRST 1 (standby1, standby2), a look every ${INTERVAL_MS} ms, the lag charts in view`,
+      out.toString(),
+      `load average ${start.load.toFixed(1)} → ${end.load.toFixed(1)} on ${availableParallelism()} cores${cpu}`,
+    ].join("\n");
   } finally {
     await browser.close();
     child.kill("SIGINT");
