@@ -178,7 +178,7 @@ export async function dashboardBench(): Promise<string> {
     out.push(row("page: a look's arrival → its frame painted (Chromium)", drawMs, `the ${INTERVAL_MS} ms between looks`, drawTarget));
     out.push(row("  of which the page's script", scriptMs, ""));
     out.push(row("kill standby1 → page shows standby2 sync", latencies, `floor: up to one look interval (${INTERVAL_MS} ms) + a look`));
-    const cpu = start.cpu === null || end.cpu === null ? "" : `; Chromium's renderer used ${((end.cpu - start.cpu) / (end.looks - start.looks)).toFixed(1)} ms of CPU per look (all its threads, the bench's own polling included)`;
+    const cpu = start.cpu === null || end.cpu === null ? "" : `; Chromium's renderer used ${((end.cpu - start.cpu) / (end.looks - start.looks)).toFixed(1)} ms of CPU per look (all its threads)`;
     return [
       `dashboard on a leader + ${FOLLOWERS} followers, FIRST 1 (standby1, standby2), a look every ${INTERVAL_MS} ms, the lag charts in view`,
       out.toString(),

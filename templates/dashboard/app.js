@@ -412,7 +412,9 @@ function makePlot(name, follower, width) {
       { scale: "bytes", size: 64, values: (_, splits) => splits.map(bytes) },
       { scale: "seconds", side: 1, size: 62, values: (_, splits) => splits.map(seconds), grid: { show: false } },
     ],
-    series: [{}, ...SERIES.map((series) => ({ ...series, width: 1.5 }))],
+    // Lines 1 px wide (uPlot's default): Chromium draws them as hairlines, several times faster
+    // on a software canvas than wider strokes when a follower's lag zigzags.
+    series: [{}, ...SERIES],
   }, follower.data, follower.element);
 }
 
