@@ -1,13 +1,51 @@
 import { defineConfig } from "vitest/config";
 
+// Labs are CPU-bound on a two-core machine, but most of an integration test's time is spent
+// waiting: for servers to start, for a lock's ttl, for a timeout to pass. So independent files run
+// side by side (each lab has its own name and free ports), three at a time; the files that measure
+// time or load the machine on their own (latency and throughput assertions, sixteen followers) run
+// after them, one at a time, so that nothing else runs beside them.
+const SERIAL = [
+  "test/integration/experiments.test.ts",
+  "test/integration/link-delay.test.ts",
+  "test/integration/sizes.test.ts",
+  "test/integration/faults.test.ts",
+];
+
+// What every project shares. (Not by `extends: true`: a project that extends the root config runs
+// its global setup once more, and the whole run must have one, which names the run's labs.)
+const shared = { testTimeout: 240_000, hookTimeout: 240_000 };
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
-    // Labs are CPU-bound on two cores: integration files run one at a time.
-    fileParallelism: false,
-    testTimeout: 240_000,
-    hookTimeout: 240_000,
+    pool: "forks",
+    maxWorkers: 3,
+    minWorkers: 1,
+    ...shared,
     globalSetup: ["test/global-setup.ts"],
     reporters: ["default", "./test/summary-reporter.ts"],
+    projects: [
+      {
+        test: { ...shared, name: "unit", include: ["test/unit/**/*.test.ts"], sequence: { groupOrder: 0 } },
+      },
+      {
+        test: {
+          ...shared,
+          name: "integration",
+          include: ["test/integration/**/*.test.ts", "examples/**/*.test.ts"],
+          exclude: SERIAL,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: "measured",
+          include: SERIAL,
+          sequence: { groupOrder: 1 },
+          poolOptions: { forks: { singleFork: true } },
+        },
+      },
+    ],
   },
 });

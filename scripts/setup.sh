@@ -29,7 +29,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 # 2. The build (the esbuild bundle and tsc's type declarations in dist/), when an input is newer than it.
-if [ ! -f dist/cli.cjs ] || [ -n "$(find src scripts/build.mjs scripts/dependency-patches.mjs tsconfig.json package.json -newer dist/cli.cjs -print -quit)" ]; then
+if [ ! -f dist/cli/cli.mjs ] || [ -n "$(find src scripts/build.mjs scripts/bundles.mjs tsconfig.json package.json package-lock.json -newer dist/cli/cli.mjs -print -quit)" ]; then
   say "building (esbuild bundle, tsc declarations)"
   node scripts/build.mjs
 fi

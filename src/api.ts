@@ -203,19 +203,19 @@ export class Lab implements AsyncDisposable {
     return delay(this.runtime, { lab: this.name, node, ...options });
   }
 
-  /** pg_promote on a standby; the other standbys follow it. */
-  async promote(node: string): Promise<PromoteResult> {
-    return promote(this.runtime, { lab: this.name, node }, progressTo(this.onProgress));
+  /** pg_promote on a standby; the other standbys follow it. The signal stops it at its next safe point. */
+  async promote(node: string, options: { signal?: AbortSignal } = {}): Promise<PromoteResult> {
+    return promote(this.runtime, { lab: this.name, node, signal: options.signal }, progressTo(this.onProgress));
   }
 
   /** A former primary (or any diverged node) back as a follower, by pg_rewind or a fresh base backup. */
-  async rejoin(node: string, options: { reclone?: boolean } = {}): Promise<RejoinResult> {
-    return rejoin(this.runtime, { lab: this.name, node, reclone: options.reclone }, progressTo(this.onProgress));
+  async rejoin(node: string, options: { reclone?: boolean; signal?: AbortSignal } = {}): Promise<RejoinResult> {
+    return rejoin(this.runtime, { lab: this.name, node, reclone: options.reclone, signal: options.signal }, progressTo(this.onProgress));
   }
 
   /** A planned change of primary that loses no acknowledged write. */
-  async switchover(node: string): Promise<SwitchoverResult> {
-    return switchover(this.runtime, { lab: this.name, node }, progressTo(this.onProgress));
+  async switchover(node: string, options: { signal?: AbortSignal } = {}): Promise<SwitchoverResult> {
+    return switchover(this.runtime, { lab: this.name, node, signal: options.signal }, progressTo(this.onProgress));
   }
 
   /** HA mode: the member holding Patroni's leader lock in etcd right now; null while nobody does. */

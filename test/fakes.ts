@@ -1,7 +1,10 @@
 // An in-memory container engine and scripted PostgreSQL sessions, for unit tests of the decisions
 // in up, faults and failover. They stand in for Docker and PostgreSQL only where those add nothing
 // to what is tested; every feature also has an integration test on the real engine.
-import { NodeUnavailableError } from "../src/core/errors.js";
+import { InterruptedError, NodeUnavailableError } from "../src/core/errors.js";
+import type { HaClients } from "../src/core/ha-client.js";
+import { LABEL } from "../src/core/labels.js";
+import { realClock, type Clock } from "../src/core/retry.js";
 import type {
   ContainerDetails,
   ContainerEngine,
@@ -13,6 +16,7 @@ import type {
   NamedResource,
 } from "../src/core/engine.js";
 import type { Runtime } from "../src/lab/runtime.js";
+import { FakeHa } from "./fake-ha.js";
 import type { Endpoint, Session } from "../src/postgres.js";
 
 interface FakeContainer {
@@ -206,7 +210,8 @@ export class FakeEngine implements ContainerEngine {
   /** Scripted by `jobs`: what a one-off container (pg_rewind, wipe, settings check) returns. */
   jobs: (spec: ContainerSpec) => ExecResult = () => ({ exitCode: 0, stdout: "", stderr: "" });
 
-  async runToCompletion(spec: ContainerSpec): Promise<ExecResult> {
+  async runToCompletion(spec: ContainerSpec, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ExecResult> {
+    if (options.signal?.aborted) throw new InterruptedError("interrupted");
     this.record("run", spec.name);
     return this.jobs(spec);
   }
@@ -215,11 +220,18 @@ export class FakeEngine implements ContainerEngine {
 /** Answers a node's SQL: rows, or an error to throw; the default refuses every connection. */
 export type SqlScript = (node: string, sql: string, params?: unknown[]) => object[] | Error;
 
-export function fakeRuntime(engine: FakeEngine, script: SqlScript = (node) => refused(node)): Runtime & { queries: string[] } {
+export function fakeRuntime(
+  engine: FakeEngine,
+  script: SqlScript = (node) => refused(node),
+  options: { ha?: HaClients; clock?: Clock } = {},
+): Runtime & { queries: string[] } {
   const queries: string[] = [];
   return {
     engine,
     host: { host: "127.0.0.1", bindIp: "127.0.0.1" },
+    // Without one handed in, a cluster with no members: every Patroni and etcd request finds nobody.
+    ha: options.ha ?? new FakeHa(),
+    clock: options.clock ?? realClock,
     queries,
     async connect(endpoint: Endpoint): Promise<Session> {
       const probe = script(endpoint.node, "<connect>");
@@ -241,3 +253,40 @@ export function fakeRuntime(engine: FakeEngine, script: SqlScript = (node) => re
 export function refused(node: string): NodeUnavailableError {
   return new NodeUnavailableError(node, `${node}: connection refused`, "ECONNREFUSED");
 }
+
+export const streaming = (names: string[], sync: Record<string, [string, number]> = {}) =>
+  names.map((application_name) => ({
+    application_name,
+    state: "streaming",
+    sync_state: sync[application_name]?.[0] ?? "async",
+    sync_priority: sync[application_name]?.[1] ?? 0,
+  }));
+
+/** A lab whose servers answer like a healthy leader with streaming followers. */
+export function healthy(followers: string[], sync: Record<string, [string, number]> = {}): SqlScript {
+  return (node, sql) => {
+    if (sql.includes("FROM pg_stat_replication ORDER BY application_name")) return streaming(followers, sync);
+    const primary = node === "leader";
+    if (sql.includes("pg_is_in_recovery() AS in_recovery,")) {
+      return [{
+        in_recovery: !primary, current_lsn: primary ? "0/5000000" : null, receive_lsn: primary ? null : "0/5000000", replay_lsn: primary ? null : "0/5000000",
+        replay_delay: null, timeline: 1, upstream: primary ? null : "leader", receiver_status: primary ? null : "streaming",
+      }];
+    }
+    if (sql.includes("AS replication")) {
+      if (!primary) return new Error(`ERROR: recovery is in progress (${node} was asked for its pg_stat_replication)`);
+      return [{ replication: streaming(followers, sync).map((row) => ({ ...row, pid: 1, usename: "replicator", client_addr: null })), slots: [] }];
+    }
+    return [];
+  };
+}
+
+export function resources(engine: FakeEngine, lab: string) {
+  return {
+    containers: [...engine.containers.values()].filter((container) => container.spec.labels?.[LABEL.lab] === lab).length,
+    volumes: [...engine.volumes.values()].filter((labels) => labels[LABEL.lab] === lab).length,
+    networks: [...engine.networks.values()].filter((network) => network.labels[LABEL.lab] === lab).length,
+  };
+}
+
+export const none = { containers: 0, volumes: 0, networks: 0 };

@@ -1,10 +1,9 @@
 // Before and after the whole run: no lab of this run is left on the engine, even when tests fail,
 // nor one of an earlier run that died; the labs of another run going on at the same time (a second
 // terminal, another checkout) are left alone. Each run registers its process in a folder under the
-// system's temporary directory; a run whose process is gone is over. The CLI's code caches of the
-// run go to a folder of the run's own, removed at its end, not to the user's cache home.
+// system's temporary directory; a run whose process is gone is over.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EngineUnreachableError } from "../src/core/errors.js";
@@ -45,15 +44,12 @@ export async function setup(): Promise<() => Promise<void>> {
   process.env.REPL_LAB_TEST_RUN = run;
   mkdirSync(RUNS, { recursive: true });
   writeFileSync(join(RUNS, run), String(process.pid));
-  const cacheHome = mkdtempSync(join(tmpdir(), "repl-lab-test-cache-"));
-  process.env.XDG_CACHE_HOME = cacheHome;
   await removeLabs(run, false);
   return async () => {
     try {
       await removeLabs(run, true);
     } finally {
       rmSync(join(RUNS, run), { force: true });
-      rmSync(cacheHome, { recursive: true, force: true });
     }
   };
 }

@@ -1,13 +1,19 @@
 // npm run bench: repl-lab measured against baselines run in the same process, alternating, and
 // printed as tables with the ratio and the target. Not a test: the machine is shared and noisy, so
 // it reports medians and leaves the judgement to the reader.
-//   start-up: `repl-lab --version`, `--help` and `status` of a leader + 2 lab against `node -e 0`
+//   start-up: `repl-lab --version`, `--help` and `status` of a leader + 2 lab against `node -e 0`,
+//             in wall time (the targets) and CPU time
 //   up:       `repl-lab up` (a new process, as a user runs it) to all-streaming against
 //             bench/baseline-up.sh, the least a person could type with the docker CLI
 //   dashboard: the dashboard on a 16-follower lab in Chromium (see dashboard.ts)
-// BENCH_STARTUP_RUNS (default 8), BENCH_SIZES (default 2,8), BENCH_ROUNDS (default 3), BENCH_ONLY=startup|up|dashboard.
+// BENCH_STARTUP_RUNS (default 8), BENCH_SIZES (default 2,8), BENCH_ROUNDS (default 3), BENCH_ONLY=startup|up|dashboard;
+// BENCH_OTHER_CLI=<another build's bin/repl-lab.cjs> adds its start-up rows, measured in the same rounds.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { Chalk } from "chalk";
 import { Lab } from "../api.js";
@@ -24,16 +30,33 @@ const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 8);
 const SIZES = (process.env.BENCH_SIZES ?? "2,8").split(",").map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ONLY = process.env.BENCH_ONLY;
+const OTHER_CLI = process.env.BENCH_OTHER_CLI;
 
-/** Runs a command to completion and returns its wall time in ms; a failure stops the bench. */
-function timed(command: string, args: string[], env: Record<string, string> = {}): Promise<number> {
+/**
+ * Each Node process the bench starts reports its own CPU time (user + system, from its start to its
+ * exit) on file descriptor 3: on a shared machine, CPU time is disturbed less by the others' load
+ * than wall time is.
+ */
+const CPU_REPORT_FOLDER = mkdtempSync(join(tmpdir(), "repl-lab-bench-"));
+process.on("exit", () => rmSync(CPU_REPORT_FOLDER, { recursive: true, force: true }));
+const CPU_REPORT = join(CPU_REPORT_FOLDER, "report-cpu.cjs");
+writeFileSync(CPU_REPORT, 'process.on("exit", () => { const { user, system } = process.cpuUsage(); try { require("fs").writeSync(3, String((user + system) / 1000)); } catch {} });\n');
+const NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --require ${CPU_REPORT}`.trim();
+
+/** Runs a command to completion: its wall time in ms, and a Node process's CPU time; a failure stops the bench. */
+function timed(command: string, args: string[]): Promise<{ wall: number; cpu: number | undefined }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NO_COLOR: "1", ...env } });
+    const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", NODE_OPTIONS } });
     let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    let cpu = "";
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    (child.stdio[3] as Readable).on("data", (chunk: Buffer) => (cpu += chunk.toString()));
     child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`${command} ${args.join(" ")} exited ${code}: ${stderr.trim()}`))));
+    child.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`${command} ${args.join(" ")} exited ${code}: ${stderr.trim()}`));
+      resolve({ wall: performance.now() - started, cpu: cpu ? Number(cpu) : undefined });
+    });
   });
 }
 
@@ -49,28 +72,35 @@ const verdict = (ratio: number, target: number) => (ratio <= target ? "met" : "N
 async function startup(): Promise<string> {
   const lab = `bench-status-${randomBytes(3).toString("hex")}`;
   await using handle = await Lab.up({ name: lab, followers: 2, sync: "standby1" });
-  // The last row is the same status without bin/repl-lab.cjs's code cache: what the cache is worth.
-  const cases: { name: string; args: string[]; env?: Record<string, string>; target?: number }[] = [
-    { name: "repl-lab --version", args: [CLI, "--version"], target: 1.5 },
-    { name: "repl-lab --help", args: [CLI, "--help"], target: 1.5 },
-    { name: `repl-lab status (leader + 2)`, args: [CLI, "status", "--lab", handle.name], target: 2 },
-    { name: "  the same, REPL_LAB_CODE_CACHE=off", args: [CLI, "status", "--lab", handle.name], env: { REPL_LAB_CODE_CACHE: "off" } },
+  const commands: { name: string; args: string[]; target: number }[] = [
+    { name: "repl-lab --version", args: ["--version"], target: 1.5 },
+    { name: "repl-lab --help", args: ["--help"], target: 1.5 },
+    { name: `repl-lab status (leader + 2)`, args: ["status", "--lab", handle.name], target: 2.5 },
   ];
-  const baseline: number[] = [];
-  const times = cases.map(() => [] as number[]);
+  const cases: { name: string; args: string[]; target?: number }[] = [
+    ...commands.map((command) => ({ ...command, args: [CLI, ...command.args] })),
+    ...(OTHER_CLI ? commands.map((command) => ({ name: `  ${OTHER_CLI}: ${command.name.replace("repl-lab ", "")}`, args: [OTHER_CLI, ...command.args] })) : []),
+    // What loading a dependency costs as it is published (from node_modules), whatever repl-lab does:
+    // docker-modem loads ssh2 when it loads, dockerode gRPC and protobufjs for BuildKit sessions.
+    ...["ssh2", "dockerode", "pg"].map((name) => ({ name: `  require("${name}") alone`, args: ["-e", `require(${JSON.stringify(name)})`] })),
+  ];
+  const baseline: { wall: number; cpu: number | undefined }[] = [];
+  const times = cases.map(() => [] as { wall: number; cpu: number | undefined }[]);
   // One of each per round, so a slow moment of the machine falls on all of them alike.
   for (let run = 0; run < STARTUP_RUNS; run++) {
     baseline.push(await timed(process.execPath, ["-e", "0"]));
-    for (const [index, entry] of cases.entries()) times[index]!.push(await timed(process.execPath, entry.args, entry.env));
+    for (const [index, entry] of cases.entries()) times[index]!.push(await timed(process.execPath, entry.args));
   }
-  const out = table(["command", "runs", "median", "node -e 0 (median)", "ratio", "target", ""], colour);
-  const floor = median(baseline);
+  const wall = (runs: { wall: number }[]) => median(runs.map((one) => one.wall));
+  const cpu = (runs: { cpu: number | undefined }[]) => median(runs.map((one) => one.cpu ?? Number.NaN));
+  const out = table(["command", "runs", "median", "ratio to node -e 0", "target", "", "CPU (median)", "CPU ratio"], colour);
+  out.push(["node -e 0", STARTUP_RUNS, ms(wall(baseline)), "", "", "", ms(cpu(baseline)), ""]);
   for (const [index, entry] of cases.entries()) {
-    const ratio = median(times[index]!) / floor;
+    const ratio = wall(times[index]!) / wall(baseline);
     const target = entry.target === undefined ? ["", ""] : [`≤ ${entry.target}×`, verdict(ratio, entry.target)];
-    out.push([entry.name, STARTUP_RUNS, ms(median(times[index]!)), ms(floor), `${ratio.toFixed(2)}×`, ...target]);
+    out.push([entry.name, STARTUP_RUNS, ms(wall(times[index]!)), `${ratio.toFixed(2)}×`, ...target, ms(cpu(times[index]!)), `${(cpu(times[index]!) / cpu(baseline)).toFixed(2)}×`]);
   }
-  return `start-up against node -e 0\n${out.toString()}`;
+  return `start-up against node -e 0 (Node ${process.versions.node})\n${out.toString()}`;
 }
 
 async function upToStreaming(): Promise<string> {
@@ -89,8 +119,8 @@ async function upToStreaming(): Promise<string> {
         try {
           const took =
             which === "baseline"
-              ? await timed("bash", [BASELINE, lab, String(followers), image])
-              : await timed(process.execPath, [CLI, "up", "--lab", lab, "--followers", String(followers), "--sync", "standby1", "--image", image, "--quiet"]);
+              ? (await timed("bash", [BASELINE, lab, String(followers), image])).wall
+              : (await timed(process.execPath, [CLI, "up", "--lab", lab, "--followers", String(followers), "--sync", "standby1", "--image", image, "--quiet"])).wall;
           (which === "baseline" ? baseline : ours).push(took);
           process.stderr.write(`  ${followers} followers, ${which}: ${(took / 1000).toFixed(2)} s\n`);
         } finally {

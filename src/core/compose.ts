@@ -14,7 +14,7 @@ import { LEADER, type Topology } from "./topology.js";
 export function composeSecrets(lab: string, seed: string | undefined): LabSecrets {
   const key = seed ?? randomBytes(16).toString("hex");
   const derive = (purpose: string) => createHmac("sha256", key).update(`${lab}/${purpose}`).digest("hex").slice(0, 24);
-  return { superuserPassword: derive("superuser"), replicationPassword: derive("replication") };
+  return { superuserPassword: derive("superuser"), replicationPassword: derive("replication"), patroniPassword: derive("patroni"), etcdPassword: derive("etcd") };
 }
 
 /** Compose interpolates $VAR in every string; $$ is a literal dollar sign. */

@@ -38,5 +38,8 @@ export const ENV = {
   slot: "REPL_LAB_SLOT",
   superuserPassword: "REPL_LAB_SUPERUSER_PASSWORD",
   replicationPassword: "REPL_LAB_REPLICATION_PASSWORD",
+  /** HA mode: the password of Patroni's REST API (its unsafe requests) and of etcd's root user. */
+  patroniPassword: "REPL_LAB_PATRONI_PASSWORD",
+  etcdPassword: "REPL_LAB_ETCD_PASSWORD",
   networkDelay: "REPL_LAB_NETWORK_DELAY",
 } as const;

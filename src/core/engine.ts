@@ -127,6 +127,10 @@ export interface ContainerEngine {
   exec(id: string, cmd: string[], options?: { user?: string; env?: Record<string, string> }): Promise<ExecResult>;
   /** Runs a command attached to the given streams (a TTY when both ends are terminals); resolves its exit code. */
   execAttached(id: string, cmd: string[], options: { user?: string; stdio: Stdio }): Promise<number>;
-  /** Creates, starts and waits for a throwaway container, returns its output, and removes it whatever happens. */
-  runToCompletion(spec: ContainerSpec): Promise<ExecResult>;
+  /**
+   * Creates, starts and waits for a throwaway container, returns its output, and removes it whatever
+   * happens. Past `timeoutMs` it is killed and a LabError says so; the signal kills it at once
+   * (InterruptedError).
+   */
+  runToCompletion(spec: ContainerSpec, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ExecResult>;
 }

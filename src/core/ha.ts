@@ -3,12 +3,22 @@
 // over by itself; repl-lab only writes their configuration and reads what they report.
 // https://patroni.readthedocs.io/en/latest/yaml_configuration.html
 import { stringify } from "yaml";
-import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, PATRONI_PORT } from "./constants.js";
+import { ENV, ETCD_CLIENT_PORT, ETCD_PEER_PORT, PATRONI_PORT } from "./constants.js";
 import type { SyncSpec } from "./sync-spec.js";
 
 export const ETCD_MEMBERS = ["etcd1", "etcd2", "etcd3"] as const;
 /** Patroni's key prefix in etcd (its default); the cluster's keys live under /service/<lab>/. */
 export const PATRONI_NAMESPACE = "/service/";
+
+/**
+ * Who may change things through the APIs published on the host: Patroni's REST API asks this user
+ * for every POST, PATCH, PUT and DELETE (its reads stay open), and etcd, with authentication on,
+ * this user for every key read or written (the lab's own secrets, see node-plan.ts).
+ * https://patroni.readthedocs.io/en/latest/yaml_configuration.html#rest-api
+ * https://etcd.io/docs/v3.5/op-guide/authentication/rbac/
+ */
+export const PATRONI_API_USER = "repl-lab";
+export const ETCD_ROOT_USER = "root";
 
 export type PatroniSyncMode = "off" | "on" | "strict" | "quorum";
 
@@ -43,6 +53,37 @@ export function haSyncFromSpec(spec: SyncSpec | null, followers: readonly string
   };
 }
 
+/**
+ * How many synchronous standbys Patroni makes among the replicas it may choose (streaming, not
+ * tagged nosync): in synchronous mode on or strict (FIRST n) n of them; in quorum mode (ANY n) every
+ * one, since it writes synchronous_standby_names as ANY n over all of them; none when off.
+ */
+export function expectedSynchronousStandbys(mode: PatroniSyncMode, count: number, eligible: number): number {
+  if (mode === "off") return 0;
+  return mode === "quorum" ? eligible : Math.min(count, eligible);
+}
+
+const etcdHosts = () => ETCD_MEMBERS.map((member) => `${member}:${ETCD_CLIENT_PORT}`);
+
+/**
+ * etcd has no setting that starts it with authentication on: each HA node's entrypoint turns it on
+ * before Patroni starts, with the root user and the lab's etcd password, whichever node gets there
+ * first (it waits for the three members' quorum; once it is on, the others see it and go on).
+ */
+function etcdAuthScript(): string[] {
+  const password = `"$${ENV.etcdPassword}"`;
+  return [
+    `if [ -n "\${${ENV.etcdPassword}:-}" ]; then`,
+    `  export ETCDCTL_ENDPOINTS=${etcdHosts().join(",")} ETCDCTL_DIAL_TIMEOUT=1s ETCDCTL_COMMAND_TIMEOUT=3s`,
+    `  until etcdctl --user "${ETCD_ROOT_USER}:$${ENV.etcdPassword}" auth status 2>/dev/null | grep -q 'Status: true'; do`,
+    `    etcdctl user add ${ETCD_ROOT_USER} --new-user-password=${password} --interactive=false >/dev/null 2>&1 || true`,
+    `    etcdctl user grant-role ${ETCD_ROOT_USER} root >/dev/null 2>&1 || true`,
+    "    etcdctl auth enable >/dev/null 2>&1 || sleep 0.2",
+    "  done",
+    "fi",
+  ];
+}
+
 /** etcd's command line for one member of the lab's three-member cluster. */
 export function etcdCommand(lab: string, member: string): string[] {
   const peers = ETCD_MEMBERS.map((name) => `${name}=http://${name}:${ETCD_PEER_PORT}`).join(",");
@@ -71,6 +112,8 @@ export interface PatroniNodeOptions {
   ha: HaSpec;
   superuserPassword: string;
   replicationPassword: string;
+  patroniPassword: string;
+  etcdPassword: string;
   dataDir: string;
   /** postgresql.conf settings every node runs with (replication limits, the user's -c): Patroni's dynamic configuration. */
   parameters: Record<string, string>;
@@ -101,8 +144,12 @@ export function patroniConfig(options: PatroniNodeOptions): string {
     namespace: PATRONI_NAMESPACE,
     name: options.node,
     log: { level: "INFO" },
-    restapi: { listen: `0.0.0.0:${PATRONI_PORT}`, connect_address: `${options.node}:${PATRONI_PORT}` },
-    etcd3: { hosts: ETCD_MEMBERS.map((member) => `${member}:${ETCD_CLIENT_PORT}`) },
+    restapi: {
+      listen: `0.0.0.0:${PATRONI_PORT}`,
+      connect_address: `${options.node}:${PATRONI_PORT}`,
+      authentication: { username: PATRONI_API_USER, password: options.patroniPassword },
+    },
+    etcd3: { hosts: etcdHosts(), username: ETCD_ROOT_USER, password: options.etcdPassword },
     bootstrap: {
       dcs: {
         ttl: ha.ttl,
@@ -147,8 +194,9 @@ export function patroniConfig(options: PatroniNodeOptions): string {
 export const LINK_FIXED_END_PORT = 5435;
 
 /**
- * The HA node's entrypoint: the data directory made the postgres user's, the fixed link delay
- * started when the lab has one, then Patroni as PID 1 (it reaps, and forwards signals to itself).
+ * The HA node's entrypoint: the data directory made the postgres user's, etcd's authentication
+ * turned on, the fixed link delay started when the lab has one, then Patroni as PID 1 (it reaps,
+ * and forwards signals to itself).
  */
 export function patroniEntrypoint(linkDelayScript: string): string[] {
   return [
@@ -159,6 +207,7 @@ export function patroniEntrypoint(linkDelayScript: string): string[] {
       'install -d -o postgres -g postgres -m 0700 "$PGDATA"',
       "command -v patroni >/dev/null || { echo 'repl-lab: this image has no patroni: build one with `repl-lab image build --pg 17 --ha`' >&2; exit 127; }",
       "if command -v gosu >/dev/null; then as_postgres='gosu postgres'; else as_postgres='su-exec postgres'; fi",
+      ...etcdAuthScript(),
       'if [ -n "${REPL_LAB_NETWORK_DELAY:-}" ]; then',
       "  cat > /tmp/repl-lab-link-delay.pl <<'LINK_DELAY_PL'",
       linkDelayScript.trimEnd(),

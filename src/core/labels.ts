@@ -14,6 +14,8 @@ export const LABEL = {
   ha: "repl-lab.ha",
   /** Set on everything repl-lab creates, so `ls` and test cleanup can find every lab. */
   managed: "repl-lab.managed",
+  /** A one-off helper's deadline (ms since the epoch): one still there after it was left by a command that died. */
+  expires: "repl-lab.expires",
 } as const;
 
 /** The role label of an HA lab's etcd members, which are containers of the lab but not PostgreSQL nodes. */
@@ -24,6 +26,11 @@ export const CHECK_NODE = "_check";
 
 export function labLabels(lab: string): Record<string, string> {
   return { [LABEL.managed]: "true", [LABEL.lab]: lab };
+}
+
+/** Labels of a one-off helper container of the lab (a check, pg_rewind) that must be done within `timeoutMs`. */
+export function helperLabels(lab: string, timeoutMs: number, now = Date.now()): Record<string, string> {
+  return { ...labLabels(lab), [LABEL.node]: CHECK_NODE, [LABEL.expires]: String(now + timeoutMs) };
 }
 
 export function nodeLabels(lab: string, node: string, role: Role): Record<string, string> {

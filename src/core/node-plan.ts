@@ -11,13 +11,14 @@ import type { NodeSpec, Topology } from "./topology.js";
 export interface LabSecrets {
   superuserPassword: string;
   replicationPassword: string;
+  /** HA mode: Patroni's REST API and etcd's root user (empty for a lab made before they had one). */
+  patroniPassword: string;
+  etcdPassword: string;
 }
 
 export function generateSecrets(): LabSecrets {
-  return {
-    superuserPassword: randomBytes(12).toString("hex"),
-    replicationPassword: randomBytes(12).toString("hex"),
-  };
+  const secret = () => randomBytes(12).toString("hex");
+  return { superuserPassword: secret(), replicationPassword: secret(), patroniPassword: secret(), etcdPassword: secret() };
 }
 
 /**
@@ -141,8 +142,7 @@ function planNode(topology: Topology, node: NodeSpec, options: PlanOptions): Nod
       stopSignal: "SIGINT",
       stopTimeoutSeconds: 30,
       shmSizeBytes: 256 * 1024 * 1024,
-      // Lets `delay --network` add latency with tc/netem where the image and kernel have them.
-      capAdd: ["NET_ADMIN"],
+      // No added capabilities: the link delay runs in user space, and nothing in a node changes its network.
     },
   };
 }
@@ -176,12 +176,13 @@ function planPatroniNode(topology: Topology, node: NodeSpec, options: PlanOption
         ...(topology.networkDelayMs !== undefined ? { [ENV.networkDelay]: String(topology.networkDelayMs) } : {}),
         [ENV.superuserPassword]: options.secrets.superuserPassword,
         [ENV.replicationPassword]: options.secrets.replicationPassword,
+        [ENV.patroniPassword]: options.secrets.patroniPassword,
+        [ENV.etcdPassword]: options.secrets.etcdPassword,
         PATRONI_CONFIGURATION: patroniConfig({
           lab: topology.lab,
           node: node.name,
           ha,
-          superuserPassword: options.secrets.superuserPassword,
-          replicationPassword: options.secrets.replicationPassword,
+          ...options.secrets,
           dataDir: PGDATA,
           parameters,
           localParameters: { cluster_name: node.name },

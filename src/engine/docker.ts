@@ -2,8 +2,9 @@
 // DEBUG) and every failure becomes one of repl-lab's errors: an engine that does not answer is
 // EngineUnreachableError (exit 3), anything the engine refuses is a LabError (exit 1) in its words.
 import Docker from "dockerode";
-import { Agent } from "node:http";
-import { PassThrough, type Readable } from "node:stream";
+import dockerModemSshAgent from "docker-modem/lib/ssh.js";
+import { Agent, type ClientRequestArgs } from "node:http";
+import { PassThrough, type Duplex, type Readable } from "node:stream";
 import { EngineUnreachableError, InterruptedError, LabError, ReplLabError } from "../core/errors.js";
 import { debug } from "../core/log.js";
 import type {
@@ -92,15 +93,39 @@ function createBody(spec: ContainerSpec): Docker.ContainerCreateOptions {
 }
 
 /**
+ * Connections to an ssh:// engine, each one docker-modem's own (`docker system dial-stdio` in a new
+ * ssh session, as docker-modem makes one per request). Requests go over them addressed as http:
+ * with protocol "ssh", docker-modem writes their address without `//` after the scheme
+ * ("ssh:host:port/…"), and Node warns at every request that the URL is invalid (DEP0170; reported
+ * upstream as apocas/docker-modem#184). The ssh settings are the ones docker-modem takes from
+ * DOCKER_HOST: its host, port and user, and the agent at SSH_AUTH_SOCK.
+ */
+class SshEngineAgent extends Agent {
+  private readonly ssh: { host: string; port: number | undefined; username: string; agent: string | undefined };
+
+  constructor(dockerHost: string) {
+    super();
+    const url = new URL(dockerHost);
+    this.ssh = { host: url.hostname, port: url.port ? Number(url.port) : undefined, username: url.username, agent: process.env.SSH_AUTH_SOCK };
+  }
+
+  override createConnection(options: ClientRequestArgs, callback?: (error: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+    return dockerModemSshAgent(this.ssh).createConnection(options, callback);
+  }
+}
+
+/**
  * The engine DOCKER_HOST names, as dockerode finds it. On a local socket, requests go through an
  * agent that gives TLS no server name: otherwise Node works one out of each request's Host header
  * ("localhost"), and its first test of whether that is an IPv6 address compiles a regular
- * expression that took 7 ms of a 220 ms `repl-lab status`. Engines over tcp or ssh keep dockerode's agents.
+ * expression that took 7 ms of a 220 ms `repl-lab status`. Engines over tcp keep dockerode's agents;
+ * ssh engines get SshEngineAgent.
  */
 function localDocker(): Docker {
   const host = process.env.DOCKER_HOST;
   if (host && !host.startsWith("unix://")) {
     try {
+      if (host.startsWith("ssh://")) return new Docker({ protocol: "http", agent: new SshEngineAgent(host) } as Docker.DockerOptions);
       // docker-modem reads DOCKER_CERT_PATH's ca.pem, cert.pem and key.pem here, when DOCKER_TLS_VERIFY is set.
       return new Docker();
     } catch (error) {
@@ -525,12 +550,24 @@ export class DockerEngine implements ContainerEngine {
     return inspected.ExitCode ?? 0;
   }
 
-  async runToCompletion(spec: ContainerSpec): Promise<ExecResult> {
+  async runToCompletion(spec: ContainerSpec, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ExecResult> {
+    if (options.signal?.aborted) throw new InterruptedError("interrupted");
     const id = await this.createContainer(spec);
+    let ended: "timeout" | "interrupted" | undefined;
+    const end = (why: "timeout" | "interrupted") => {
+      ended ??= why;
+      // The wait below returns once the container is gone.
+      this.killContainer(id).catch(() => undefined);
+    };
+    const timer = setTimeout(() => end("timeout"), options.timeoutMs);
+    const onAbort = () => end("interrupted");
+    options.signal?.addEventListener("abort", onAbort, { once: true });
     try {
       const container = this.docker.getContainer(id);
       await this.startContainer(id);
       const waited = (await this.call(`wait for ${spec.name}`, () => container.wait())) as { StatusCode: number };
+      if (ended === "interrupted") throw new InterruptedError(`interrupted; ${spec.name} was stopped`);
+      if (ended === "timeout") throw new LabError(`${spec.name} did not finish within ${Math.round(options.timeoutMs / 1000)} s and was stopped`);
       const buffer = (await this.call(`logs of ${spec.name}`, () => container.logs({ stdout: true, stderr: true, follow: false }))) as Buffer;
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
@@ -541,6 +578,8 @@ export class DockerEngine implements ContainerEngine {
         stderr: Buffer.concat(stderr).toString("utf8"),
       };
     } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
       await this.removeContainer(id);
     }
   }

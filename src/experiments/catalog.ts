@@ -1,111 +1,130 @@
-// The experiments by name, with what `--help` shows for each; their code is loaded only when one runs.
-import type { Experiment } from "./types.js";
+// The experiments by name: what `--help` shows for each and its options, each declared once (flag,
+// default, bounds, help). Light on purpose: `experiment <name> --help` loads this and no experiment's
+// code (run.ts loads that when one runs).
+import { SYNC_COMMIT_LEVELS } from "../core/constants.js";
+import { count, duration, durations, flag, list, parseOptions, rates, size, text, type ConfigOf, type OptionDeclaration, type RawOptions } from "./options.js";
 
-export interface ExperimentOption {
-  /** commander's flag syntax, e.g. "--levels <list>". */
-  flags: string;
-  description: string;
-}
-
-export interface CatalogEntry {
+export interface ExperimentDeclaration<Options extends readonly OptionDeclaration[] = readonly OptionDeclaration[]> {
   name: string;
   summary: string;
-  options: ExperimentOption[];
   example: string;
-  load(): Promise<Experiment<object>>;
+  options: Options;
+  /** The config from the options given; a UsageError names the flag of a bad one. */
+  parse(raw: RawOptions): ConfigOf<Options>;
 }
 
-const trials = (fallback: number): ExperimentOption => ({ flags: "--trials <n>", description: `repetitions (default ${fallback})` });
-const duration = (fallback: string, what: string): ExperimentOption => ({ flags: "--duration <d>", description: `${what} (default ${fallback})` });
+function declareExperiment<const Options extends readonly OptionDeclaration[]>(
+  declaration: Omit<ExperimentDeclaration<Options>, "parse">,
+): ExperimentDeclaration<Options> {
+  return { ...declaration, parse: (raw) => parseOptions(declaration.options, raw) };
+}
 
-export const EXPERIMENTS: CatalogEntry[] = [
-  {
-    name: "commit-latency",
-    summary: "commit latency and throughput for each synchronous_commit level against a sync spec",
-    options: [
-      { flags: "--sync <spec>", description: 'synchronous_standby_names (default "standby1")' },
-      { flags: "--followers <n>", description: "followers in the lab it makes (default 2)" },
-      { flags: "--levels <list>", description: "synchronous_commit levels (default off,local,remote_write,on,remote_apply)" },
-      { flags: "--clients <n>", description: "concurrent committing clients (default 4)" },
-      duration("5s", "time per level"),
-      { flags: "--apply-delay <d>", description: "recovery_min_apply_delay on every standby, e.g. 200ms" },
-      { flags: "--network-delay <d>", description: "one-way latency on every standby's link, e.g. 20ms" },
-    ],
-    example: "repl-lab experiment commit-latency --network-delay 20ms --out results/",
-    load: async () => (await import("./commit-latency.js")).commitLatency as unknown as Experiment<object>,
-  },
-  {
-    name: "failover-loss",
-    summary: "acknowledged writes lost when the leader is killed and the most advanced standby promoted, per mode",
-    options: [
-      { flags: "--modes <list>", description: "async and synchronous_commit levels with one sync standby (default async,on,remote_apply)" },
-      trials(10),
-      { flags: "--writers <n>", description: "concurrent writers (default 8)" },
-      { flags: "--network-delay <d>", description: "one-way latency on every standby's link (default 20ms; 0 for none)" },
-      { flags: "--warmup <d>", description: "how long the writers run before the kill (default 1.5s)" },
-      { flags: "--ha", description: "HA mode: Patroni fails over by itself (sync modes become Patroni's synchronous mode)" },
-    ],
-    example: "repl-lab experiment failover-loss --trials 10 --network-delay 20ms   (--ha: Patroni + etcd)",
-    load: async () => (await import("./failover-loss.js")).failoverLoss as unknown as Experiment<object>,
-  },
-  {
-    name: "stale-reads",
-    summary: "stale reads from a lagging replica, and what read-your-writes, monotonic reads and remote_apply cost and buy",
-    options: [
-      { flags: "--policies <list>", description: "replica, primary, lsn-wait, sticky, remote_apply (default all)" },
-      { flags: "--clients <n>", description: "clients each writing and reading (default 4)" },
-      duration("10s", "time per policy"),
-      { flags: "--apply-delay <d>", description: "how late standby1 replays (default 2s)" },
-    ],
-    example: "repl-lab experiment stale-reads --apply-delay 2s",
-    load: async () => (await import("./stale-reads.js")).staleReads as unknown as Experiment<object>,
-  },
-  {
-    name: "slot-retention",
-    summary: "whether a long-stopped standby can catch up: a slot, no slot with wal_keep_size, max_slot_wal_keep_size",
-    options: [
-      { flags: "--modes <list>", description: "slot, no-slot, max-slot-wal-keep-size (default all)" },
-      { flags: "--wal <size>", description: "WAL the leader writes while the standby is stopped (default 320MB)" },
-      { flags: "--keep <size>", description: "wal_keep_size without a slot, and max_slot_wal_keep_size (default a quarter of --wal)" },
-    ],
-    example: "repl-lab experiment slot-retention --wal 320MB",
-    load: async () => (await import("./slot-retention.js")).slotRetention as unknown as Experiment<object>,
-  },
-  {
-    name: "detection",
-    summary: "how long the primary takes to notice a failed sync standby (kill, stop, pause, partition), and the commit stall",
-    options: [
-      { flags: "--faults <list>", description: "kill, stop, pause, partition (default all)" },
-      { flags: "--wal-sender-timeouts <list>", description: "wal_sender_timeout values (default 5s,10s)" },
-    ],
-    example: "repl-lab experiment detection --wal-sender-timeouts 5s,10s",
-    load: async () => (await import("./detection.js")).detection as unknown as Experiment<object>,
-  },
-  {
-    name: "ha-failover",
-    summary: "automatic failover by Patroni and etcd, phase by phase: leader lock gone, new holder, promoted, first write (HA mode)",
-    options: [
-      { flags: "--faults <list>", description: "kill (the lock must expire), stop (Patroni releases it) (default both)" },
-      { flags: "--settings <list>", description: "lab (ttl 20 s, loop_wait 1 s, retry_timeout 3 s), patroni (its defaults 30/10/10) (default lab)" },
-      trials(10),
-      { flags: "--followers <n>", description: "followers in the lab it makes (default 2)" },
-    ],
-    example: "repl-lab experiment ha-failover --trials 10 --settings lab,patroni",
-    load: async () => (await import("./ha-failover.js")).haFailover as unknown as Experiment<object>,
-  },
-  {
-    name: "lag",
-    summary: "replication lag in bytes and seconds at a set WAL rate: the seed's \"8 MB behind at 2 MB/s is 4 s\"",
-    options: [
-      { flags: "--rates <list>", description: "WAL rates (default 1MB/s,2MB/s,4MB/s)" },
-      { flags: "--apply-delay <d>", description: "how late the standby replays (default 2s)" },
-      duration("10s", "measuring time per rate"),
-    ],
-    example: "repl-lab experiment lag --rates 1MB/s,2MB/s,4MB/s",
-    load: async () => (await import("./lag.js")).lag as unknown as Experiment<object>,
-  },
-];
+/** The config an experiment's code receives. */
+export type ConfigFor<Declaration extends ExperimentDeclaration> = ReturnType<Declaration["parse"]>;
 
-export function findExperiment(name: string): CatalogEntry | undefined {
+const MB = 1024 * 1024;
+
+export const COMMIT_LATENCY = declareExperiment({
+  name: "commit-latency",
+  summary: "commit latency and throughput for each synchronous_commit level against a sync spec",
+  example: "repl-lab experiment commit-latency --network-delay 20ms --out results/",
+  options: [
+    text("sync", { default: "standby1", placeholder: "<spec>", help: "synchronous_standby_names" }),
+    count("followers", { default: 2, min: 1, max: 16, help: "followers in the lab it makes" }),
+    list("levels", SYNC_COMMIT_LEVELS, { help: `synchronous_commit levels: ${SYNC_COMMIT_LEVELS.join(", ")}` }),
+    count("clients", { default: 4, min: 1, max: 64, help: "concurrent committing clients" }),
+    duration("duration", { default: "5s", min: "200ms", max: "600s", help: "time per level" }),
+    duration("applyDelay", { min: "0ms", max: "60s", help: "recovery_min_apply_delay on every standby, e.g. 200ms" }),
+    duration("networkDelay", { min: "0ms", max: "10s", help: "one-way latency on every standby's link, e.g. 20ms" }),
+  ],
+});
+
+export const FAILOVER_LOSS = declareExperiment({
+  name: "failover-loss",
+  summary: "acknowledged writes lost when the leader is killed and the most advanced standby promoted, per mode",
+  example: "repl-lab experiment failover-loss --trials 10 --network-delay 20ms   (--ha: Patroni + etcd)",
+  options: [
+    list("modes", ["async", "local", "remote_write", "on", "remote_apply"], { default: ["async", "on", "remote_apply"], help: "async and synchronous_commit levels with one sync standby" }),
+    count("trials", { default: 10, min: 1, max: 100, help: "repetitions" }),
+    count("writers", { default: 8, min: 1, max: 64, help: "concurrent writers" }),
+    duration("networkDelay", { default: "20ms", min: "0ms", max: "10s", help: "one-way latency on every standby's link; 0 for none" }),
+    duration("warmup", { default: "1.5s", min: "100ms", max: "60s", help: "how long the writers run before the kill" }),
+    flag("ha", { help: "HA mode: Patroni fails over by itself (sync modes become Patroni's synchronous mode)" }),
+  ],
+});
+
+export const STALE_READS = declareExperiment({
+  name: "stale-reads",
+  summary: "stale reads from a lagging replica, and what read-your-writes, monotonic reads and remote_apply cost and buy",
+  example: "repl-lab experiment stale-reads --apply-delay 2s",
+  options: [
+    list("policies", ["replica", "primary", "lsn-wait", "sticky", "remote_apply"], { help: "replica, primary, lsn-wait, sticky, remote_apply" }),
+    count("clients", { default: 4, min: 1, max: 32, help: "clients each writing and reading" }),
+    duration("duration", { default: "10s", min: "500ms", max: "600s", help: "time per policy" }),
+    duration("applyDelay", { default: "2s", min: "1ms", max: "60s", help: "how late standby1 replays" }),
+    duration("lsnWaitTimeout", { default: "10s", min: "100ms", max: "600s", help: "lsn-wait: the longest a read waits for its replica to replay the write" }),
+  ],
+});
+
+export const SLOT_RETENTION = declareExperiment({
+  name: "slot-retention",
+  summary: "whether a long-stopped standby can catch up: a slot, no slot with wal_keep_size, max_slot_wal_keep_size",
+  example: "repl-lab experiment slot-retention --wal 320MB",
+  options: [
+    list("modes", ["slot", "no-slot", "max-slot-wal-keep-size"], { help: "slot, no-slot, max-slot-wal-keep-size" }),
+    size("wal", { default: "320MB", min: "32MB", max: "8GB", help: "WAL the leader writes while the standby is stopped" }),
+    size("keep", {
+      min: "16MB",
+      max: "4GB",
+      help: "wal_keep_size without a slot, and max_slot_wal_keep_size",
+      // Past max_wal_size (32 MB in that mode, plus a segment) a slot's WAL is "extended" up to this
+      // limit: 80 MB leaves room for that, and at most half of --wal leaves room for "unreserved" and "lost".
+      default: {
+        text: "a quarter of --wal, at least 80MB, at most half of --wal",
+        from: (config) => {
+          const wal = config.wal_bytes as number;
+          return Math.min(Math.max(Math.floor(wal / 4 / MB), 80), Math.floor(wal / 2 / MB)) * MB;
+        },
+      },
+    }),
+  ],
+});
+
+export const DETECTION = declareExperiment({
+  name: "detection",
+  summary: "how long the primary takes to notice a failed sync standby (kill, stop, pause, partition), and the commit stall",
+  example: "repl-lab experiment detection --wal-sender-timeouts 5s,10s",
+  options: [
+    list("faults", ["kill", "stop", "pause", "partition"], { help: "kill, stop, pause, partition" }),
+    durations("walSenderTimeouts", { default: ["5s", "10s"], min: "1s", max: "120s", help: "wal_sender_timeout values" }),
+  ],
+});
+
+export const HA_FAILOVER = declareExperiment({
+  name: "ha-failover",
+  summary: "automatic failover by Patroni and etcd, phase by phase: leader lock gone, new holder, promoted, first write (HA mode)",
+  example: "repl-lab experiment ha-failover --trials 10 --settings lab,patroni",
+  options: [
+    list("faults", ["kill", "stop"], { help: "kill (the lock must expire), stop (Patroni releases it)" }),
+    list("settings", ["lab", "patroni"], { default: ["lab"], help: "lab (ttl 20 s, loop_wait 1 s, retry_timeout 3 s), patroni (its defaults 30/10/10)" }),
+    count("trials", { default: 10, min: 1, max: 100, help: "repetitions" }),
+    count("followers", { default: 2, min: 1, max: 8, help: "followers in the lab it makes" }),
+  ],
+});
+
+export const LAG = declareExperiment({
+  name: "lag",
+  summary: "replication lag in bytes and seconds at a set WAL rate: bytes behind ÷ WAL rate = seconds behind (8 MB at 2 MB/s is 4 s)",
+  example: "repl-lab experiment lag --rates 1MB/s,2MB/s,4MB/s",
+  options: [
+    rates("rates", { default: ["1MB/s", "2MB/s", "4MB/s"], min: "64kB/s", max: "64MB/s", help: "WAL rates" }),
+    duration("applyDelay", { default: "2s", min: "100ms", max: "60s", help: "how late the standby replays" }),
+    duration("duration", { default: "10s", min: "2s", max: "600s", help: "measuring time per rate" }),
+  ],
+});
+
+export const EXPERIMENTS: readonly ExperimentDeclaration[] = [COMMIT_LATENCY, FAILOVER_LOSS, STALE_READS, SLOT_RETENTION, DETECTION, HA_FAILOVER, LAG];
+
+export function findExperiment(name: string): ExperimentDeclaration | undefined {
   return EXPERIMENTS.find((entry) => entry.name === name);
 }

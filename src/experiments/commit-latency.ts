@@ -1,21 +1,14 @@
-// commit-latency: what each synchronous_commit level costs a commit. The seed: "every write is as slow
-// as the replica's apply latency ... If the replica is 50ms away, every commit takes +50ms."
-import { SYNC_COMMIT_LEVELS, type SyncCommit } from "../core/constants.js";
-import { UsageError } from "../core/errors.js";
+// commit-latency: what each synchronous_commit level costs a commit. A commit that waits for a
+// standby waits at least one round trip to it (twice the one-way delay), and with remote_apply also
+// until the standby has applied it, so it is as slow as that standby's apply.
+// https://www.postgresql.org/docs/current/warm-standby.html#SYNCHRONOUS-REPLICATION
+import type { SyncCommit } from "../core/constants.js";
 import type { Session } from "../postgres.js";
+import type { COMMIT_LATENCY, ConfigFor } from "./catalog.js";
 import { Latencies, round } from "./measure.js";
-import { countOption, durationOption, listOption, onlyOptions, type RawOptions } from "./options.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
 
-interface Config {
-  sync: string;
-  followers: number;
-  levels: SyncCommit[];
-  clients: number;
-  duration_ms: number;
-  apply_delay_ms: number | null;
-  network_delay_ms: number | null;
-}
+type Config = ConfigFor<typeof COMMIT_LATENCY>;
 
 const TABLE = "repl_lab_commits";
 
@@ -34,22 +27,6 @@ async function commitLoop(session: Session, client: number, level: SyncCommit, u
 
 export const commitLatency: Experiment<Config> = {
   usesGivenLab: true,
-
-  parse(raw: RawOptions): Config {
-    onlyOptions(raw, ["sync", "followers", "levels", "clients", "duration", "applyDelay", "networkDelay"]);
-    const followers = countOption(raw, "followers", 2, 1, 16);
-    const sync = raw.sync === undefined ? "standby1" : String(raw.sync);
-    if (sync.trim() === "") throw new UsageError("--sync: name the synchronous standbys (the levels above local need one)");
-    return {
-      sync,
-      followers,
-      levels: listOption(raw, "levels", SYNC_COMMIT_LEVELS, SYNC_COMMIT_LEVELS),
-      clients: countOption(raw, "clients", 4, 1, 64),
-      duration_ms: durationOption(raw, "duration", 5000, { min: 200, max: 600_000 })!,
-      apply_delay_ms: durationOption(raw, "applyDelay", undefined, { max: 60_000 }) ?? null,
-      network_delay_ms: durationOption(raw, "networkDelay", undefined, { max: 10_000 }) ?? null,
-    };
-  },
 
   async run(context: ExperimentContext, config: Config): Promise<Row[]> {
     const lab = await context.lab({ followers: config.followers, sync: config.sync, networkDelay: config.network_delay_ms ?? undefined }, { standbys: 1 });

@@ -1,22 +1,18 @@
 // detection: how long the primary takes to notice that its synchronous standby failed, and how long
-// commits stall meanwhile. The seed: a standby that dies closes its connection and is noticed at once;
-// one that hangs (hardware, network) is noticed only after wal_sender_timeout.
+// commits stall meanwhile. A standby that dies closes its connection and is noticed at once; one that
+// hangs (hardware, network) is noticed only after wal_sender_timeout.
+// https://www.postgresql.org/docs/current/runtime-config-replication.html#GUC-WAL-SENDER-TIMEOUT
 import type { Lab } from "../api.js";
 import type { FaultAction } from "../core/constants.js";
 import type { Session } from "../postgres.js";
 import { round } from "./measure.js";
 import { sleep, waitUntil } from "../core/retry.js";
-import { durationListOption, listOption, onlyOptions, type RawOptions } from "./options.js";
+import type { ConfigFor, DETECTION } from "./catalog.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
 
-const FAULTS = ["kill", "stop", "pause", "partition"] as const;
-type Fault = (typeof FAULTS)[number];
+type Config = ConfigFor<typeof DETECTION>;
+type Fault = Config["faults"][number];
 const REPAIR: Record<Fault, FaultAction> = { kill: "start", stop: "start", pause: "unpause", partition: "heal" };
-
-interface Config {
-  faults: Fault[];
-  wal_sender_timeouts_ms: number[];
-}
 
 async function syncState(leader: Session, standby: string): Promise<string | null> {
   const [row] = await leader.query<{ sync_state: string }>("SELECT sync_state FROM pg_stat_replication WHERE application_name = $1", [standby]);
@@ -63,14 +59,6 @@ async function measure(context: ExperimentContext, lab: Lab, fault: Fault, timeo
 
 export const detection: Experiment<Config> = {
   usesGivenLab: true,
-
-  parse(raw: RawOptions): Config {
-    onlyOptions(raw, ["faults", "walSenderTimeouts"]);
-    return {
-      faults: listOption(raw, "faults", FAULTS, FAULTS),
-      wal_sender_timeouts_ms: durationListOption(raw, "walSenderTimeouts", [5000, 10_000], { min: 1000, max: 120_000 }),
-    };
-  },
 
   async run(context: ExperimentContext, config: Config): Promise<Row[]> {
     const lab = await context.lab({ followers: 2, sync: "FIRST 1 (standby1, standby2)" });

@@ -1,27 +1,19 @@
 // failover-loss: the unacknowledged-write problem, counted. Writers insert unique ids and record each
 // acknowledgement; the leader is SIGKILLed mid-stream; the most advanced standby is promoted, as an
-// operator would; the new leader is read back. The seed: "failover may lose the most recent writes
-// (bounded by the replication lag)" with asynchronous replication, and none with remote_apply.
+// operator would; the new leader is read back. With asynchronous replication a failover may lose the
+// most recent acknowledged writes (at most the replication lag); with a synchronous standby promoted,
+// none. https://www.postgresql.org/docs/current/warm-standby.html#SYNCHRONOUS-REPLICATION
 import type { Lab } from "../api.js";
 import { NodeUnavailableError } from "../core/errors.js";
 import type { Session } from "../postgres.js";
 import { lsnBytes, round } from "./measure.js";
 import { sleep, waitUntil } from "../core/retry.js";
-import { countOption, durationOption, listOption, onlyOptions, type RawOptions } from "./options.js";
+import type { ConfigFor, FAILOVER_LOSS } from "./catalog.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
 
-const MODES = ["async", "local", "remote_write", "on", "remote_apply"] as const;
-type Mode = (typeof MODES)[number];
-
-interface Config {
-  modes: Mode[];
-  trials: number;
-  writers: number;
-  network_delay_ms: number | null;
-  warmup_ms: number;
-  /** HA mode: nobody promotes; Patroni does, through etcd (sync modes are Patroni's synchronous mode). */
-  ha: boolean;
-}
+/** With ha, nobody promotes: Patroni does, through etcd (sync modes are Patroni's synchronous mode). */
+type Config = ConfigFor<typeof FAILOVER_LOSS>;
+type Mode = Config["modes"][number];
 
 interface Acked {
   id: number;
@@ -157,18 +149,6 @@ const sum = (rows: Row[], key: string) => rows.reduce((total, row) => total + Nu
 
 export const failoverLoss: Experiment<Config> = {
   usesGivenLab: false,
-
-  parse(raw: RawOptions): Config {
-    onlyOptions(raw, ["modes", "trials", "writers", "networkDelay", "warmup", "ha"]);
-    return {
-      modes: listOption(raw, "modes", MODES, ["async", "on", "remote_apply"]),
-      trials: countOption(raw, "trials", 10, 1, 100),
-      writers: countOption(raw, "writers", 8, 1, 64),
-      network_delay_ms: durationOption(raw, "networkDelay", 20, { max: 10_000 }) ?? null,
-      warmup_ms: durationOption(raw, "warmup", 1500, { min: 100, max: 60_000 })!,
-      ha: raw.ha === true || raw.ha === "true",
-    };
-  },
 
   async run(context: ExperimentContext, config: Config): Promise<Row[]> {
     const rows: Row[] = [];

@@ -1,6 +1,6 @@
-// ha-failover: automatic failover by consensus, timed phase by phase. The seed explains failover as
-// a Raft election: heartbeats stop, a timeout passes, a majority elects a new leader, and for 5 to
-// 15 s no write is accepted. Here Patroni holds a leader lock in etcd (which runs Raft); the leader
+// ha-failover: automatic failover by consensus, timed phase by phase. Failover by consensus is
+// usually told as a Raft election: heartbeats stop, a timeout passes, a majority elects a new leader,
+// and for 5 to 15 s no write is accepted. Here Patroni holds a leader lock in etcd (which runs Raft); the leader
 // is killed (SIGKILL: its Patroni dies with it, so the lock must expire after ttl) or stopped (its
 // Patroni releases the lock), and each phase is timed from the fault: lock gone, new holder written
 // (an etcd Raft commit), new leader promoted, first write acknowledged through a writer that finds
@@ -11,21 +11,13 @@ import type { Session } from "../postgres.js";
 import { LabError } from "../core/errors.js";
 import { Latencies, round } from "./measure.js";
 import { sleep, waitUntil } from "../core/retry.js";
-import { countOption, listOption, onlyOptions, type RawOptions } from "./options.js";
+import type { ConfigFor, HA_FAILOVER } from "./catalog.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
 
-const FAULTS = ["kill", "stop"] as const;
-type Fault = (typeof FAULTS)[number];
-const SETTINGS = ["lab", "patroni"] as const;
-type Settings = (typeof SETTINGS)[number];
+type Config = ConfigFor<typeof HA_FAILOVER>;
+type Fault = Config["faults"][number];
+type Settings = Config["settings"][number];
 const TIMING: Record<Settings, { ttl: number; loop_wait: number; retry_timeout: number }> = { lab: LAB_HA_DEFAULTS, patroni: PATRONI_DEFAULTS };
-
-interface Config {
-  faults: Fault[];
-  settings: Settings[];
-  trials: number;
-  followers: number;
-}
 
 interface Phases {
   lock_gone_ms: number | null;
@@ -184,16 +176,6 @@ async function phasesAfter(context: ExperimentContext, lab: Lab, writer: Writer,
 export const haFailover: Experiment<Config> = {
   usesGivenLab: true,
 
-  parse(raw: RawOptions): Config {
-    onlyOptions(raw, ["faults", "settings", "trials", "followers"]);
-    return {
-      faults: listOption(raw, "faults", FAULTS, FAULTS),
-      settings: listOption(raw, "settings", SETTINGS, ["lab"]),
-      trials: countOption(raw, "trials", 10, 1, 100),
-      followers: countOption(raw, "followers", 2, 1, 8),
-    };
-  },
-
   async run(context: ExperimentContext, config: Config): Promise<Row[]> {
     const lab = await context.lab({ ha: true, followers: config.followers });
     const members = lab.nodes.length;
@@ -249,7 +231,7 @@ export const haFailover: Experiment<Config> = {
           ? " A killed leader's Patroni cannot release its lock, so the others wait for it to expire (ttl)."
           : " A stopped leader's Patroni releases its lock, so a replica takes it within a loop.";
     const trials = Number(rows[0]?.trials ?? 0);
-    return `Over ${trials} trial${trials === 1 ? "" : "s"} each: ${rows.map(describe).join("; ")}.${why} The seed's 5 to 15 s is the Raft election alone; here the election is etcd's and the wait is Patroni's lock.`;
+    return `Over ${trials} trial${trials === 1 ? "" : "s"} each: ${rows.map(describe).join("; ")}.${why} The 5 to 15 s usually given for a Raft failover counts the election alone; here the election is etcd's and the wait is Patroni's lock.`;
   },
 
   columns: [

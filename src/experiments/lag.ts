@@ -1,31 +1,15 @@
-// lag: the seed's arithmetic. "Replica 10.0.1.13 is 8MB behind the primary. At a WAL generation rate
-// of 2MB/s, that is 4 seconds of lag." A writer produces WAL at a set rate against a standby that
+// lag: lag in bytes and lag in time, joined by the WAL rate: a replica 8 MB behind a primary that
+// writes 2 MB/s of WAL is 4 s behind. A writer produces WAL at a set rate against a standby that
 // replays each commit a set time late; lag in bytes (pg_wal_lsn_diff on the primary), lag in time
 // (now() - pg_last_xact_replay_timestamp() on the replica), and the product that should join them.
 import { round } from "./measure.js";
 import { sleep } from "../core/retry.js";
-import { durationOption, onlyOptions, type RawOptions } from "./options.js";
+import type { ConfigFor, LAG } from "./catalog.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
-import { UsageError } from "../core/errors.js";
 
-interface Config {
-  rates_bytes_per_s: number[];
-  apply_delay_ms: number;
-  duration_ms: number;
-}
+type Config = ConfigFor<typeof LAG>;
 
 const MB = 1024 * 1024;
-
-function parseRates(raw: unknown): number[] {
-  if (raw === undefined || raw === null || raw === "") return [1 * MB, 2 * MB, 4 * MB];
-  const items = Array.isArray(raw) ? raw.map(String) : String(raw).split(",");
-  return items.map((item) => {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*(kB|KB|MB)\/s\s*$/i.exec(item);
-    const bytes = match ? Number(match[1]) * (match[2]!.toLowerCase() === "mb" ? MB : 1024) : Number.NaN;
-    if (!Number.isFinite(bytes) || bytes < 64 * 1024 || bytes > 64 * MB) throw new UsageError(`--rates ${String(raw)}: expected rates such as 1MB/s,2MB/s (64kB/s to 64MB/s)`);
-    return Math.round(bytes);
-  });
-}
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -34,15 +18,6 @@ const median = (values: number[]) => {
 
 export const lag: Experiment<Config> = {
   usesGivenLab: true,
-
-  parse(raw: RawOptions): Config {
-    onlyOptions(raw, ["rates", "applyDelay", "duration"]);
-    return {
-      rates_bytes_per_s: parseRates(raw.rates),
-      apply_delay_ms: durationOption(raw, "applyDelay", 2000, { min: 100, max: 60_000 })!,
-      duration_ms: durationOption(raw, "duration", 10_000, { min: 2000, max: 600_000 })!,
-    };
-  },
 
   async run(context: ExperimentContext, config: Config): Promise<Row[]> {
     const lab = await context.lab({ followers: 1 });
@@ -105,7 +80,7 @@ export const lag: Experiment<Config> = {
     const parts = rows.map(
       (row) => `at ${mb(row.wal_rate_bytes_per_s)}/s the standby was ${mb(row.replay_lag_bytes)} behind and ${row.replay_lag_s} s late (bytes ÷ rate = ${row.lag_bytes_over_rate_s} s)`,
     );
-    return `With a ${config.apply_delay_ms / 1000} s apply delay: ${parts.join("; ")}. Lag in bytes divided by the WAL rate is lag in time, as the seed's 8 MB at 2 MB/s is 4 s.`;
+    return `With a ${config.apply_delay_ms / 1000} s apply delay: ${parts.join("; ")}. Lag in bytes divided by the WAL rate is lag in time: 8 MB behind at 2 MB/s of WAL is 4 s behind.`;
   },
 
   columns: [

@@ -3,7 +3,7 @@
 // --lab (its sync settings and link delays changed for the run and put back after), and returns
 // its rows and a one-sentence conclusion computed from them.
 import { Lab, type LabOptions } from "../api.js";
-import { InterruptedError, LabError, UsageError } from "../core/errors.js";
+import { InterruptedError, LabError, ReplLabError, UsageError } from "../core/errors.js";
 import { silentProgress, type Progress } from "../core/progress.js";
 import { throwIfInterrupted } from "../core/retry.js";
 import { ownLabName } from "../lab/names.js";
@@ -11,7 +11,18 @@ import type { Runtime } from "../lab/runtime.js";
 import { dockerRuntime } from "../lab/runtime.js";
 import { progressTo } from "../core/progress.js";
 import { EXPERIMENTS, findExperiment } from "./catalog.js";
-import type { Column, ExperimentContext, ExperimentResult, Figure } from "./types.js";
+import type { Column, Experiment, ExperimentContext, ExperimentResult, Figure, Row } from "./types.js";
+
+/** Each experiment's code, loaded when it runs. */
+const CODE: Record<string, () => Promise<Experiment<object>>> = {
+  "commit-latency": async () => (await import("./commit-latency.js")).commitLatency,
+  "failover-loss": async () => (await import("./failover-loss.js")).failoverLoss,
+  "stale-reads": async () => (await import("./stale-reads.js")).staleReads,
+  "slot-retention": async () => (await import("./slot-retention.js")).slotRetention,
+  detection: async () => (await import("./detection.js")).detection,
+  "ha-failover": async () => (await import("./ha-failover.js")).haFailover,
+  lag: async () => (await import("./lag.js")).lag,
+};
 
 export interface ExperimentOptions {
   name: string;
@@ -85,8 +96,8 @@ export async function experiment(runtime: Runtime, options: ExperimentOptions, p
   if (!entry) {
     throw new UsageError(`there is no experiment named "${options.name}"`, { hint: `the experiments are ${EXPERIMENTS.map((each) => each.name).join(", ")}` });
   }
-  const definition = await entry.load();
-  const config = definition.parse(options.options);
+  const config = entry.parse(options.options);
+  const definition = await CODE[entry.name]!();
   if (options.lab !== undefined && !definition.usesGivenLab) {
     throw new UsageError(`${entry.name} cannot use --lab: it needs labs of its own, which it breaks for good`, { hint: "leave --lab out" });
   }
@@ -117,23 +128,36 @@ export async function experiment(runtime: Runtime, options: ExperimentOptions, p
       }
     },
   };
-  let rows;
+  let rows: Row[] | undefined;
+  let failure: unknown;
   try {
     rows = await definition.run(context, config);
   } catch (error) {
-    // Whatever broke off when Ctrl-C arrived (a client mid-query, say), the cause was Ctrl-C.
-    if (options.signal?.aborted) throw new InterruptedError(`interrupted; the labs ${entry.name} made were removed`);
-    throw error;
-  } finally {
-    for (const { lab, restore } of given) await putBack(lab, restore).catch(() => undefined);
-    for (const lab of made) await lab.down().catch(() => undefined);
+    failure = error;
   }
-  if (options.signal?.aborted) throw new InterruptedError(`interrupted; the labs ${entry.name} made were removed`);
+  // Cleaning up is part of the run: what could not be put back or removed is said, not swallowed.
+  const cleanupFailed: string[] = [];
+  for (const { lab, restore } of given) {
+    await putBack(lab, restore).catch((error: Error) => cleanupFailed.push(`lab "${lab.name}" was not put back as it was (${error.message}); see \`repl-lab status --lab ${lab.name}\``));
+  }
+  for (const lab of made) {
+    await lab.down().catch((error: Error) => cleanupFailed.push(`lab "${lab.name}" was not removed (${error.message}); run \`repl-lab down --lab ${lab.name}\``));
+  }
+  if (options.signal?.aborted) {
+    // Whatever broke off when Ctrl-C arrived (a client mid-query, say), the cause was Ctrl-C.
+    throw new InterruptedError(cleanupFailed.length ? `interrupted; ${cleanupFailed.join("; ")}` : `interrupted; the labs ${entry.name} made were removed`);
+  }
+  if (failure !== undefined || rows === undefined) {
+    if (failure instanceof ReplLabError) failure.details.push(...cleanupFailed.map((problem) => `and ${problem}`));
+    else for (const problem of cleanupFailed) progress.step(problem);
+    throw failure;
+  }
   const result: ExperimentResult = {
     experiment: entry.name,
     config: config as Record<string, unknown>,
     results: rows,
     conclusion: definition.conclude(rows, config),
+    ...(cleanupFailed.length ? { cleanup_failed: cleanupFailed } : {}),
   };
   return { result, columns: definition.columns, figures: definition.figures(rows, config) };
 }

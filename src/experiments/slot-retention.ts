@@ -1,24 +1,20 @@
-// slot-retention: a standby stopped while the leader writes WAL, then started again. The seed: before
-// replication slots, a standby that had been stopped long could catch up only if wal_keep_segments
-// kept enough WAL; a slot keeps all of it (and max_slot_wal_keep_size puts a ceiling on that).
+// slot-retention: a standby stopped while the leader writes WAL, then started again. Without a
+// replication slot, a standby that has been stopped long can catch up only if wal_keep_size (before
+// PostgreSQL 13, wal_keep_segments) kept enough WAL; a slot keeps all of it, and max_slot_wal_keep_size
+// puts a ceiling on that. https://www.postgresql.org/docs/current/warm-standby.html#STREAMING-REPLICATION-SLOTS
 import type { Lab } from "../api.js";
 import { round } from "./measure.js";
 import { sleep } from "../core/retry.js";
-import { listOption, onlyOptions, sizeOption, type RawOptions } from "./options.js";
+import type { ConfigFor, SLOT_RETENTION } from "./catalog.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
 
-const MODES = ["slot", "no-slot", "max-slot-wal-keep-size"] as const;
-type Mode = (typeof MODES)[number];
-
-interface Config {
-  modes: Mode[];
-  wal_bytes: number;
-  /** wal_keep_size without a slot, and max_slot_wal_keep_size, in MB. */
-  keep_mb: number;
-  catch_up_timeout_ms: number;
-}
+type Config = ConfigFor<typeof SLOT_RETENTION>;
+type Mode = Config["modes"][number];
 
 const MB = 1024 * 1024;
+const CATCH_UP_TIMEOUT_MS = 30_000;
+/** keep_bytes as the setting takes it (wal_keep_size and max_slot_wal_keep_size are in MB). */
+const keepMb = (config: Config) => Math.round(config.keep_bytes / MB);
 const WAL_GONE = /requested WAL segment \S+ has already been removed|can no longer get changes from replication slot "[^"]+"|replication slot "[^"]+" .*invalidated/;
 
 async function slotSample(lab: Lab): Promise<{ wal_status: string | null; retained: number | null; safe: number | null } | undefined> {
@@ -37,14 +33,14 @@ async function trial(context: ExperimentContext, config: Config, mode: Mode): Pr
       slots: mode !== "no-slot",
       // A small max_wal_size lets the slot pass through "extended" (past max_wal_size, within
       // max_slot_wal_keep_size) on its way to "unreserved" and "lost".
-      settings: mode === "max-slot-wal-keep-size" ? { max_slot_wal_keep_size: `${config.keep_mb}MB`, max_wal_size: "32MB" } : {},
+      settings: mode === "max-slot-wal-keep-size" ? { max_slot_wal_keep_size: `${keepMb(config)}MB`, max_wal_size: "32MB" } : {},
     },
     { fresh: true },
   );
   try {
     if (mode === "no-slot") {
       // What wal_keep_segments did before slots (repl-lab's own --no-slots default keeps more).
-      await lab.sql("leader", `ALTER SYSTEM SET wal_keep_size = '${config.keep_mb}MB'`);
+      await lab.sql("leader", `ALTER SYSTEM SET wal_keep_size = '${keepMb(config)}MB'`);
       await lab.sql("leader", "SELECT pg_reload_conf()");
     }
     await lab.sql("leader", "CREATE TABLE filler (id bigserial, pad text)");
@@ -72,12 +68,12 @@ async function trial(context: ExperimentContext, config: Config, mode: Mode): Pr
     if (last?.wal_status && seen.at(-1) !== last.wal_status) seen.push(last.wal_status);
     const end = (await lab.sql("leader", "SELECT pg_current_wal_lsn()::text AS lsn")).rows[0]!.lsn as string;
 
-    context.progress.step(`${mode}: starting standby1; waiting up to ${config.catch_up_timeout_ms / 1000} s for it to catch up`);
+    context.progress.step(`${mode}: starting standby1; waiting up to ${CATCH_UP_TIMEOUT_MS / 1000} s for it to catch up`);
     const started = performance.now();
     await lab.start("standby1");
     let caughtUp = false;
     let gone: string | null = null;
-    for (let look = 0; performance.now() - started < config.catch_up_timeout_ms && !context.signal?.aborted && !gone; look++) {
+    for (let look = 0; performance.now() - started < CATCH_UP_TIMEOUT_MS && !context.signal?.aborted && !gone; look++) {
       const { rows } = await lab.sql("standby1", `SELECT pg_last_wal_replay_lsn() >= '${end}'::pg_lsn AS done`).catch(() => ({ rows: [{ done: false }] }));
       if (rows[0]?.done === true) {
         caughtUp = true;
@@ -108,16 +104,6 @@ async function trial(context: ExperimentContext, config: Config, mode: Mode): Pr
 export const slotRetention: Experiment<Config> = {
   usesGivenLab: false,
 
-  parse(raw: RawOptions): Config {
-    onlyOptions(raw, ["modes", "wal", "keep"]);
-    const wal = sizeOption(raw, "wal", 320 * MB, { min: 32 * MB, max: 8 * 1024 * MB });
-    // Past max_wal_size (32 MB here, plus a segment) a slot's WAL is "extended" up to this limit:
-    // 80 MB leaves room for that, and at most half of --wal leaves room for "unreserved" and "lost".
-    const fallback = Math.min(Math.max(Math.floor(wal / 4 / MB), 80), Math.floor(wal / 2 / MB)) * MB;
-    const keep = sizeOption(raw, "keep", fallback, { min: 16 * MB, max: 4 * 1024 * MB });
-    return { modes: listOption(raw, "modes", MODES, MODES), wal_bytes: wal, keep_mb: Math.round(keep / MB), catch_up_timeout_ms: 30_000 };
-  },
-
   async run(context: ExperimentContext, config: Config): Promise<Row[]> {
     const rows: Row[] = [];
     for (const mode of config.modes) rows.push(await trial(context, config, mode));
@@ -134,13 +120,13 @@ export const slotRetention: Experiment<Config> = {
       }
       if (row.mode === "no-slot") {
         return row.caught_up
-          ? `without a slot it still caught up (wal_keep_size ${config.keep_mb} MB kept enough)`
-          : `without a slot and wal_keep_size = ${config.keep_mb} MB it could not: the WAL it needed was gone${row.standby_log ? ` ("${String(row.standby_log)}")` : ""}, and rejoin --reclone rebuilds it`;
+          ? `without a slot it still caught up (wal_keep_size ${keepMb(config)} MB kept enough)`
+          : `without a slot and wal_keep_size = ${keepMb(config)} MB it could not: the WAL it needed was gone${row.standby_log ? ` ("${String(row.standby_log)}")` : ""}, and rejoin --reclone rebuilds it`;
       }
       const path = (row.wal_status_seen as string[]).join(" → ");
       return row.caught_up
-        ? `with max_slot_wal_keep_size = ${config.keep_mb} MB it caught up (${path})`
-        : `with max_slot_wal_keep_size = ${config.keep_mb} MB the slot went ${path} and standby1 could not catch up`;
+        ? `with max_slot_wal_keep_size = ${keepMb(config)} MB it caught up (${path})`
+        : `with max_slot_wal_keep_size = ${keepMb(config)} MB the slot went ${path} and standby1 could not catch up`;
     });
     return `standby1 stopped while the leader wrote ${mb(rows[0]?.wal_written_bytes ?? config.wal_bytes)} of WAL: ${parts.join("; ")}.`;
   },

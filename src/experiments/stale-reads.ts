@@ -1,23 +1,16 @@
-// stale-reads: the seed's warehouse dashboard. Each client updates its own counter on the leader and
-// at once reads it (and a neighbour's) back under a routing policy, with one replica replaying 2 s
-// late. The seed's remedies: read-your-own-writes (from the leader, or from a replica known to have
-// replayed past the write's LSN), monotonic reads (one replica per client), and remote_apply.
+// stale-reads: a dashboard reading from a lagging replica. Each client updates its own counter on the
+// leader and at once reads it (and a neighbour's) back under a routing policy, with one replica
+// replaying 2 s late. The remedies measured: read-your-own-writes (from the leader, or from a replica
+// known to have replayed past the write's LSN), monotonic reads (one replica per client), and
+// synchronous_commit = remote_apply.
 import type { Session } from "../postgres.js";
 import { Latencies, lsnBytes } from "./measure.js";
 import { sleep, waitUntil } from "../core/retry.js";
-import { countOption, durationOption, listOption, onlyOptions, type RawOptions } from "./options.js";
+import type { ConfigFor, STALE_READS } from "./catalog.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
 
-const POLICIES = ["replica", "primary", "lsn-wait", "sticky", "remote_apply"] as const;
-type Policy = (typeof POLICIES)[number];
-
-interface Config {
-  policies: Policy[];
-  clients: number;
-  duration_ms: number;
-  apply_delay_ms: number;
-  lsn_wait_timeout_ms: number;
-}
+type Config = ConfigFor<typeof STALE_READS>;
+type Policy = Config["policies"][number];
 
 const REPLICAS = ["standby1", "standby2"];
 
@@ -89,17 +82,6 @@ async function client(
 
 export const staleReads: Experiment<Config> = {
   usesGivenLab: true,
-
-  parse(raw: RawOptions): Config {
-    onlyOptions(raw, ["policies", "clients", "duration", "applyDelay", "lsnWaitTimeout"]);
-    return {
-      policies: listOption(raw, "policies", POLICIES, POLICIES),
-      clients: countOption(raw, "clients", 4, 1, 32),
-      duration_ms: durationOption(raw, "duration", 10_000, { min: 500, max: 600_000 })!,
-      apply_delay_ms: durationOption(raw, "applyDelay", 2000, { min: 1, max: 60_000 })!,
-      lsn_wait_timeout_ms: durationOption(raw, "lsnWaitTimeout", 10_000, { min: 100, max: 600_000 })!,
-    };
-  },
 
   async run(context: ExperimentContext, config: Config): Promise<Row[]> {
     const lab = await context.lab({ followers: 2 });

@@ -37,12 +37,10 @@ export interface Figure {
   option: Record<string, unknown>;
 }
 
-/** An experiment's code; its name, summary and options for --help are in catalog.ts. */
+/** An experiment's code; its name, summary and options (parsed into its Config) are declared in catalog.ts. */
 export interface Experiment<Config extends object = Record<string, unknown>> {
   /** Whether --lab can be given (false: it needs labs it can break for good). */
   usesGivenLab: boolean;
-  /** Validates the options (strings from flags, values from the library) into a config; a UsageError before any lab exists. */
-  parse(options: Record<string, unknown>): Config;
   run(context: ExperimentContext, config: Config): Promise<Row[]>;
   conclude(rows: Row[], config: Config): string;
   columns: Column[];
@@ -54,4 +52,6 @@ export interface ExperimentResult {
   config: Record<string, unknown>;
   results: Row[];
   conclusion: string;
+  /** What could not be cleaned up after the run (a lab not removed, a given lab not put back); present only then. */
+  cleanup_failed?: string[];
 }

@@ -1,7 +1,7 @@
 // Container work the replication operations share: rebuilding a node's container safely, and
 // one-off jobs (pg_rewind, wiping a data directory) run on a node's volume.
 import type { ContainerSpec, ExecResult } from "../core/engine.js";
-import { CHECK_NODE, LABEL, labLabels, names } from "../core/labels.js";
+import { CHECK_NODE, helperLabels, names } from "../core/labels.js";
 import { PGDATA } from "../core/constants.js";
 import type { LabContext, LabNode } from "./context.js";
 
@@ -40,23 +40,27 @@ async function nodeVolumeMount(lab: LabContext, node: LabNode): Promise<{ image:
   return { image: spec.image, volume: names.volume(lab.name, node.name), target: mount?.target ?? PGDATA };
 }
 
-/** Runs a bash script in a throwaway container on the node's volume and the lab network, as the postgres user. */
+/**
+ * Runs a bash script in a throwaway container on the node's volume and the lab network, as the
+ * postgres user; it is stopped past `timeoutMs` (a LabError) or when the signal aborts.
+ */
 export async function runOnNodeVolume(
   lab: LabContext,
   node: LabNode,
-  purpose: string,
-  script: string,
-  env: Record<string, string>,
+  job: { purpose: string; script: string; env: Record<string, string>; timeoutMs: number; signal?: AbortSignal },
 ): Promise<ExecResult> {
   const mount = await nodeVolumeMount(lab, node);
-  return lab.runtime.engine.runToCompletion({
-    name: `${names.container(lab.name, CHECK_NODE)}-${purpose}-${node.name}`,
-    image: mount.image,
-    entrypoint: ["bash", "-c", script],
-    labels: { ...labLabels(lab.name), [LABEL.node]: CHECK_NODE },
-    user: "postgres",
-    env: { PGDATA, ...env },
-    mounts: [{ volume: mount.volume, target: mount.target }],
-    network: { name: names.network(lab.name), aliases: [] },
-  });
+  return lab.runtime.engine.runToCompletion(
+    {
+      name: `${names.container(lab.name, CHECK_NODE)}-${job.purpose}-${node.name}`,
+      image: mount.image,
+      entrypoint: ["bash", "-c", job.script],
+      labels: helperLabels(lab.name, job.timeoutMs),
+      user: "postgres",
+      env: { PGDATA, ...job.env },
+      mounts: [{ volume: mount.volume, target: mount.target }],
+      network: { name: names.network(lab.name), aliases: [] },
+    },
+    { timeoutMs: job.timeoutMs, signal: job.signal },
+  );
 }

@@ -5,7 +5,9 @@ import { LabError } from "../core/errors.js";
 import { CHECK_NODE, checkLabName, ETCD_ROLE, LABEL, labLabels, names } from "../core/labels.js";
 import { ENV, ETCD_CLIENT_PORT, LEADER, PATRONI_PORT, POSTGRES_PORT } from "../core/constants.js";
 import type { LabSecrets } from "../core/node-plan.js";
+import type { Progress } from "../core/progress.js";
 import type { Endpoint } from "../postgres.js";
+import { cleanLeftovers, leftoversOf, type Leftover } from "./leftovers.js";
 import type { Runtime } from "./runtime.js";
 
 export interface LabNode {
@@ -37,6 +39,8 @@ export interface LabContext {
   /** HA mode: Patroni runs the nodes and these etcd members (etcd1…etcd3) hold its leader lock. */
   ha: boolean;
   etcd: LabNode[];
+  /** What a command that died left in the lab (see leftovers.ts). */
+  leftovers: Leftover[];
 }
 
 /**
@@ -73,10 +77,24 @@ function labNode(lab: string, container: ContainerSummary): LabNode {
 
 const isEtcd = (container: ContainerSummary) => container.labels[LABEL.role] === ETCD_ROLE;
 
-async function nodeContainers(runtime: Runtime, lab: string): Promise<ContainerSummary[]> {
+/** The lab's containers, and of them each node's one (its helpers and leftovers set apart). */
+async function labContainers(runtime: Runtime, lab: string): Promise<{ nodes: ContainerSummary[]; leftovers: Leftover[] }> {
   checkLabName(lab);
   const containers = await runtime.engine.listContainers(labLabels(lab));
-  return containers.filter((container) => container.labels[LABEL.node] !== CHECK_NODE);
+  const leftovers = leftoversOf(lab, containers);
+  const members = containers.filter((container) => container.labels[LABEL.node] !== CHECK_NODE);
+  // A node's container renamed aside carries the node's labels too: the one under the node's own
+  // name is the node; an aside one stands in only while there is none (a rebuild that died midway).
+  const nodes = members.filter((container) => {
+    const node = container.labels[LABEL.node] ?? "";
+    if (container.name === names.container(lab, node)) return true;
+    return !members.some((other) => other !== container && other.labels[LABEL.node] === node && other.name === names.container(lab, node));
+  });
+  return { nodes, leftovers };
+}
+
+async function nodeContainers(runtime: Runtime, lab: string): Promise<ContainerSummary[]> {
+  return (await labContainers(runtime, lab)).nodes;
 }
 
 /** The lab's PostgreSQL node containers (not its one-off helpers nor etcd members), in node order; empty when there is no such lab. */
@@ -104,7 +122,7 @@ export async function readLab(runtime: Runtime, lab: string, known?: { secrets: 
   const leaderSecrets = known
     ? undefined
     : runtime.engine.inspectContainer(names.container(lab, LEADER)).then((leader) => (leader.spec.labels?.[LABEL.lab] === lab ? secretsOf(leader) : undefined), () => undefined);
-  const containers = await nodeContainers(runtime, lab);
+  const { nodes: containers, leftovers } = await labContainers(runtime, lab);
   const postgres = containers.filter((container) => !isEtcd(container));
   const first = postgres[0];
   if (!first) throw noSuchLab(lab);
@@ -118,13 +136,27 @@ export async function readLab(runtime: Runtime, lab: string, known?: { secrets: 
     slots: first.labels[LABEL.slots] !== "false",
     ha: first.labels[LABEL.ha] === "patroni",
     etcd: sorted(containers.filter(isEtcd)),
+    leftovers,
   };
+}
+
+/**
+ * Reads a lab that a command is about to change (rejoin, promote, switchover): what an interrupted
+ * command left in it is cleaned up first, so the change does not trip over it.
+ */
+export async function readLabForChange(runtime: Runtime, lab: string, progress?: Progress): Promise<LabContext> {
+  const context = await readLab(runtime, lab);
+  if (context.leftovers.length === 0) return context;
+  await cleanLeftovers(runtime, lab, progress);
+  return readLab(runtime, lab, { secrets: context.secrets });
 }
 
 function secretsOf({ spec }: ContainerDetails): LabSecrets {
   return {
     superuserPassword: spec.env?.[ENV.superuserPassword] ?? "",
     replicationPassword: spec.env?.[ENV.replicationPassword] ?? "",
+    patroniPassword: spec.env?.[ENV.patroniPassword] ?? "",
+    etcdPassword: spec.env?.[ENV.etcdPassword] ?? "",
   };
 }
 

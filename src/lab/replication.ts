@@ -82,12 +82,12 @@ export async function promoteServer(lab: LabContext, target: string): Promise<nu
 }
 
 /** Re-points each standby to `primary` and waits until they stream from it; returns those that do not. */
-export async function followNewPrimary(lab: LabContext, primary: string, standbys: NodeStatus[], progress: Progress): Promise<string[]> {
+export async function followNewPrimary(lab: LabContext, primary: string, standbys: NodeStatus[], progress: Progress, signal?: AbortSignal): Promise<string[]> {
   for (const standby of standbys) {
     progress.step(`re-pointing ${standby.name} to ${primary}`);
     await repoint(lab, standby, primary);
   }
-  const outcome = await waitForStreaming(lab, { primary, standbys: standbys.map((standby) => standby.name), timeoutMs: 30_000 });
+  const outcome = await waitForStreaming(lab, { primary, standbys: standbys.map((standby) => standby.name), timeoutMs: 30_000, signal });
   return outcome.missing;
 }
 
@@ -120,6 +120,9 @@ touch "$PGDATA/standby.signal"
 # pg_rewind copies the source's postgresql.auto.conf; the last line for a setting wins.
 printf "primary_conninfo = '%s'\\nprimary_slot_name = '%s'\\n" "$CONNINFO" "$SLOT" >> "$PGDATA/postgresql.auto.conf"`;
 
+/** pg_rewind of a lab's data directory takes seconds; a helper still running after five minutes is stopped. */
+const HELPER_TIMEOUT_MS = 300_000;
+
 const WIPE_SCRIPT = `set -euo pipefail
 find "$PGDATA" -mindepth 1 -delete`;
 
@@ -133,7 +136,7 @@ export async function rejoinNode(
   lab: LabContext,
   target: string,
   primary: string,
-  options: { reclone: boolean; progress: Progress; networkDelayMs?: number | null },
+  options: { reclone: boolean; progress: Progress; networkDelayMs?: number | null; signal?: AbortSignal },
 ): Promise<RejoinOutcome> {
   const { engine } = lab.runtime;
   const { progress } = options;
@@ -147,10 +150,17 @@ export async function rejoinNode(
   let outcome: RejoinOutcome = { method: "base backup", reason: "asked for with --reclone" };
   if (!options.reclone) {
     progress.step(`pg_rewind ${target} against ${primary}`);
-    const rewind = await runOnNodeVolume(lab, node, "rewind", REWIND_SCRIPT, {
-      SOURCE: `host=${primary} port=${POSTGRES_PORT} user=postgres password=${lab.secrets.superuserPassword} dbname=postgres`,
-      CONNINFO: primaryConninfo(primary, lab.secrets.replicationPassword, options.networkDelayMs),
-      SLOT: lab.slots ? target : "",
+    const rewind = await runOnNodeVolume(lab, node, {
+      purpose: "rewind",
+      script: REWIND_SCRIPT,
+      env: {
+        // connect_timeout: a source that cannot be reached is an error in seconds, not a hang.
+        SOURCE: `host=${primary} port=${POSTGRES_PORT} user=postgres password=${lab.secrets.superuserPassword} dbname=postgres connect_timeout=10`,
+        CONNINFO: primaryConninfo(primary, lab.secrets.replicationPassword, options.networkDelayMs),
+        SLOT: lab.slots ? target : "",
+      },
+      timeoutMs: HELPER_TIMEOUT_MS,
+      signal: options.signal,
     });
     const output = `${rewind.stdout}${rewind.stderr}`.trim().split("\n");
     if (rewind.exitCode === 0) {
@@ -164,7 +174,7 @@ export async function rejoinNode(
   }
   if (outcome.method === "base backup") {
     progress.step(`emptying ${target}'s data directory for a fresh base backup from ${primary}`);
-    const wipe = await runOnNodeVolume(lab, node, "wipe", WIPE_SCRIPT, {});
+    const wipe = await runOnNodeVolume(lab, node, { purpose: "wipe", script: WIPE_SCRIPT, env: {}, timeoutMs: HELPER_TIMEOUT_MS, signal: options.signal });
     if (wipe.exitCode !== 0) throw new LabError(`could not empty ${target}'s data directory`, { details: wipe.stderr.split("\n") });
   }
   const id = await replaceContainer(lab, node, (spec) => ({
@@ -184,8 +194,8 @@ export async function rejoinNode(
   progress.step(`starting ${target} as a standby of ${primary}`);
   await engine.startContainer(id);
   const rebuilt = await reread(lab);
-  await waitForServer(rebuilt, target, { timeoutMs: 120_000 });
-  const streaming = await waitForStreaming(rebuilt, { primary, standbys: [target], timeoutMs: 60_000 });
+  await waitForServer(rebuilt, target, { timeoutMs: 120_000, signal: options.signal });
+  const streaming = await waitForStreaming(rebuilt, { primary, standbys: [target], timeoutMs: 60_000, signal: options.signal });
   if (!streaming.ready) {
     throw new LabError(`${target} started but does not stream from ${primary}`, {
       details: await logTail(rebuilt, requireNode(rebuilt, target)),

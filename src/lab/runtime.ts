@@ -1,18 +1,24 @@
-// What every operation runs on: a container engine, a way to open PostgreSQL sessions, and the
-// host where published ports are reached. The CLI and the library build the real one; unit tests
-// build one from a fake engine and fake sessions.
+// What every operation runs on: a container engine, a way to open PostgreSQL sessions, the host
+// where published ports are reached, the clients of Patroni's and etcd's APIs (HA mode), and the
+// clock waits are measured on. The CLI and the library build the real one; unit tests build one
+// from fakes.
 import type { ContainerEngine } from "../core/engine.js";
+import type { HaClients } from "../core/ha-client.js";
+import { realClock, type Clock } from "../core/retry.js";
 import type { Connect } from "../postgres.js";
 import { nextTurn } from "../core/schedule.js";
+import { httpHaClients } from "../ha/http.js";
 import { engineHost, type EngineHost } from "./host.js";
 
 export interface Runtime {
   engine: ContainerEngine;
   connect: Connect;
   host: EngineHost;
+  ha: HaClients;
+  clock: Clock;
 }
 
-/** The real runtime: the Docker engine (DOCKER_HOST honoured), node-postgres, the resolved host. */
+/** The real runtime: the Docker engine (DOCKER_HOST honoured), node-postgres, the resolved host, HTTP to Patroni and etcd. */
 export async function dockerRuntime(): Promise<Runtime> {
   // Both loaded on demand, for start-up: `--help` needs neither, `ls` no PostgreSQL. node-postgres
   // loads on the event loop's next turn, once the first engine request has gone out, so that its
@@ -24,5 +30,7 @@ export async function dockerRuntime(): Promise<Runtime> {
     engine: new DockerEngine(),
     connect: async (endpoint, options) => (await postgres).openSession(endpoint, options),
     host: engineHost(),
+    ha: httpHaClients(),
+    clock: realClock,
   };
 }

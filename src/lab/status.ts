@@ -4,6 +4,7 @@
 import { PGDATA } from "../core/constants.js";
 import { primariesOf, splitBrainWarning, type LabStatus, type NodeStatus, type ReplicationStatus, type SlotStatus } from "../core/status.js";
 import { endpointOf, type LabContext, type LabNode } from "./context.js";
+import type { Leftover } from "./leftovers.js";
 import { SessionPool } from "./sessions.js";
 
 // Every node is asked about itself: its role, LSNs, timeline and walreceiver.
@@ -190,10 +191,15 @@ async function stuckWarnings(lab: LabContext, nodes: NodeStatus[]): Promise<stri
   return warnings.filter((warning): warning is string => warning !== undefined);
 }
 
+function leftoverWarning(leftover: Leftover): string {
+  const what = leftover.kind === "helper" ? "a helper container" : `${leftover.node}'s old container, renamed aside,`;
+  return `${leftover.container} is ${what} left by an interrupted command; the next rejoin, promote or switchover cleans it up (or \`repl-lab down\` removes the lab)`;
+}
+
 export async function readLabStatus(lab: LabContext, options: StatusOptions = {}): Promise<LabStatus> {
   const pool = options.pool ?? new SessionPool(lab.runtime.connect, options.timeoutMs ?? 2000);
   try {
-    const ha = lab.ha ? import("./ha.js").then(async ({ readPatroni, readEtcd }) => Promise.all([readPatroni(lab), readEtcd(lab)])) : undefined;
+    const ha = lab.ha ? import("./ha.js").then(async ({ ifAnswered, readPatroni, readEtcd }) => Promise.all([ifAnswered(readPatroni(lab)), readEtcd(lab)])) : undefined;
     const probes = await Promise.all(lab.nodes.map((node) => probeNode(lab, node, pool)));
     const nodes = probes.map((probe) => probe.status);
     const splitBrain = splitBrainWarning(primariesOf({ nodes }));
@@ -202,7 +208,7 @@ export async function readLabStatus(lab: LabContext, options: StatusOptions = {}
       nodes,
       replication: probes.flatMap((probe) => probe.replication),
       slots: probes.flatMap((probe) => probe.slots),
-      warnings: [...(splitBrain ? [splitBrain] : []), ...(await stuckWarnings(lab, nodes))],
+      warnings: [...(splitBrain ? [splitBrain] : []), ...(await stuckWarnings(lab, nodes)), ...lab.leftovers.map(leftoverWarning)],
     };
     if (ha) {
       const [patroni, etcd] = await ha;

@@ -13,9 +13,7 @@ async function readHaLab(runtime: Runtime, name: string): Promise<LabContext> {
 
 /** The member holding the leader lock (etcd's /service/<lab>/leader key); null while nobody does. */
 export async function leaderLock(runtime: Runtime, options: { lab: string }): Promise<string | null> {
-  const key = await readLeaderKey(await readHaLab(runtime, options.lab));
-  if (!key) throw new LabError("no etcd member answers", { hint: "see `repl-lab status`: fewer than two of three members means no Raft majority" });
-  return key.holder;
+  return (await readLeaderKey(await readHaLab(runtime, options.lab))).holder;
 }
 
 /** Patroni's dynamic configuration changed for the whole cluster (e.g. { ttl: 30, loop_wait: 10, retry_timeout: 10 }). */

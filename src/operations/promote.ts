@@ -2,7 +2,7 @@
 import { LabError } from "../core/errors.js";
 import { silentProgress, type Progress } from "../core/progress.js";
 import { primariesOf, type NodeStatus } from "../core/status.js";
-import { readLab } from "../lab/context.js";
+import { readLabForChange } from "../lab/context.js";
 import { followNewPrimary, nodeStatus, promoteServer } from "../lab/replication.js";
 import type { Runtime } from "../lab/runtime.js";
 import { readLabStatus } from "../lab/status.js";
@@ -29,13 +29,13 @@ export function promoteRefusal(node: NodeStatus): LabError | undefined {
   return undefined;
 }
 
-export async function promote(runtime: Runtime, options: { lab: string; node: string }, progress: Progress = silentProgress): Promise<PromoteResult> {
-  const lab = await readLab(runtime, options.lab);
+export async function promote(runtime: Runtime, options: { lab: string; node: string; signal?: AbortSignal }, progress: Progress = silentProgress): Promise<PromoteResult> {
+  const lab = await readLabForChange(runtime, options.lab, progress);
   if (lab.ha) {
     // HA mode: Patroni promotes (a manual failover to the candidate) and re-points the others.
     const { patroniChange } = await import("../lab/ha.js");
     progress.step(`asking Patroni to fail over to ${options.node}`);
-    const change = await patroniChange(lab, "failover", options.node, { progress });
+    const change = await patroniChange(lab, "failover", options.node, { progress, signal: options.signal });
     const after = await readLabStatus(lab);
     return {
       new_primary: options.node,
@@ -58,7 +58,7 @@ export async function promote(runtime: Runtime, options: { lab: string; node: st
   const promoteMs = await promoteServer(lab, target.name);
   progress.step(`${target.name} accepts writes after ${promoteMs} ms`);
   const standbys = before.nodes.filter((other) => other.name !== target.name && other.role_source === "server" && other.role === "standby");
-  const notFollowing = await followNewPrimary(lab, target.name, standbys, progress);
+  const notFollowing = await followNewPrimary(lab, target.name, standbys, progress, options.signal);
   const after = await readLabStatus(lab);
   return {
     new_primary: target.name,

@@ -1,7 +1,7 @@
 // repl-lab rejoin <node> [--reclone]: a former primary (or any diverged node) back as a follower.
 import { LabError } from "../core/errors.js";
 import { silentProgress, type Progress } from "../core/progress.js";
-import { readLab, requireNode } from "../lab/context.js";
+import { readLabForChange, requireNode } from "../lab/context.js";
 import { nodeStatus, rejoinNode, theOtherPrimary, type RejoinOutcome } from "../lab/replication.js";
 import type { Runtime } from "../lab/runtime.js";
 import { readLabStatus } from "../lab/status.js";
@@ -12,13 +12,13 @@ export interface RejoinResult extends RejoinOutcome {
   elapsed_ms: number;
 }
 
-export async function rejoin(runtime: Runtime, options: { lab: string; node: string; reclone?: boolean }, progress: Progress = silentProgress): Promise<RejoinResult> {
+export async function rejoin(runtime: Runtime, options: { lab: string; node: string; reclone?: boolean; signal?: AbortSignal }, progress: Progress = silentProgress): Promise<RejoinResult> {
   const started = Date.now();
-  const lab = await readLab(runtime, options.lab);
+  const lab = await readLabForChange(runtime, options.lab, progress);
   if (lab.ha) {
     const { patroniRejoin } = await import("../lab/ha.js");
     progress.step(`${options.node}: rejoining through Patroni`);
-    const { leader, reason } = await patroniRejoin(lab, requireNode(lab, options.node), Boolean(options.reclone));
+    const { leader, reason } = await patroniRejoin(lab, requireNode(lab, options.node), Boolean(options.reclone), { signal: options.signal });
     return { node: options.node, primary: leader, method: "patroni", reason, elapsed_ms: Date.now() - started };
   }
   const status = await readLabStatus(lab);
@@ -28,6 +28,6 @@ export async function rejoin(runtime: Runtime, options: { lab: string; node: str
   if (!reclone && target.role_source === "server" && target.role === "standby" && target.upstream === primary.name && target.receiver_status === "streaming") {
     throw new LabError(`${target.name} already streams from ${primary.name}; nothing to do`, { hint: "--reclone rebuilds it from a fresh base backup anyway" });
   }
-  const outcome = await rejoinNode(lab, target.name, primary.name, { reclone, progress });
+  const outcome = await rejoinNode(lab, target.name, primary.name, { reclone, progress, signal: options.signal });
   return { node: target.name, primary: primary.name, ...outcome, elapsed_ms: Date.now() - started };
 }

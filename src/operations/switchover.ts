@@ -4,7 +4,7 @@
 import { LabError } from "../core/errors.js";
 import { silentProgress, type Progress } from "../core/progress.js";
 import { retryUntil } from "../core/retry.js";
-import { readLab, requireNode } from "../lab/context.js";
+import { readLabForChange, requireNode } from "../lab/context.js";
 import { followNewPrimary, nodeStatus, onNode, promoteServer, rejoinNode, theOtherPrimary, type RejoinOutcome } from "../lab/replication.js";
 import type { Runtime } from "../lab/runtime.js";
 import { reread } from "../lab/server.js";
@@ -23,15 +23,15 @@ export interface SwitchoverResult {
   rejoin: RejoinOutcome;
 }
 
-export async function switchover(runtime: Runtime, options: { lab: string; node: string }, progress: Progress = silentProgress): Promise<SwitchoverResult> {
-  const lab = await readLab(runtime, options.lab);
+export async function switchover(runtime: Runtime, options: { lab: string; node: string; signal?: AbortSignal }, progress: Progress = silentProgress): Promise<SwitchoverResult> {
+  const lab = await readLabForChange(runtime, options.lab, progress);
   if (lab.ha) {
     // HA mode: Patroni's own switchover (it stops the leader cleanly, promotes the candidate and
     // rewinds the old leader to follow it).
     const { patroniChange, readPatroni } = await import("../lab/ha.js");
-    const oldPrimary = (await readPatroni(lab))?.leader ?? "nobody";
+    const oldPrimary = (await readPatroni(lab)).leader ?? "nobody";
     progress.step(`asking Patroni to switch over from ${oldPrimary} to ${options.node}`);
-    const change = await patroniChange(lab, "switchover", options.node, { progress });
+    const change = await patroniChange(lab, "switchover", options.node, { progress, signal: options.signal });
     return {
       old_primary: oldPrimary,
       new_primary: options.node,
@@ -58,7 +58,7 @@ export async function switchover(runtime: Runtime, options: { lab: string; node:
         const [row] = await session.query<{ caught_up: boolean }>("SELECT pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() AS caught_up");
         return row?.caught_up ? true : undefined;
       }),
-    { timeoutMs: 30_000, intervalMs: 20, onTimeout: () => new LabError(`${target.name} did not replay all received WAL within 30 s`) },
+    { timeoutMs: 30_000, intervalMs: 20, signal: options.signal, onTimeout: () => new LabError(`${target.name} did not replay all received WAL within 30 s`) },
   );
   progress.step(`promoting ${target.name} (pg_promote)`);
   const promoteMs = await promoteServer(lab, target.name);
@@ -67,8 +67,8 @@ export async function switchover(runtime: Runtime, options: { lab: string; node:
   const standbys = status.nodes.filter(
     (other) => other.name !== target.name && other.name !== primary.name && other.role_source === "server" && other.role === "standby",
   );
-  const notFollowing = await followNewPrimary(lab, target.name, standbys, progress);
-  const rejoined = await rejoinNode(await reread(lab), primary.name, target.name, { reclone: false, progress });
+  const notFollowing = await followNewPrimary(lab, target.name, standbys, progress, options.signal);
+  const rejoined = await rejoinNode(await reread(lab), primary.name, target.name, { reclone: false, progress, signal: options.signal });
   return {
     old_primary: primary.name,
     new_primary: target.name,

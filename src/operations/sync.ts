@@ -1,7 +1,10 @@
-// repl-lab sync set "<spec>" | sync off | sync commit <level>: the seed's manual fallback, done as
-// PostgreSQL does it: ALTER SYSTEM on the primary and a reload, no restart, clients untouched.
+// repl-lab sync set "<spec>" | sync off | sync commit <level>: synchronous replication changed as
+// PostgreSQL changes it, ALTER SYSTEM on the primary and a reload, no restart, clients untouched;
+// sync off is the manual fallback when a synchronous standby fails (synchronous_standby_names = '').
+// https://www.postgresql.org/docs/current/warm-standby.html#SYNCHRONOUS-REPLICATION
 import { SYNC_COMMIT_LEVELS, type SyncCommit } from "../core/constants.js";
 import { UsageError } from "../core/errors.js";
+import { expectedSynchronousStandbys } from "../core/ha.js";
 import { pollUntil } from "../core/retry.js";
 import type { ReplicationStatus } from "../core/status.js";
 import { expectedSyncStates, matchesExpected, parseSyncSpec, renderSyncSpec, SyncSpecError, type SyncSpec } from "../core/sync-spec.js";
@@ -78,10 +81,11 @@ export async function sync(runtime: Runtime, options: { lab: string; change: Syn
  * the change goes into its dynamic configuration: FIRST n is synchronous_mode on with
  * synchronous_node_count n, ANY n is quorum, off is off, and synchronous_commit a parameter. Patroni
  * chooses which standbys are synchronous among the members not tagged nosync. Settled when Patroni
- * reports as many synchronous standbys as asked for.
+ * reports as many synchronous standbys as that mode makes (every eligible one for ANY n), and
+ * pg_stat_replication shows as many.
  */
 async function haSync(lab: LabContext, primary: string, change: SyncChange, spec: SyncSpec | null): Promise<SyncResult> {
-  const { patchPatroniConfig, readPatroni } = await import("../lab/ha.js");
+  const { ifAnswered, patchPatroniConfig, readSynchronousStandbys } = await import("../lab/ha.js");
   const patch =
     change.kind === "commit"
       ? { postgresql: { parameters: { synchronous_commit: change.level } } }
@@ -89,24 +93,23 @@ async function haSync(lab: LabContext, primary: string, change: SyncChange, spec
         ? { synchronous_mode: false }
         : { synchronous_mode: spec.method === "ANY" ? "quorum" : true, synchronous_node_count: spec.num };
   await patchPatroniConfig(lab, patch);
-  const wanted = change.kind === "commit" ? undefined : (spec?.num ?? 0);
+  const mode = spec === null ? "off" : spec.method === "ANY" ? "quorum" : "on";
   const settled = await pollUntil(
     async () => {
-      const view = await readPatroni(lab);
-      if (!view) return false;
-      const synchronous = view.members.filter((member) => member.role === "sync_standby" || member.role === "quorum_standby").length;
-      const replicas = view.members.filter((member) => member.role !== "leader").length;
-      if (wanted !== undefined && synchronous !== Math.min(wanted, replicas)) return false;
+      const standbys = await ifAnswered(readSynchronousStandbys(lab));
+      if (!standbys) return false;
+      const wanted = change.kind === "commit" ? undefined : expectedSynchronousStandbys(mode, spec?.num ?? 0, standbys.eligible);
+      if (wanted !== undefined && standbys.synchronous !== wanted) return false;
       // And PostgreSQL agrees: as many sync or quorum rows in pg_stat_replication, the level in force.
       const [row] = await onNode(lab, primary, (session) =>
         session.query<{ commit: string; synchronous: number }>(
           "SELECT current_setting('synchronous_commit') AS commit, (SELECT count(*)::int FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')) AS synchronous",
         ),
       );
-      if (wanted !== undefined && row?.synchronous !== Math.min(wanted, replicas)) return false;
+      if (wanted !== undefined && row?.synchronous !== wanted) return false;
       return change.kind !== "commit" || row?.commit === change.level;
     },
-    { timeoutMs: 20_000, intervalMs: 200 },
+    { timeoutMs: 20_000, intervalMs: 200, clock: lab.runtime.clock },
   );
   const current = await onNode(lab, primary, async (session) => {
     const [row] = await session.query<{ names: string; commit: string }>(

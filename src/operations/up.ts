@@ -2,7 +2,7 @@
 // with the sync_state the spec implies. A failed or interrupted `up` removes everything it created.
 import { createServer } from "node:net";
 import { InterruptedError, LabError, ReplLabError, UsageError } from "../core/errors.js";
-import { CHECK_NODE, LABEL, labLabels, names } from "../core/labels.js";
+import { CHECK_NODE, helperLabels, labLabels, names } from "../core/labels.js";
 import { dataMountTarget, generateSecrets, planEtcd, planLab } from "../core/node-plan.js";
 import { silentProgress, type Progress } from "../core/progress.js";
 import { throwIfInterrupted } from "../core/retry.js";
@@ -13,9 +13,14 @@ import { endpointOf, labExists, readLab, removeLab, requireNode } from "../lab/c
 import { resolveImage } from "../lab/image.js";
 import type { Runtime } from "../lab/runtime.js";
 import { logTail, waitForStreaming } from "../lab/server.js";
-import { readLeaderKey, readPatroni } from "../lab/ha.js";
+import { ifAnswered, readLeaderKey, readPatroni } from "../lab/ha.js";
+import { NobodyAnsweredError } from "../core/ha-client.js";
+import { expectedSynchronousStandbys } from "../core/ha.js";
 import { pollUntil } from "../core/retry.js";
 import type { LabContext } from "../lab/context.js";
+
+/** A check of the image (its settings, its programs) runs in a second or two; past a minute something is wrong. */
+const CHECK_TIMEOUT_MS = 60_000;
 
 export interface UpOptions {
   topology: Topology;
@@ -84,7 +89,7 @@ export async function up(runtime: Runtime, options: UpOptions, progress: Progres
   try {
     throwIfInterrupted(signal);
     progress.step(`creating ${plans.length + etcd.length} containers and volumes for lab "${topology.lab}" (${image})`);
-    const checked = [checkSettingNames(runtime, topology, image), ...(topology.ha ? [checkHaPrograms(runtime, topology, image)] : [])];
+    const checked = [checkSettingNames(runtime, topology, image, signal), ...(topology.ha ? [checkHaPrograms(runtime, topology, image, signal)] : [])];
     const created = (async () => {
       await settleAll(plans.map((plan) => engine.createVolume(plan.volumeName, labLabels(topology.lab))));
       const ids = await settleAll([...plans.map((plan) => plan.container), ...etcd].map((spec) => engine.createContainer(spec)));
@@ -113,15 +118,20 @@ export async function up(runtime: Runtime, options: UpOptions, progress: Progres
   } catch (error) {
     const interrupted = signal?.aborted ?? false;
     progress.step(interrupted ? "interrupted: removing what was created" : "up failed: removing what was created");
+    let leftBehind: string | undefined;
     try {
       await removeLab(runtime, topology.lab);
     } catch (cleanupError) {
       // Say both: what went wrong, and that something may be left (down removes it by label).
-      if (error instanceof ReplLabError) {
-        error.details.push(`and removing the lab failed: ${(cleanupError as Error).message}; run \`repl-lab down --lab ${topology.lab}\``);
-      }
+      leftBehind = `removing the lab failed: ${(cleanupError as Error).message}; run \`repl-lab down --lab ${topology.lab}\``;
+      if (error instanceof ReplLabError) error.details.push(`and ${leftBehind}`);
+      else progress.step(leftBehind);
     }
-    if (interrupted) throw new InterruptedError(`interrupted; lab "${topology.lab}" was removed`);
+    if (interrupted) {
+      throw leftBehind
+        ? new InterruptedError(`interrupted; lab "${topology.lab}" may be partly left: ${leftBehind}`)
+        : new InterruptedError(`interrupted; lab "${topology.lab}" was removed`);
+    }
     throw error;
   }
   const lab = await readLab(runtime, topology.lab);
@@ -198,16 +208,19 @@ async function chooseHostPorts(runtime: Runtime, topology: Topology): Promise<Re
  * Names given with -c are checked against the server's own list (postgres --describe-config), so a
  * typo is a usage error rather than a leader that will not boot.
  */
-async function checkSettingNames(runtime: Runtime, topology: Topology, image: string): Promise<void> {
+async function checkSettingNames(runtime: Runtime, topology: Topology, image: string, signal: AbortSignal | undefined): Promise<void> {
   const wanted = Object.keys(topology.settings).filter((name) => !name.includes("."));
   if (wanted.length === 0) return;
-  const result = await runtime.engine.runToCompletion({
-    name: `${names.container(topology.lab, CHECK_NODE)}-settings`,
-    image,
-    entrypoint: ["postgres", "--describe-config"],
-    user: "postgres",
-    labels: { ...labLabels(topology.lab), [LABEL.node]: CHECK_NODE },
-  });
+  const result = await runtime.engine.runToCompletion(
+    {
+      name: `${names.container(topology.lab, CHECK_NODE)}-settings`,
+      image,
+      entrypoint: ["postgres", "--describe-config"],
+      user: "postgres",
+      labels: helperLabels(topology.lab, CHECK_TIMEOUT_MS),
+    },
+    { timeoutMs: CHECK_TIMEOUT_MS, signal },
+  );
   if (result.exitCode !== 0) throw new LabError(`could not list PostgreSQL's settings in ${image}`, { details: result.stderr.split("\n") });
   const known = new Set(result.stdout.split("\n").map((line) => line.split("\t")[0]?.toLowerCase()));
   const unknown = wanted.filter((name) => !known.has(name.toLowerCase()));
@@ -218,17 +231,21 @@ async function checkSettingNames(runtime: Runtime, topology: Topology, image: st
   }
 }
 
-/** An image for HA mode must have Patroni and etcd: one line naming the build command when it has not. */
-async function checkHaPrograms(runtime: Runtime, topology: Topology, image: string): Promise<void> {
-  const result = await runtime.engine.runToCompletion({
-    name: `${names.container(topology.lab, CHECK_NODE)}-ha`,
-    image,
-    entrypoint: ["sh", "-c", "for p in patroni etcd; do command -v $p >/dev/null || echo $p; done"],
-    labels: { ...labLabels(topology.lab), [LABEL.node]: CHECK_NODE },
-  });
+/** An image for HA mode must have Patroni, etcd and etcdctl (which turns etcd's authentication on): one line naming the build command when it has not. */
+async function checkHaPrograms(runtime: Runtime, topology: Topology, image: string, signal: AbortSignal | undefined): Promise<void> {
+  const result = await runtime.engine.runToCompletion(
+    {
+      name: `${names.container(topology.lab, CHECK_NODE)}-ha`,
+      image,
+      entrypoint: ["sh", "-c", "for p in patroni etcd etcdctl; do command -v $p >/dev/null || echo $p; done"],
+      labels: helperLabels(topology.lab, CHECK_TIMEOUT_MS),
+    },
+    { timeoutMs: CHECK_TIMEOUT_MS, signal },
+  );
   const missing = result.stdout.split("\n").filter(Boolean);
   if (result.exitCode !== 0 || missing.length > 0) {
-    throw new LabError(`${image} has no ${missing.join(" and ") || "patroni or etcd"}, which HA mode runs`, {
+    const named = missing.length > 1 ? `${missing.slice(0, -1).join(", ")} and ${missing.at(-1)}` : missing[0];
+    throw new LabError(`${image} has no ${named ?? "patroni or etcd"}, which HA mode runs`, {
       hint: "build an image that has them with `repl-lab image build --pg 17 --ha`, or leave --ha out",
     });
   }
@@ -245,7 +262,7 @@ async function waitForLeaderLock(runtime: Runtime, options: UpOptions): Promise<
       if (stopped) {
         throw new LabError(`${stopped.name} stopped while the lab was starting`, { details: await logTail(lab, stopped, 20), hint: `see \`repl-lab logs ${stopped.name}\`` });
       }
-      return (await readLeaderKey(lab))?.holder === LEADER;
+      return (await ifAnswered(readLeaderKey(lab)))?.holder === LEADER;
     },
     { timeoutMs: options.waitTimeoutMs, intervalMs: 100, signal: options.signal },
   );
@@ -297,13 +314,17 @@ async function waitUntilHaReady(lab: LabContext, options: UpOptions, progress: P
     failOnExit: true,
   });
   const candidates = topology.followers.length - ha.nosync.length;
-  const wanted = ha.synchronous_mode === "off" ? 0 : Math.min(ha.synchronous_node_count, candidates);
+  const wanted = expectedSynchronousStandbys(ha.synchronous_mode, ha.synchronous_node_count, candidates);
   let seen = "Patroni did not answer";
   const ready =
     outcome.ready &&
     (await pollUntil(
       async () => {
-        const patroni = await readPatroni(lab);
+        const patroni = await readPatroni(lab).catch((error: unknown) => {
+          if (!(error instanceof NobodyAnsweredError)) throw error;
+          seen = [error.message, ...error.details].join("; ");
+          return undefined;
+        });
         if (!patroni) return false;
         const synchronous = patroni.members.filter((member) => member.role === "sync_standby" || member.role === "quorum_standby");
         const streaming = patroni.members.filter((member) => member.role !== "leader" && (member.state === "streaming" || member.state === "running"));

@@ -223,8 +223,18 @@ async function runScenario(runtime: Runtime, scenario: Scenario, options: Scenar
       }
     }
   } finally {
-    for (const workload of state.workloads.values()) if (workload instanceof Workload) await workload.stop().catch(() => undefined);
-    if (made && lab && !options.keepLab) await lab.down().catch(() => undefined);
+    // Cleaning up is part of the run: what could not be cleaned up is a failed step that says so.
+    const cleanup = async (title: string, work: () => Promise<unknown>) => {
+      const cleanupStarted = performance.now();
+      try {
+        await work();
+      } catch (error) {
+        record(title, null, "failed", performance.now() - cleanupStarted, (error as Error).message);
+      }
+    };
+    for (const [name, workload] of state.workloads) if (workload instanceof Workload) await cleanup(`stop workload ${name}`, () => workload.stop());
+    const madeLab = lab;
+    if (made && madeLab && !options.keepLab) await cleanup(`remove lab ${madeLab.name} (run \`repl-lab down --lab ${madeLab.name}\`)`, () => madeLab.down());
   }
   return {
     file: scenario.file,

@@ -3,7 +3,7 @@ import type { ChalkInstance } from "chalk";
 import type { LabStatus, NodeStatus, ReplicationStatus, SlotStatus } from "../core/status.js";
 import { colourState, dash, formatBytes, formatSeconds, table } from "./table.js";
 
-/** Replay delay as the seed measures it, marked when the standby has replayed all it received. */
+/** Replay delay, now() - pg_last_xact_replay_timestamp() on the standby, marked when it has replayed all it received. */
 function replayDelayCell(node: NodeStatus): string {
   if (node.role !== "standby" || node.replay_delay === null) return "-";
   const caughtUp = node.receive_lsn !== null && node.receive_lsn === node.replay_lsn;

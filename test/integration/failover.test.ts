@@ -5,7 +5,8 @@ import type { PromoteResult } from "../../src/operations/promote.js";
 import type { RejoinResult } from "../../src/operations/rejoin.js";
 import type { SwitchoverResult } from "../../src/operations/switchover.js";
 import { retryUntil } from "../../src/core/retry.js";
-import { connectNode, dropLab, runCli, runJson, type StatusJson, statusUntil, uniqueLab } from "../helpers.js";
+import { CHECK_NODE, LABEL, labLabels } from "../../src/core/labels.js";
+import { connectNode, dropLab, engine, runCli, runJson, type StatusJson, statusUntil, uniqueLab } from "../helpers.js";
 
 let lab = "";
 afterEach(async () => {
@@ -71,22 +72,89 @@ describe("failover", () => {
 });
 
 describe("rejoin interrupted", () => {
-  it("finishes what it started when Ctrl-C arrives, so the node is never left without a container", async () => {
-    lab = uniqueLab("rejoin-int");
+  /** A lab whose leader was killed and standby1 promoted: the leader waits to be rejoined. */
+  async function rejoinable(purpose: string): Promise<void> {
+    lab = uniqueLab(purpose);
     await runJson(["up", "--lab", lab, "--followers", "1"]);
     await runCli(["kill", "--lab", lab, "leader"]);
     await runJson(["promote", "--lab", lab, "standby1"]);
-    const result = await runCli(["rejoin", "--lab", lab, "leader"], {
+  }
+
+  /**
+   * Runs `rejoin leader` and, once it says pg_rewind has started, does `act` to it (each signal is
+   * sent once the previous one has been answered: the kernel merges a signal sent while one of the
+   * same kind is pending).
+   */
+  function rejoinThen(act: (child: import("node:child_process").ChildProcess, said: (text: string) => Promise<void>) => Promise<void>) {
+    return runCli(["rejoin", "--lab", lab, "leader"], {
       onSpawn: (child) => {
+        let stderr = "";
+        const waiting: { text: string; resolve: () => void }[] = [];
+        const said = (text: string) => new Promise<void>((resolve) => (stderr.includes(text) ? resolve() : waiting.push({ text, resolve })));
         child.stderr?.on("data", (chunk: Buffer) => {
-          if (chunk.toString().includes("pg_rewind leader against standby1")) child.kill("SIGINT");
+          stderr += chunk.toString();
+          for (const wait of waiting.filter((entry) => stderr.includes(entry.text))) wait.resolve();
         });
+        void said("pg_rewind leader against standby1").then(() => act(child, said));
       },
     });
-    expect(result.code).toBe(0);
-    expect(result.stderr).toContain("rejoin is in progress and will finish in a few seconds; please wait");
-    const status = await statusUntil(lab, (current) => current.replication.some((row) => row.application_name === "leader" && row.state === "streaming"));
+  }
+
+  async function streamsAgain(): Promise<void> {
+    const status = await statusUntil(lab, (current) => current.replication.some((row) => row.application_name === "leader" && row.state === "streaming"), 60_000);
     expect(status.nodes.map((node) => `${node.name}:${node.role}:${node.container_state}`)).toEqual(["leader:standby:running", "standby1:primary:running"]);
+    expect(status.warnings).toEqual([]);
+  }
+
+  const helpers = async () => (await engine.listContainers({ ...labLabels(lab), [LABEL.node]: CHECK_NODE })).map((container) => container.name);
+
+  it("one Ctrl-C lets it finish, so the node is never left without a container", async () => {
+    await rejoinable("rejoin-int");
+    const result = await rejoinThen(async (child) => void child.kill("SIGINT"));
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain("rejoin is in progress and will finish in a few seconds; press Ctrl-C again to stop it now");
+    await streamsAgain();
+  });
+
+  it("a second Ctrl-C stops it at once (exit 130) with its pg_rewind helper removed; the next rejoin completes", async () => {
+    await rejoinable("rejoin-stop");
+    const result = await rejoinThen(async (child, said) => {
+      child.kill("SIGINT");
+      await said("press Ctrl-C again to stop it now");
+      child.kill("SIGINT");
+    });
+    expect(result.code).toBe(130);
+    expect(result.stderr).toContain("stopping rejoin");
+    expect(await helpers()).toEqual([]);
+    expect((await runCli(["rejoin", "--lab", lab, "leader"])).code).toBe(0);
+    await streamsAgain();
+  });
+
+  it("killed outright, it leaves its helper: status names it, and the next rejoin removes it and completes (not 409)", async () => {
+    await rejoinable("rejoin-kill");
+    // Killed once its pg_rewind helper runs (a container of the lab's, with the helper label).
+    const running = async () => (await engine.listContainers({ ...labLabels(lab), [LABEL.node]: CHECK_NODE })).some((container) => container.state === "running");
+    const result = await rejoinThen(async (child) => {
+      await retryUntil(async () => ((await running()) ? true : undefined), { timeoutMs: 30_000, intervalMs: 20, onTimeout: () => new Error("no pg_rewind helper ran") });
+      child.kill("SIGKILL");
+    });
+    expect(result.signal).toBe("SIGKILL");
+    // The helper runs on without the command that started it, and stops.
+    const left = await retryUntil(
+      async () => {
+        const stopped = await engine.listContainers({ ...labLabels(lab), [LABEL.node]: CHECK_NODE });
+        return stopped.length > 0 && stopped.every((container) => container.state === "exited") ? stopped.map((container) => container.name) : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, onTimeout: () => new Error("the pg_rewind helper did not stop") },
+    );
+    expect(left).toEqual([`repl-lab-${lab}-_check-rewind-leader`]);
+    const status = await runJson<StatusJson>(["status", "--lab", lab]);
+    expect(status.warnings).toEqual([expect.stringContaining(`repl-lab-${lab}-_check-rewind-leader is a helper container left by an interrupted command`)]);
+    const rejoined = await runCli(["rejoin", "--lab", lab, "leader"]);
+    expect(rejoined.code).toBe(0);
+    expect(rejoined.stderr).toContain(`removed repl-lab-${lab}-_check-rewind-leader, left by an interrupted command`);
+    expect(await helpers()).toEqual([]);
+    await streamsAgain();
   });
 });
 

@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UpResult } from "../../src/operations/up.js";
 import { retryUntil } from "../../src/core/retry.js";
-import { dropLab, labResources, nothing, runCli, runJson, type StatusJson, syncStates, uniqueLab } from "../helpers.js";
+import { dropLab, engine, labResources, nothing, runCli, runJson, type StatusJson, syncStates, uniqueLab } from "../helpers.js";
 
 describe("a lab with two followers and --sync standby1", () => {
   const lab = uniqueLab("life");
@@ -20,6 +20,10 @@ describe("a lab with two followers and --sync standby1", () => {
     expect(result.nodes.map((node) => `${node.name}:${node.role}`)).toEqual(["leader:primary", "standby1:standby", "standby2:standby"]);
     for (const node of result.nodes) expect(node.url).toMatch(/^postgresql:\/\/postgres:[0-9a-f]{24}@127\.0\.0\.1:\d+\/postgres$/);
     expect(result.synchronous_standby_names).toBe("standby1");
+  });
+
+  it("runs every node with Docker's default capabilities, none added", async () => {
+    for (const node of result.nodes) expect((await engine.inspectContainer(node.container)).spec.capAdd ?? [], node.name).toEqual([]);
   });
 
   it("shows standby1 sync and standby2 async in status --json, keyed by PostgreSQL's column names", async () => {

@@ -7,7 +7,7 @@ import { composeSecrets, renderCompose } from "../../src/core/compose.js";
 import { buildTopology } from "../../src/core/topology.js";
 import { runCli } from "../helpers.js";
 
-const secrets = { superuserPassword: "su", replicationPassword: "rep" };
+const secrets = { superuserPassword: "su", replicationPassword: "rep", patroniPassword: "api", etcdPassword: "etcd" };
 
 function rendered(input: Record<string, unknown>) {
   const text = renderCompose(buildTopology(input), { image: "postgres:17", secrets, command: "repl-lab render", file: "lab.yml" });
@@ -36,6 +36,12 @@ describe("renderCompose", () => {
     expect(document.services.standby1!.depends_on).toEqual(["leader"]);
     expect(Object.keys(document.volumes)).toEqual(["leader-data", "standby1-data", "standby2-data"]);
     expect(document.networks).toEqual({ lab: { name: "repl-lab-demo", labels: { "repl-lab.managed": "true", "repl-lab.lab": "demo" } } });
+  });
+
+  it("gives no node an added capability (the link delay runs in user space; NET_ADMIN would let a node rewrite its network)", () => {
+    for (const input of [{ lab: "demo", followers: 2, networkDelay: "20ms" }, { lab: "demo", ha: true, followers: 1 }]) {
+      for (const service of Object.values(rendered(input).document.services)) expect(service.cap_add).toBeUndefined();
+    }
   });
 
   it("gives each follower its link delay, and the leader none", () => {

@@ -17,44 +17,7 @@ import { replaceContainer } from "../../src/lab/containers.js";
 import { theOtherPrimary } from "../../src/lab/replication.js";
 import { watchLab } from "../../src/lab/watch.js";
 import { Lab } from "../../src/api.js";
-import { FakeEngine, fakeRuntime, refused, type SqlScript } from "../fakes.js";
-
-const streaming = (names: string[], sync: Record<string, [string, number]> = {}) =>
-  names.map((application_name) => ({
-    application_name,
-    state: "streaming",
-    sync_state: sync[application_name]?.[0] ?? "async",
-    sync_priority: sync[application_name]?.[1] ?? 0,
-  }));
-
-/** A lab whose servers answer like a healthy leader with streaming followers. */
-function healthy(followers: string[], sync: Record<string, [string, number]> = {}): SqlScript {
-  return (node, sql) => {
-    if (sql.includes("FROM pg_stat_replication ORDER BY application_name")) return streaming(followers, sync);
-    const primary = node === "leader";
-    if (sql.includes("pg_is_in_recovery() AS in_recovery,")) {
-      return [{
-        in_recovery: !primary, current_lsn: primary ? "0/5000000" : null, receive_lsn: primary ? null : "0/5000000", replay_lsn: primary ? null : "0/5000000",
-        replay_delay: null, timeline: 1, upstream: primary ? null : "leader", receiver_status: primary ? null : "streaming",
-      }];
-    }
-    if (sql.includes("AS replication")) {
-      if (!primary) return new Error(`ERROR: recovery is in progress (${node} was asked for its pg_stat_replication)`);
-      return [{ replication: streaming(followers, sync).map((row) => ({ ...row, pid: 1, usename: "replicator", client_addr: null })), slots: [] }];
-    }
-    return [];
-  };
-}
-
-function resources(engine: FakeEngine, lab: string) {
-  return {
-    containers: [...engine.containers.values()].filter((container) => container.spec.labels?.[LABEL.lab] === lab).length,
-    volumes: [...engine.volumes.values()].filter((labels) => labels[LABEL.lab] === lab).length,
-    networks: [...engine.networks.values()].filter((network) => network.labels[LABEL.lab] === lab).length,
-  };
-}
-
-const none = { containers: 0, volumes: 0, networks: 0 };
+import { FakeEngine, fakeRuntime, healthy, none, refused, resources, streaming, type SqlScript } from "../fakes.js";
 
 describe("up", () => {
   it("starts the leader alone, then the followers, and returns a fixed URL per node", async () => {
@@ -127,6 +90,21 @@ describe("up", () => {
       InterruptedError,
     );
     expect(resources(engine, "f")).toEqual(none);
+  });
+
+  it("when interrupted and the removal fails too, says what may be left and how to remove it, not that it was removed", async () => {
+    const engine = new FakeEngine();
+    const controller = new AbortController();
+    engine.failOn = (operation, name) => (operation === "remove" && name.endsWith("-standby1") ? new LabError("removal of container is already in progress") : undefined);
+    const script: SqlScript = (node, sql) => {
+      if (sql.includes("pg_stat_replication")) controller.abort();
+      return node === "leader" ? [] : refused(node);
+    };
+    const error = await up(fakeRuntime(engine, script), { topology: buildTopology({ lab: "g" }), waitTimeoutMs: 60_000, signal: controller.signal }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InterruptedError);
+    expect((error as Error).message).toBe(
+      'interrupted; lab "g" may be partly left: removing the lab failed: removal of container is already in progress; run `repl-lab down --lab g`',
+    );
   });
 });
 

@@ -2,38 +2,83 @@
 // conclusion each computes from its rows.
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/core/errors.js";
+import { COMMIT_LATENCY, DETECTION, EXPERIMENTS, FAILOVER_LOSS, LAG, SLOT_RETENTION, STALE_READS, type ExperimentDeclaration } from "../../src/experiments/catalog.js";
 import { commitLatency } from "../../src/experiments/commit-latency.js";
 import { failoverLoss } from "../../src/experiments/failover-loss.js";
-import { lag } from "../../src/experiments/lag.js";
-import { sizeOption } from "../../src/experiments/options.js";
-import { slotRetention } from "../../src/experiments/slot-retention.js";
-import { staleReads } from "../../src/experiments/stale-reads.js";
+import { LabError } from "../../src/core/errors.js";
+import { runExperiment } from "../../src/experiments/run.js";
 import type { Row } from "../../src/experiments/types.js";
+import { FakeEngine, fakeRuntime, healthy } from "../fakes.js";
 import { Latencies } from "../../src/experiments/measure.js";
 
 describe("experiment options", () => {
   it("take flags' strings and the library's values alike", () => {
-    expect(commitLatency.parse({ applyDelay: "200ms", levels: "on,local", clients: "3" })).toMatchObject({ apply_delay_ms: 200, levels: ["on", "local"], clients: 3 });
-    expect(commitLatency.parse({ applyDelay: 200, levels: ["on", "local"], clients: 3 })).toMatchObject({ apply_delay_ms: 200, levels: ["on", "local"], clients: 3 });
-    expect(failoverLoss.parse({})).toMatchObject({ modes: ["async", "on", "remote_apply"], trials: 10, writers: 8, network_delay_ms: 20 });
-    expect(failoverLoss.parse({ networkDelay: "0" }).network_delay_ms).toBe(0);
-    expect(sizeOption({ wal: "320MB" }, "wal", 0, { min: 1, max: 2 ** 40 })).toBe(320 * 1024 * 1024);
-    expect(lag.parse({ rates: "512kB/s,2MB/s" }).rates_bytes_per_s).toEqual([512 * 1024, 2 * 1024 * 1024]);
+    expect(COMMIT_LATENCY.parse({ applyDelay: "200ms", levels: "on,local", clients: "3" })).toMatchObject({ apply_delay_ms: 200, levels: ["on", "local"], clients: 3 });
+    expect(COMMIT_LATENCY.parse({ applyDelay: 200, levels: ["on", "local"], clients: 3 })).toMatchObject({ apply_delay_ms: 200, levels: ["on", "local"], clients: 3 });
+    expect(FAILOVER_LOSS.parse({})).toMatchObject({ modes: ["async", "on", "remote_apply"], trials: 10, writers: 8, network_delay_ms: 20 });
+    expect(FAILOVER_LOSS.parse({ networkDelay: "0" }).network_delay_ms).toBe(0);
+    expect(SLOT_RETENTION.parse({ wal: "320MB" }).wal_bytes).toBe(320 * 1024 * 1024);
+    expect(LAG.parse({ rates: "512kB/s,2MB/s" }).rates_bytes_per_s).toEqual([512 * 1024, 2 * 1024 * 1024]);
+  });
+
+  it("default to what each experiment declares, a size's default following the size before it", () => {
+    const MB = 1024 * 1024;
+    const all = (declaration: ExperimentDeclaration) => declaration.parse({});
+    expect(EXPERIMENTS.map((declaration) => [declaration.name, all(declaration)])).toEqual([
+      ["commit-latency", { sync: "standby1", followers: 2, levels: ["off", "local", "remote_write", "on", "remote_apply"], clients: 4, duration_ms: 5000, apply_delay_ms: null, network_delay_ms: null }],
+      ["failover-loss", { modes: ["async", "on", "remote_apply"], trials: 10, writers: 8, network_delay_ms: 20, warmup_ms: 1500, ha: false }],
+      ["stale-reads", { policies: ["replica", "primary", "lsn-wait", "sticky", "remote_apply"], clients: 4, duration_ms: 10_000, apply_delay_ms: 2000, lsn_wait_timeout_ms: 10_000 }],
+      ["slot-retention", { modes: ["slot", "no-slot", "max-slot-wal-keep-size"], wal_bytes: 320 * MB, keep_bytes: 80 * MB }],
+      ["detection", { faults: ["kill", "stop", "pause", "partition"], wal_sender_timeouts_ms: [5000, 10_000] }],
+      ["ha-failover", { faults: ["kill", "stop"], settings: ["lab"], trials: 10, followers: 2 }],
+      ["lag", { rates_bytes_per_s: [1 * MB, 2 * MB, 4 * MB], apply_delay_ms: 2000, duration_ms: 10_000 }],
+    ]);
+    expect(SLOT_RETENTION.parse({ wal: "1GB" }).keep_bytes).toBe(256 * MB);
+    expect(SLOT_RETENTION.parse({ wal: "100MB" }).keep_bytes).toBe(50 * MB);
+    expect(SLOT_RETENTION.parse({ wal: "1GB", keep: "64MB" }).keep_bytes).toBe(64 * MB);
+    expect(FAILOVER_LOSS.parse({ ha: true }).ha).toBe(true);
+    expect(DETECTION.parse({ walSenderTimeouts: "2s, 3s" }).wal_sender_timeouts_ms).toEqual([2000, 3000]);
+  });
+
+  it("give each flag its help with the default shown", () => {
+    const help = (declaration: ExperimentDeclaration) => Object.fromEntries(declaration.options.map((option) => [option.flags, option.description]));
+    expect(help(LAG)).toEqual({
+      "--rates <list>": "WAL rates (default 1MB/s,2MB/s,4MB/s)",
+      "--apply-delay <d>": "how late the standby replays (default 2s)",
+      "--duration <d>": "measuring time per rate (default 10s)",
+    });
+    expect(help(COMMIT_LATENCY)).toMatchObject({ "--sync <spec>": 'synchronous_standby_names (default "standby1")', "--apply-delay <d>": "recovery_min_apply_delay on every standby, e.g. 200ms" });
+    expect(help(FAILOVER_LOSS)["--ha"]).toBe("HA mode: Patroni fails over by itself (sync modes become Patroni's synchronous mode)");
+    expect(help(DETECTION)["--faults <list>"]).toBe("kill, stop, pause, partition (default all)");
   });
 
   it.each([
-    [() => commitLatency.parse({ levels: "sometimes" }), "--levels sometimes"],
-    [() => commitLatency.parse({ clients: "0" }), "--clients 0: expected a whole number from 1 to 64"],
-    [() => commitLatency.parse({ duration: "soon" }), "--duration soon"],
-    [() => commitLatency.parse({ sync: " " }), "--sync"],
-    [() => failoverLoss.parse({ trials: "1.5" }), "--trials 1.5"],
-    [() => staleReads.parse({ policies: "replica,psychic" }), "--policies replica,psychic"],
-    [() => slotRetention.parse({ wal: "1MB" }), "--wal 1MB"],
-    [() => lag.parse({ rates: "fast" }), "--rates fast"],
-    [() => commitLatency.parse({ apply_delay: "1s" }), "unknown option --apply_delay"],
+    [() => COMMIT_LATENCY.parse({ levels: "sometimes" }), "--levels sometimes"],
+    [() => COMMIT_LATENCY.parse({ clients: "0" }), "--clients 0: expected a whole number from 1 to 64"],
+    [() => COMMIT_LATENCY.parse({ duration: "soon" }), "--duration soon"],
+    [() => COMMIT_LATENCY.parse({ sync: " " }), "--sync"],
+    [() => FAILOVER_LOSS.parse({ trials: "1.5" }), "--trials 1.5"],
+    [() => STALE_READS.parse({ policies: "replica,psychic" }), "--policies replica,psychic"],
+    [() => SLOT_RETENTION.parse({ wal: "1MB" }), "--wal 1MB"],
+    [() => LAG.parse({ rates: "fast" }), "--rates fast"],
+    [() => LAG.parse({ rates: "128MB/s" }), "--rates 128MB/s: expected rates such as 1MB/s,2MB/s (64kB/s to 64MB/s)"],
+    [() => LAG.parse({ applyDelay: "50ms" }), "--apply-delay 50ms: expected a duration from 100ms to 60s"],
+    [() => FAILOVER_LOSS.parse({ ha: "maybe" }), "--ha maybe"],
+    [() => DETECTION.parse({ walSenderTimeouts: "5s,never" }), "--wal-sender-timeouts never"],
+    [() => COMMIT_LATENCY.parse({ apply_delay: "1s" }), "unknown option --apply_delay"],
   ])("refuse a bad value with a usage error naming the flag (%#)", (parse, message) => {
     expect(parse).toThrow(UsageError);
     expect(parse).toThrow(message);
+  });
+});
+
+describe("runExperiment, the library's door", () => {
+  it("reads options with the same declarations as the CLI: a bad one is a usage error before any lab exists", async () => {
+    const engine = new FakeEngine();
+    const runtime = fakeRuntime(engine);
+    await expect(runExperiment("lag", { applyDelay: "50ms" }, { runtime })).rejects.toThrow("--apply-delay 50ms: expected a duration from 100ms to 60s");
+    await expect(runExperiment("lag", { rate: "1MB/s" }, { runtime })).rejects.toThrow(new UsageError("unknown option --rate"));
+    expect(engine.calls).toEqual([]);
   });
 });
 
@@ -42,26 +87,26 @@ describe("experiment conclusions", () => {
     Object.entries(p50).map(([synchronous_commit, p50_ms]) => ({ synchronous_commit, clients: 1, commits: 1, tps: 1, p50_ms, p95_ms: p50_ms, p99_ms: p50_ms }));
 
   it("commit-latency names the levels that paid, and why", () => {
-    const config = commitLatency.parse({ applyDelay: "200ms" });
+    const config = COMMIT_LATENCY.parse({ applyDelay: "200ms" });
     expect(commitLatency.conclude(commitRows({ off: 0.5, local: 3, remote_write: 3.5, on: 3.6, remote_apply: 204 }), config)).toBe(
       "With synchronous_standby_names = 'standby1' and a 200 ms apply delay, remote_apply committed in 204 ms at the median and off, local, remote_write, on in 0.5–3.6 ms: only remote_apply waits until the standby has applied the commit, which it does no sooner than the apply delay.",
     );
-    const network = commitLatency.parse({ networkDelay: "20ms" });
+    const network = COMMIT_LATENCY.parse({ networkDelay: "20ms" });
     expect(commitLatency.conclude(commitRows({ off: 0.5, local: 3, remote_write: 45, on: 46, remote_apply: 46 }), network)).toContain(
       "remote_write, on, remote_apply committed in 45–46 ms at the median and off, local in 0.5–3 ms: those levels wait for the standby's reply",
     );
-    expect(commitLatency.conclude(commitRows({ off: 0.5, local: 3, on: 3.4 }), commitLatency.parse({}))).toContain("no commit waited noticeably for a standby");
+    expect(commitLatency.conclude(commitRows({ off: 0.5, local: 3, on: 3.4 }), COMMIT_LATENCY.parse({}))).toContain("no commit waited noticeably for a standby");
   });
 
   it("failover-loss says why nothing was lost without latency, and shouts when a synchronous mode lost a write", () => {
     const row = (mode: string, lost: number): Row => ({ mode, trial: 1, acked: 100, lost, in_doubt: 0, unavailable_ms: 600, promoted: "standby1", fork_lsn: "0/5000000", lost_beyond_fork: lost });
-    expect(failoverLoss.conclude([row("async", 0), row("on", 0)], failoverLoss.parse({ networkDelay: 0, trials: 1, modes: "async,on" }))).toContain(
+    expect(failoverLoss.conclude([row("async", 0), row("on", 0)], FAILOVER_LOSS.parse({ networkDelay: 0, trials: 1, modes: "async,on" }))).toContain(
       "Nothing was lost even asynchronously: with no latency on the link, the walsender's send right after the local flush usually reaches the standby",
     );
-    expect(failoverLoss.conclude([row("async", 12), row("on", 0)], failoverLoss.parse({ trials: 1, modes: "async,on" }))).toContain(
+    expect(failoverLoss.conclude([row("async", 12), row("on", 0)], FAILOVER_LOSS.parse({ trials: 1, modes: "async,on" }))).toContain(
       "async lost 12 of 100 acknowledged writes (12 per failover, all past the new timeline's fork point); on lost none of 100",
     );
-    expect(failoverLoss.conclude([row("on", 3)], failoverLoss.parse({ trials: 1, modes: "on" }))).toContain("FINDING: on lost acknowledged writes");
+    expect(failoverLoss.conclude([row("on", 3)], FAILOVER_LOSS.parse({ trials: 1, modes: "on" }))).toContain("FINDING: on lost acknowledged writes");
   });
 });
 
@@ -75,3 +120,18 @@ describe("latency percentiles", () => {
     expect(new Latencies().percentile(50)).toBeNull();
   });
 });
+
+describe("an experiment's cleanup", () => {
+  it("that fails is said, not swallowed: the run's own error names the lab left behind and how to remove it", async () => {
+    const engine = new FakeEngine();
+    // The lab comes up; the experiment's first query is refused (no server behind the fake); then
+    // removing the lab fails too.
+    engine.failOn = (operation, name) =>
+      operation === "kill" && name.endsWith("-leader") && engine.calls.some((call) => call.startsWith("start ") && call.endsWith("-standby1")) ? new LabError("the engine refused") : undefined;
+    const error = (await runExperiment("lag", { duration: "2s", rates: "1MB/s", applyDelay: "100ms" }, { runtime: fakeRuntime(engine, healthy(["standby1"])) }).catch((caught: unknown) => caught)) as LabError;
+    expect(error).toBeInstanceOf(LabError);
+    const lab = /lab "(exp-lag-[0-9a-f]{6})"/.exec(error.details.join("\n"))?.[1];
+    expect(error.details).toContain(`and lab "${lab}" was not removed (the engine refused); run \`repl-lab down --lab ${lab}\``);
+  });
+});
+

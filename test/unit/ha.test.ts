@@ -3,7 +3,7 @@
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { diffStatus } from "../../src/core/events.js";
-import { etcdCommand, patroniConfig } from "../../src/core/ha.js";
+import { etcdCommand, expectedSynchronousStandbys, patroniConfig } from "../../src/core/ha.js";
 import { planEtcd, planLab } from "../../src/core/node-plan.js";
 import type { LabStatus } from "../../src/core/status.js";
 import { buildTopology } from "../../src/core/topology.js";
@@ -35,6 +35,13 @@ describe("HA topology", () => {
     expect(buildTopology({ lab: "t", ha: true, sync: "standby1", syncMode: "strict" }).ha).toMatchObject({ synchronous_mode: "strict", nosync: ["standby2"] });
   });
 
+  it("expects as many synchronous standbys as Patroni makes: n of the eligible for FIRST n, all of them for ANY n", () => {
+    expect(expectedSynchronousStandbys("on", 1, 2)).toBe(1);
+    expect(expectedSynchronousStandbys("strict", 3, 2)).toBe(2);
+    expect(expectedSynchronousStandbys("quorum", 1, 3)).toBe(3);
+    expect(expectedSynchronousStandbys("off", 2, 3)).toBe(0);
+  });
+
   it("refuses what Patroni would refuse or what has no meaning, naming the field", () => {
     expect(usage({ ttl: "30s" })).toMatch(/^ttl: Patroni's settings need ha/);
     expect(usage({ ha: true, ttl: "10s" })).toMatch(/^ttl: must be a whole number of seconds from 20/);
@@ -47,7 +54,7 @@ describe("HA topology", () => {
 
 describe("HA plans", () => {
   const topology = buildTopology({ lab: "demo", ha: true, followers: 2, sync: "standby1", settings: { max_connections: "50" } });
-  const options = { image: "img", secrets: { superuserPassword: "su", replicationPassword: "rep" }, bindIp: "127.0.0.1" };
+  const options = { image: "img", secrets: { superuserPassword: "su", replicationPassword: "rep", patroniPassword: "api", etcdPassword: "etcd" }, bindIp: "127.0.0.1" };
 
   it("gives every node a Patroni configuration on the three etcd members, with its own name and the cluster's settings", () => {
     const plans = planLab(topology, options);
@@ -65,6 +72,21 @@ describe("HA plans", () => {
     expect(plans[0]!.container.labels!["repl-lab.ha"]).toBe("patroni");
   });
 
+  it("asks for the lab's users on Patroni's unsafe requests and on etcd, with secrets only the PostgreSQL nodes hold", () => {
+    const plans = planLab(topology, options);
+    const config = parse(plans[1]!.container.env!.PATRONI_CONFIGURATION!) as Record<string, any>;
+    expect(config.restapi.authentication).toEqual({ username: "repl-lab", password: "api" });
+    expect(config.etcd3).toMatchObject({ username: "root", password: "etcd" });
+    expect(plans[1]!.container.env).toMatchObject({ REPL_LAB_PATRONI_PASSWORD: "api", REPL_LAB_ETCD_PASSWORD: "etcd" });
+    // Each node turns etcd's authentication on before Patroni starts, if no other node has yet.
+    const script = plans[0]!.container.entrypoint![2]!;
+    expect(script.indexOf("etcdctl auth enable")).toBeGreaterThan(0);
+    expect(script.indexOf("etcdctl auth enable")).toBeLessThan(script.indexOf("exec $as_postgres patroni"));
+    expect(script).toContain('etcdctl user add root --new-user-password="$REPL_LAB_ETCD_PASSWORD" --interactive=false');
+    const distinct = { ...options, secrets: { ...options.secrets, patroniPassword: "api-0f3a9b", etcdPassword: "etcd-7c1e2d" } };
+    for (const member of planEtcd(topology, distinct)) expect(JSON.stringify(member)).not.toMatch(/api-0f3a9b|etcd-7c1e2d|PASSWORD/);
+  });
+
   it("with a network delay, every node is reached through its fixed link delay end", () => {
     const delayed = buildTopology({ lab: "demo", ha: true, followers: 1, networkDelay: "20ms" });
     const [leader] = planLab(delayed, options);
@@ -77,7 +99,7 @@ describe("HA plans", () => {
 
   it("quotes every string, since Patroni reads YAML 1.1 where on and off are booleans", () => {
     const text = patroniConfig({
-      lab: "l", node: "n", ha: topology.ha!, superuserPassword: "p", replicationPassword: "r", dataDir: "/d",
+      lab: "l", node: "n", ha: topology.ha!, superuserPassword: "p", replicationPassword: "r", patroniPassword: "a", etcdPassword: "e", dataDir: "/d",
       parameters: { synchronous_commit: "on" }, localParameters: {}, connectPort: 5432,
     });
     expect(text).toMatch(/synchronous_commit: "on"/);

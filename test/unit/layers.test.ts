@@ -17,7 +17,7 @@ const LAYERS: [RegExp, number, string][] = [
   [/^api\.ts$/, 4, "the Lab facade"],
   [/^(experiments|scenario|dashboard)\//, 5, "composite"],
   [/^(views\/|index\.ts$)/, 6, "views and the library's entry"],
-  [/^(cli\/|cli\.ts$|cli-options\.ts$|bench\/)/, 7, "cli and bench"],
+  [/^(cli\/|cli\.ts$|bench\/)/, 7, "cli and bench"],
 ];
 
 function layerOf(file: string): { rank: number; name: string } {

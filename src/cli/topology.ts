@@ -2,9 +2,9 @@
 // library uses too; loaded only by the commands that take a topology.
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
-import { defaultLabName } from "./core/constants.js";
-import { UsageError } from "./core/errors.js";
-import { buildTopology, parseSettingFlags, type Topology } from "./core/topology.js";
+import { defaultLabName } from "../core/constants.js";
+import { UsageError } from "../core/errors.js";
+import { buildTopology, parseSettingFlags, type Topology } from "../core/topology.js";
 
 export interface TopologyFlags {
   lab?: string;
