@@ -202,7 +202,7 @@ const SVG = "http://www.w3.org/2000/svg";
 const BOX = { width: 150, height: 44 };
 const COLUMN_GAP = 420;
 const ROW_PITCH = 58;
-const EDGE_KINDS = ["sync", "potential", "quorum", "async", "other", "split-brain"];
+const ARROWS = ["sync", "potential", "quorum", "async", "split-brain"];
 const topology = { shape: null, nodes: new Map(), edges: new Map() };
 
 function svgElement(tag, attributes = {}, parent) {
@@ -267,6 +267,9 @@ function edgeGeometry(from, to, curved) {
 
 function buildTopology(status, { places, edges }) {
   const root = $("#topology");
+  topology.nodes.clear();
+  topology.edges.clear();
+  if (places.size === 0) return root.replaceChildren();
   const xs = [...places.values()].map((place) => place.x);
   const ys = [...places.values()].map((place) => place.y);
   const margin = 24;
@@ -278,11 +281,10 @@ function buildTopology(status, { places, edges }) {
   // A lab of many followers gets a taller graph rather than unreadably small labels.
   svg.style.height = `${Math.max(360, Math.round(height * 0.62))}px`;
   const defs = svgElement("defs", {}, svg);
-  for (const kind of EDGE_KINDS) {
+  for (const kind of ARROWS) {
     const marker = svgElement("marker", { id: `arrow-${kind}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 4, markerHeight: 4, orient: "auto-start-reverse" }, defs);
     svgElement("path", { d: "M0,0 L10,5 L0,10 z" }, marker);
   }
-  topology.edges.clear();
   const edgeLayer = svgElement("g", { class: "edges" }, svg);
   for (const edge of edges) {
     const geometry = edgeGeometry(places.get(edge.source), places.get(edge.target), !edge.row);
@@ -292,7 +294,6 @@ function buildTopology(status, { places, edges }) {
     const label = svgElement("text", { x: geometry.label.x, y: geometry.label.y, dy: "-0.45em" }, group);
     topology.edges.set(edge.id, { group, label });
   }
-  topology.nodes.clear();
   const nodeLayer = svgElement("g", { class: "nodes" }, svg);
   for (const node of status.nodes) {
     const place = places.get(node.name);
@@ -324,14 +325,12 @@ function renderTopology(status) {
     setData(drawn.group, "role", node.role);
     setData(drawn.group, "state", node.container_state);
     setData(drawn.group, "partitioned", String(node.partitioned));
-    setData(drawn.group, "answering", String(!node.error));
     setData(drawn.group, "splitBrain", String(shape.splitBrain && node.role === "primary"));
   }
   for (const edge of shape.edges) {
     const drawn = topology.edges.get(edge.id);
     const row = edge.row;
-    const kind = !row ? "split-brain" : EDGE_KINDS.includes(row.sync_state) ? row.sync_state : "other";
-    setData(drawn.group, "kind", kind);
+    setData(drawn.group, "kind", row ? row.sync_state : "split-brain");
     setData(drawn.group, "streaming", String(!row || row.state === "streaming"));
     setText(drawn.label, row ? `${row.sync_state} · ${bytes(row.replay_lag_bytes)} · ${seconds(row.replay_lag)}` : "SPLIT BRAIN");
   }
