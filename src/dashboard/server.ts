@@ -65,10 +65,13 @@ interface Experiment {
   plots: string[];
 }
 
-const ASSETS: Record<string, { file: string; type: string }> = {
+/** The page's files: its own (templates/) and the charting library's, as its package publishes them. */
+const ASSETS: Record<string, { file: string; type: string } | { module: string; type: string }> = {
   "/": { file: "templates/dashboard/index.html", type: "text/html; charset=utf-8" },
   "/assets/app.js": { file: "templates/dashboard/app.js", type: "text/javascript; charset=utf-8" },
   "/assets/style.css": { file: "templates/dashboard/style.css", type: "text/css; charset=utf-8" },
+  "/assets/uPlot.iife.min.js": { module: "uplot/dist/uPlot.iife.min.js", type: "text/javascript; charset=utf-8" },
+  "/assets/uPlot.min.css": { module: "uplot/dist/uPlot.min.css", type: "text/css; charset=utf-8" },
 };
 
 const MAX_EVENTS = 500;
@@ -237,12 +240,13 @@ export async function startDashboard(runtime: Runtime, options: DashboardOptions
   const experiments = await readExperiments(options.experiments ?? []);
   const feed = new Feed((options.historyMinutes ?? 5) * 60_000);
   const stop = new AbortController();
-  const echartsFile = createRequire(import.meta.url).resolve("echarts/dist/echarts.min.js");
+  const resolveModule = createRequire(import.meta.url).resolve;
   const assets = new Map<string, string>();
   const asset = async (path: string): Promise<string> => {
     let text = assets.get(path);
     if (text === undefined) {
-      text = path === "/assets/echarts.min.js" ? await readFile(echartsFile, "utf8") : readPackageFile(ASSETS[path]!.file);
+      const source = ASSETS[path]!;
+      text = "module" in source ? await readFile(resolveModule(source.module), "utf8") : readPackageFile(source.file);
       assets.set(path, text);
     }
     return text;
@@ -292,9 +296,8 @@ export async function startDashboard(runtime: Runtime, options: DashboardOptions
     const origin = request.headers.origin;
     if (origin !== undefined && !allowedOrigins().has(origin)) return json(response, 403, { error: { message: "refused: cross-origin request" } });
 
-    if (request.method === "GET" && (url.pathname in ASSETS || url.pathname === "/assets/echarts.min.js")) {
-      const type = ASSETS[url.pathname]?.type ?? "text/javascript; charset=utf-8";
-      response.writeHead(200, { ...SAFE_HEADERS, "content-security-policy": PAGE_POLICY, "content-type": type });
+    if (request.method === "GET" && Object.hasOwn(ASSETS, url.pathname)) {
+      response.writeHead(200, { ...SAFE_HEADERS, "content-security-policy": PAGE_POLICY, "content-type": ASSETS[url.pathname]!.type });
       response.end(await asset(url.pathname));
       return;
     }

@@ -1,22 +1,41 @@
 // The dashboard page: draws what the server pushes (GET /api/events, server-sent events) and sends
-// actions (POST /api/actions/<verb>) with the token of the URL it was opened with. No build step;
-// ECharts (served by repl-lab itself) draws the topology and the lag charts as SVG.
+// actions (POST /api/actions/<verb>) with the token of the URL it was opened with. No build step.
+// A look at the lab arrives every second with the whole status; the page changes only what differs
+// from what it shows (a table cell's text, a graph label, a chart's new points), in one animation
+// frame per look. The lag charts are uPlot's (served by repl-lab itself); the topology graph is an SVG
+// built here, rebuilt only when nodes, edges or roles change.
 "use strict";
 
 const token = new URLSearchParams(location.search).get("token") ?? "";
 const $ = (selector) => document.querySelector(selector);
-const EDGE_COLOURS = { sync: "#15803d", potential: "#d97706", quorum: "#2563eb", async: "#6b7280" };
 const FAULTS = ["kill", "stop", "start", "restart", "pause", "unpause", "partition", "heal"];
 const NODE_ACTIONS = [...FAULTS, "delay", "promote", "rejoin", "switchover"];
+const HISTORY_MS = 5 * 60_000;
 
-const state = { status: null, lag: {}, intervalMs: 1000, charts: new Map(), busy: null, renderMs: [] };
-// How long each look took to draw, for npm run bench (the last 600).
+const state = {
+  intervalMs: 1000,
+  busy: null,
+  /** What the next frame draws: the newest look, the events since the last frame, the problem. */
+  next: { status: null, time: null, events: [], problem: undefined, charts: false, arrived: null },
+  frame: 0,
+  drawMs: [],
+  scriptMs: [],
+};
+// For npm run bench: per look, from its arrival to the end of the frame that shows it (this script,
+// then the browser's style, layout and paint), and this script's share of that; the last 600 of each.
 window.replLabDashboard = state;
-const topology = echarts.init($("#topology"), null, { renderer: "svg" });
-window.addEventListener("resize", () => {
-  topology.resize();
-  for (const chart of state.charts.values()) chart.resize();
-});
+const afterPaint = new MessageChannel();
+const painting = [];
+afterPaint.port1.onmessage = () => keep(state.drawMs, performance.now() - painting.shift());
+function keep(list, value) {
+  list.push(value);
+  if (list.length > 600) list.shift();
+}
+/** Called in a frame's animation callbacks: a message posted there is read once that frame is painted. */
+function measurePaint(arrived) {
+  painting.push(arrived);
+  afterPaint.port2.postMessage(null);
+}
 
 // ---- formatting -------------------------------------------------------------------------------
 function bytes(value) {
@@ -38,37 +57,93 @@ function cell(value) {
 function clock(iso) {
   return iso ? iso.slice(11, 23) : "";
 }
+/** A chart's time tick (seconds since the epoch) as local HH:MM, or HH:MM:SS between whole minutes. */
+function tickTime(at) {
+  const date = new Date(at * 1000);
+  const pad = (value) => String(value).padStart(2, "0");
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}${at % 60 ? `:${pad(date.getSeconds())}` : ""}`;
+}
 
-// ---- tables ------------------------------------------------------------------------------------
-function fillTable(table, columns, rows, options = {}) {
-  const head = `<tr>${columns.map((column) => `<th>${column.title ?? column.key}</th>`).join("")}${options.actions ? "<th>actions</th>" : ""}</tr>`;
-  if (table.tHead.innerHTML !== head) table.tHead.innerHTML = head;
-  const body = document.createElement("tbody");
-  for (const row of rows) {
-    const tr = document.createElement("tr");
-    for (const [key, value] of Object.entries(options.rowData?.(row) ?? {})) tr.dataset[key] = value;
-    for (const column of columns) {
-      const td = document.createElement("td");
-      const value = column.value ? column.value(row) : row[column.key];
-      td.dataset.col = column.key;
-      td.dataset.value = value === null || value === undefined ? "" : String(value);
-      td.textContent = column.format ? column.format(value) : cell(value);
-      if (column.num) td.className = "num";
-      tr.append(td);
-    }
-    if (options.actions) tr.append(options.actions(row));
-    body.append(tr);
+// ---- writing only what differs ----------------------------------------------------------------
+function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
+}
+function setData(element, key, value) {
+  if (element.dataset[key] !== value) element.dataset[key] = value;
+}
+function element(tag, text, className) {
+  const made = document.createElement(tag);
+  if (text !== undefined) made.textContent = text;
+  if (className) made.className = className;
+  return made;
+}
+
+// ---- tables: one row per key, a cell written when its value changed ---------------------------
+class KeyedTable {
+  constructor(table, columns, { key, rowData = () => ({}), actions = null }) {
+    this.columns = columns;
+    this.key = key;
+    this.rowData = rowData;
+    this.actions = actions;
+    this.body = table.tBodies[0];
+    this.rows = new Map();
+    const head = document.createElement("tr");
+    for (const column of columns) head.append(element("th", column.title ?? column.key));
+    if (actions) head.append(element("th", "actions"));
+    table.tHead.replaceChildren(head);
   }
-  // Redrawn only when something in it changed, so a row under the pointer stays put between looks.
-  if (table.tBodies[0].innerHTML !== body.innerHTML) table.tBodies[0].replaceWith(body);
+
+  update(rows) {
+    const seen = new Set();
+    let previous = null;
+    for (const row of rows) {
+      const id = this.key(row);
+      seen.add(id);
+      let entry = this.rows.get(id);
+      if (!entry) {
+        entry = this.create(row);
+        this.rows.set(id, entry);
+      }
+      const wanted = previous ? previous.nextSibling : this.body.firstChild;
+      if (entry.tr !== wanted) this.body.insertBefore(entry.tr, wanted);
+      previous = entry.tr;
+      this.fill(entry, row);
+    }
+    for (const [id, entry] of this.rows) {
+      if (seen.has(id)) continue;
+      entry.tr.remove();
+      this.rows.delete(id);
+    }
+  }
+
+  create(row) {
+    const tr = document.createElement("tr");
+    const cells = this.columns.map((column) => {
+      const td = element("td", undefined, column.num ? "num" : "");
+      td.dataset.col = column.key;
+      tr.append(td);
+      return td;
+    });
+    if (this.actions) tr.append(this.actions(row));
+    return { tr, cells, values: [], texts: [] };
+  }
+
+  fill(entry, row) {
+    for (const [key, value] of Object.entries(this.rowData(row))) setData(entry.tr, key, value);
+    this.columns.forEach((column, index) => {
+      const value = column.value ? column.value(row) : row[column.key];
+      const raw = value === null || value === undefined ? "" : typeof value === "object" ? JSON.stringify(value) : String(value);
+      const text = column.format ? column.format(value) : cell(value);
+      if (entry.values[index] !== raw) entry.cells[index].dataset.value = entry.values[index] = raw;
+      if (entry.texts[index] !== text) entry.cells[index].textContent = entry.texts[index] = text;
+    });
+  }
 }
 
 function nodeActions(node) {
-  const td = document.createElement("td");
-  td.className = "node-actions";
+  const td = element("td", undefined, "node-actions");
   for (const verb of NODE_ACTIONS) {
-    const button = document.createElement("button");
-    button.textContent = verb;
+    const button = element("button", verb);
     button.dataset.verb = verb;
     button.dataset.node = node.name;
     button.disabled = state.busy !== null;
@@ -77,56 +152,75 @@ function nodeActions(node) {
   return td;
 }
 
-function renderTables(status) {
-  fillTable($("#nodes"), [
+const tables = {
+  nodes: new KeyedTable($("#nodes"), [
     { key: "name" }, { key: "role" }, { key: "container_state", title: "container" }, { key: "partitioned" },
     { key: "timeline", num: true }, { key: "current_lsn" }, { key: "receive_lsn" }, { key: "replay_lsn" },
     { key: "replay_delay", format: seconds, num: true }, { key: "upstream" }, { key: "receiver_status" },
     { key: "network_delay_ms", title: "network delay", format: (value) => (value === null ? "–" : `${value} ms`), num: true },
     { key: "host_port", num: true }, { key: "error" },
-  ], status.nodes, {
+  ], {
+    key: (node) => node.name,
     rowData: (node) => ({ node: node.name, state: node.container_state, partitioned: String(node.partitioned), role: node.role }),
     actions: nodeActions,
-  });
-  fillTable($("#replication"), [
+  }),
+  replication: new KeyedTable($("#replication"), [
     { key: "primary" }, { key: "application_name" }, { key: "state" }, { key: "sync_priority", num: true }, { key: "sync_state" },
     { key: "sent_lsn" }, { key: "write_lsn" }, { key: "flush_lsn" }, { key: "replay_lsn" },
     { key: "write_lag", format: seconds, num: true }, { key: "flush_lag", format: seconds, num: true }, { key: "replay_lag", format: seconds, num: true },
     { key: "replay_lag_bytes", format: bytes, num: true },
-  ], status.replication, { rowData: (row) => ({ applicationName: row.application_name, primary: row.primary }) });
-  fillTable($("#slots"), [
+  ], { key: (row) => `${row.primary}/${row.application_name}`, rowData: (row) => ({ applicationName: row.application_name, primary: row.primary }) }),
+  slots: new KeyedTable($("#slots"), [
     { key: "primary" }, { key: "slot_name" }, { key: "slot_type" }, { key: "active" }, { key: "restart_lsn" }, { key: "wal_status" },
     { key: "retained_bytes", format: bytes, num: true }, { key: "safe_wal_size", format: bytes, num: true },
-  ], status.slots, { rowData: (row) => ({ slot: row.slot_name }) });
+  ], { key: (row) => `${row.primary}/${row.slot_name}`, rowData: (row) => ({ slot: row.slot_name }) }),
+  patroni: new KeyedTable($("#patroni"), [
+    { key: "name", title: "Member" }, { key: "role", title: "Role" }, { key: "state", title: "State" }, { key: "timeline", title: "TL", num: true },
+    { key: "lag", title: "Lag", format: bytes, num: true },
+  ], { key: (member) => member.name, rowData: (member) => ({ member: member.name }) }),
+  etcd: new KeyedTable($("#etcd"), [
+    { key: "name", title: "etcd member" }, { key: "container_state", title: "container" }, { key: "partitioned" }, { key: "answering" },
+    { key: "is_leader", title: "Raft leader" }, { key: "raft_term", title: "term", num: true }, { key: "raft_index", title: "index", num: true },
+  ], { key: (member) => member.name, rowData: (member) => ({ member: member.name }) }),
+};
 
+function renderTables(status) {
+  tables.nodes.update(status.nodes);
+  tables.replication.update(status.replication);
+  tables.slots.update(status.slots);
   const ha = status.etcd !== undefined;
-  $("#ha").hidden = !ha;
-  if (ha) {
-    const patroni = status.patroni;
-    $("#ha-summary").textContent = `leader lock: ${patroni?.leader ?? "nobody"} · etcd Raft leader: ${status.etcd.leader ?? "none"}, term ${status.etcd.raft_term ?? "–"}${patroni ? ` · Patroni answered from ${patroni.source}` : " · no Patroni answers"}`;
-    fillTable($("#patroni"), [
-      { key: "name", title: "Member" }, { key: "role", title: "Role" }, { key: "state", title: "State" }, { key: "timeline", title: "TL", num: true },
-      { key: "lag", title: "Lag", format: bytes, num: true },
-    ], patroni?.members ?? [], { rowData: (member) => ({ member: member.name }) });
-    fillTable($("#etcd"), [
-      { key: "name", title: "etcd member" }, { key: "container_state", title: "container" }, { key: "partitioned" }, { key: "answering" },
-      { key: "is_leader", title: "Raft leader" }, { key: "raft_term", title: "term", num: true }, { key: "raft_index", title: "index", num: true },
-    ], status.etcd.members, { rowData: (member) => ({ member: member.name }) });
-  }
+  if ($("#ha").hidden === ha) $("#ha").hidden = !ha;
+  if (!ha) return;
+  const patroni = status.patroni;
+  setText($("#ha-summary"), `leader lock: ${patroni?.leader ?? "nobody"} · etcd Raft leader: ${status.etcd.leader ?? "none"}, term ${status.etcd.raft_term ?? "–"}${patroni ? ` · Patroni answered from ${patroni.source}` : " · no Patroni answers"}`);
+  tables.patroni.update(patroni?.members ?? []);
+  tables.etcd.update(status.etcd.members);
 }
 
-// ---- topology ----------------------------------------------------------------------------------
-function renderTopology(status) {
-  const rows = status.replication;
-  const primaries = status.nodes.filter((node) => node.role === "primary");
-  const splitBrain = primaries.filter((node) => node.container_state === "running" && !node.error).length > 1;
-  // Depth: a primary is 0, a standby one more than what it streams from (cascading ones too).
+// ---- topology: an SVG rebuilt when its shape changes, its labels and data attributes otherwise --
+const SVG = "http://www.w3.org/2000/svg";
+const BOX = { width: 150, height: 44 };
+const COLUMN_GAP = 420;
+const ROW_PITCH = 58;
+const ARROWS = ["sync", "potential", "quorum", "async", "split-brain"];
+const topology = { shape: null, nodes: new Map(), edges: new Map() };
+
+function svgElement(tag, attributes = {}, parent) {
+  const made = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) made.setAttribute(name, String(value));
+  parent?.append(made);
+  return made;
+}
+
+/** Where each node goes (a primary in column 0, a standby one column right of what it streams from) and the edges. */
+function layOut(status) {
+  const roles = new Map(status.nodes.map((node) => [node.name, node.role]));
   const parent = new Map();
-  for (const row of rows) parent.set(row.application_name, row.primary);
+  for (const row of status.replication) parent.set(row.application_name, row.primary);
   for (const node of status.nodes) if (!parent.has(node.name) && node.upstream && node.role !== "primary") parent.set(node.name, node.upstream);
   const depth = (name, seen = new Set()) => {
     const up = parent.get(name);
-    if (!up || seen.has(name)) return status.nodes.find((node) => node.name === name)?.role === "primary" ? 0 : 1;
+    if (!up || seen.has(name)) return roles.get(name) === "primary" ? 0 : 1;
     seen.add(name);
     return depth(up, seen) + 1;
   };
@@ -135,150 +229,293 @@ function renderTopology(status) {
     const column = depth(node.name);
     columns.set(column, [...(columns.get(column) ?? []), node]);
   }
-  const data = [];
+  const places = new Map();
   for (const [column, nodes] of columns) {
-    nodes.forEach((node, index) => {
-      const down = node.container_state !== "running";
-      const colour = node.partitioned ? "#fee2e2" : down ? "#e5e7eb" : node.role === "primary" ? "#dbeafe" : "#dcfce7";
-      const border = node.role === "primary" && splitBrain ? "#b91c1c" : node.partitioned ? "#b91c1c" : node.container_state === "paused" ? "#d97706" : "#475569";
-      const condition = node.partitioned ? "partitioned" : node.container_state === "running" ? (node.error ? "no answer" : "") : node.container_state;
-      data.push({
-        name: node.name,
-        x: column * 300,
-        y: (index - (nodes.length - 1) / 2) * 70,
-        symbol: "roundRect",
-        symbolSize: [150, 50],
-        itemStyle: { color: colour, borderColor: border, borderWidth: node.role === "primary" && splitBrain ? 3 : 1.5, borderType: node.partitioned || down ? "dashed" : "solid" },
-        label: {
-          show: true,
-          formatter: `{name|${node.name}}\n${node.role}${node.timeline ? ` · TL ${node.timeline}` : ""}${condition ? ` · ${condition}` : ""}`,
-          rich: { name: { fontWeight: "bold", fontSize: 13, lineHeight: 18 } },
-          color: "#1d2330",
-          fontSize: 11,
-          lineHeight: 15,
-        },
-      });
-    });
+    nodes.forEach((node, index) => places.set(node.name, { x: column * COLUMN_GAP, y: (index - (nodes.length - 1) / 2) * ROW_PITCH }));
   }
-  const links = rows.map((row) => ({
-    source: row.primary,
-    target: row.application_name,
-    value: row.sync_state,
-    lineStyle: { color: EDGE_COLOURS[row.sync_state] ?? "#6b7280", width: row.sync_state === "sync" ? 4 : 2, type: row.state === "streaming" ? "solid" : "dotted", curveness: 0 },
-    label: {
-      show: true,
-      formatter: `${row.sync_state} · ${bytes(row.replay_lag_bytes)} · ${seconds(row.replay_lag)}`,
-      fontSize: 12,
-      fontWeight: "bold",
-      color: EDGE_COLOURS[row.sync_state] ?? "#6b7280",
-      backgroundColor: "#ffffff",
-      padding: [2, 4],
-    },
-  }));
+  const edges = status.replication
+    .filter((row) => places.has(row.primary) && places.has(row.application_name))
+    .map((row) => ({ id: `${row.primary}>${row.application_name}`, source: row.primary, target: row.application_name, row }));
+  const primaries = status.nodes.filter((node) => node.role === "primary");
+  const splitBrain = primaries.filter((node) => node.container_state === "running" && !node.error).length > 1;
   if (splitBrain) {
-    for (let index = 1; index < primaries.length; index += 1) {
-      links.push({ source: primaries[0].name, target: primaries[index].name, lineStyle: { color: "#b91c1c", width: 3, type: "dashed", curveness: 0.3 }, label: { show: true, formatter: "SPLIT BRAIN", color: "#b91c1c", fontWeight: "bold" } });
-    }
+    for (const other of primaries.slice(1)) edges.push({ id: `${primaries[0].name}!${other.name}`, source: primaries[0].name, target: other.name, row: null });
   }
-  // The graph is redrawn only when something it shows changed.
-  const drawn = JSON.stringify([data, links]);
-  if (drawn === state.topologyDrawn) return;
-  state.topologyDrawn = drawn;
-  topology.setOption({
-    animation: false,
-    series: [{ type: "graph", layout: "none", roam: true, data, links, edgeSymbol: ["none", "arrow"], edgeSymbolSize: 9, edgeLabel: { show: true } }],
-  }, { replaceMerge: ["series"] });
+  return { places, edges, splitBrain };
 }
 
-// ---- lag charts --------------------------------------------------------------------------------
-function chartFor(name) {
-  let chart = state.charts.get(name);
-  if (!chart) {
-    const element = document.createElement("div");
-    element.className = "lag-chart";
-    element.dataset.follower = name;
-    $("#lag-charts").append(element);
-    // Canvas: sixteen charts of four series redrawn each second cost several times more as SVG nodes.
-    chart = echarts.init(element, null, { renderer: "canvas" });
-    chart.setOption({
-      animation: false,
-      title: { text: name, textStyle: { fontSize: 12 }, left: 4, top: 2 },
-      legend: { top: 2, right: 4, textStyle: { fontSize: 10 }, itemWidth: 12 },
-      grid: { left: 60, right: 44, top: 30, bottom: 24 },
-      tooltip: { trigger: "axis" },
-      xAxis: { type: "time", axisLabel: { fontSize: 10 } },
-      yAxis: [
-        { type: "value", axisLabel: { fontSize: 10, formatter: (value) => bytes(value) } },
-        { type: "value", axisLabel: { fontSize: 10, formatter: (value) => seconds(value) }, splitLine: { show: false } },
-      ],
-      series: [
-        { name: "replay_lag_bytes", type: "line", showSymbol: false, yAxisIndex: 0, areaStyle: { opacity: 0.15 }, data: [] },
-        { name: "write_lag", type: "line", showSymbol: false, yAxisIndex: 1, data: [] },
-        { name: "flush_lag", type: "line", showSymbol: false, yAxisIndex: 1, data: [] },
-        { name: "replay_lag", type: "line", showSymbol: false, yAxisIndex: 1, data: [] },
-      ],
-    });
-    state.charts.set(name, chart);
+/** The point where the line from a box's centre towards (dx, dy) leaves the box. */
+function boxExit(place, dx, dy) {
+  const scale = Math.min(BOX.width / 2 / Math.abs(dx || 1e-9), BOX.height / 2 / Math.abs(dy || 1e-9));
+  return { x: place.x + dx * scale, y: place.y + dy * scale };
+}
+
+function edgeGeometry(from, to, curved) {
+  if (!curved) {
+    const start = boxExit(from, to.x - from.x, to.y - from.y);
+    const end = boxExit(to, from.x - to.x, from.y - to.y);
+    // Labels nearer the follower than the middle: a fan of edges is wider apart there.
+    const along = 0.62;
+    return { d: `M${start.x},${start.y} L${end.x},${end.y}`, label: { x: start.x + along * (end.x - start.x), y: start.y + along * (end.y - start.y) } };
   }
-  return chart;
+  // Two primaries (often in one column): a bow to the right of the line between them.
+  const control = { x: (from.x + to.x) / 2 + 0.3 * Math.hypot(to.x - from.x, to.y - from.y) + BOX.width / 2, y: (from.y + to.y) / 2 };
+  const start = boxExit(from, control.x - from.x, control.y - from.y);
+  const end = boxExit(to, control.x - to.x, control.y - to.y);
+  return { d: `M${start.x},${start.y} Q${control.x},${control.y} ${end.x},${end.y}`, label: { x: 0.25 * start.x + 0.5 * control.x + 0.25 * end.x, y: 0.25 * start.y + 0.5 * control.y + 0.25 * end.y } };
+}
+
+function buildTopology(status, { places, edges }) {
+  const root = $("#topology");
+  topology.nodes.clear();
+  topology.edges.clear();
+  if (places.size === 0) return root.replaceChildren();
+  const xs = [...places.values()].map((place) => place.x);
+  const ys = [...places.values()].map((place) => place.y);
+  const margin = 24;
+  const left = Math.min(...xs) - BOX.width / 2 - margin;
+  const top = Math.min(...ys) - BOX.height / 2 - margin;
+  const width = Math.max(...xs) - Math.min(...xs) + BOX.width + 2 * margin + (edges.some((edge) => !edge.row) ? BOX.width : 0);
+  const height = Math.max(...ys) - Math.min(...ys) + BOX.height + 2 * margin;
+  const svg = svgElement("svg", { viewBox: `${left} ${top} ${width} ${height}`, preserveAspectRatio: "xMidYMid meet", role: "img" });
+  // A lab of many followers gets a taller graph rather than unreadably small labels.
+  svg.style.height = `${Math.max(360, Math.round(height * 0.62))}px`;
+  const defs = svgElement("defs", {}, svg);
+  for (const kind of ARROWS) {
+    const marker = svgElement("marker", { id: `arrow-${kind}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 4, markerHeight: 4, orient: "auto-start-reverse" }, defs);
+    svgElement("path", { d: "M0,0 L10,5 L0,10 z" }, marker);
+  }
+  const edgeLayer = svgElement("g", { class: "edges" }, svg);
+  for (const edge of edges) {
+    const geometry = edgeGeometry(places.get(edge.source), places.get(edge.target), !edge.row);
+    const group = svgElement("g", { class: "edge", "data-source": edge.source, "data-target": edge.target }, edgeLayer);
+    svgElement("path", { d: geometry.d }, group);
+    // Above its edge, which would otherwise run through the text.
+    const label = svgElement("text", { x: geometry.label.x, y: geometry.label.y, dy: "-0.45em" }, group);
+    topology.edges.set(edge.id, { group, label });
+  }
+  const nodeLayer = svgElement("g", { class: "nodes" }, svg);
+  for (const node of status.nodes) {
+    const place = places.get(node.name);
+    const group = svgElement("g", { class: "node", transform: `translate(${place.x},${place.y})` }, nodeLayer);
+    group.dataset.node = node.name;
+    svgElement("rect", { x: -BOX.width / 2, y: -BOX.height / 2, width: BOX.width, height: BOX.height, rx: 6 }, group);
+    const text = svgElement("text", {}, group);
+    svgElement("tspan", { class: "name", x: 0, y: -4 }, text).textContent = node.name;
+    const detail = svgElement("tspan", { class: "detail", x: 0, y: 13 }, text);
+    topology.nodes.set(node.name, { group, detail });
+  }
+  root.replaceChildren(svg);
+}
+
+function renderTopology(status) {
+  const shape = layOut(status);
+  const key = JSON.stringify([
+    status.nodes.map((node) => [node.name, node.role, shape.places.get(node.name)]),
+    shape.edges.map((edge) => edge.id),
+  ]);
+  if (key !== topology.shape) {
+    topology.shape = key;
+    buildTopology(status, shape);
+  }
+  for (const node of status.nodes) {
+    const drawn = topology.nodes.get(node.name);
+    const condition = node.partitioned ? "partitioned" : node.container_state === "running" ? (node.error ? "no answer" : "") : node.container_state;
+    setText(drawn.detail, `${node.role}${node.timeline ? ` · TL ${node.timeline}` : ""}${condition ? ` · ${condition}` : ""}`);
+    setData(drawn.group, "role", node.role);
+    setData(drawn.group, "state", node.container_state);
+    setData(drawn.group, "partitioned", String(node.partitioned));
+    setData(drawn.group, "splitBrain", String(shape.splitBrain && node.role === "primary"));
+  }
+  for (const edge of shape.edges) {
+    const drawn = topology.edges.get(edge.id);
+    const row = edge.row;
+    setData(drawn.group, "kind", row ? row.sync_state : "split-brain");
+    setData(drawn.group, "streaming", String(!row || row.state === "streaming"));
+    setText(drawn.label, row ? `${row.sync_state} · ${bytes(row.replay_lag_bytes)} · ${seconds(row.replay_lag)}` : "SPLIT BRAIN");
+  }
+}
+
+// ---- lag charts: each follower's points kept as columns, new ones appended each look -------------
+const SERIES = [
+  { label: "replay_lag_bytes", scale: "bytes", stroke: "#5470c6", fill: "rgba(84, 112, 198, 0.15)", value: (_, value) => bytes(value) },
+  { label: "write_lag", scale: "seconds", stroke: "#91cc75", value: (_, value) => seconds(value) },
+  { label: "flush_lag", scale: "seconds", stroke: "#fac858", value: (_, value) => seconds(value) },
+  { label: "replay_lag", scale: "seconds", stroke: "#ee6666", value: (_, value) => seconds(value) },
+];
+const lag = {
+  /** follower → { data: [times (s), replay_lag_bytes, write_lag, flush_lag, replay_lag], plot, element } */
+  followers: new Map(),
+  /** The window every chart shows, in seconds: the same for all, so that they line up. */
+  window: [0, 0],
+};
+/** Charts out of view are not drawn; each is drawn when it comes into view. */
+const chartsInView = new IntersectionObserver((entries) => {
+  let appeared = false;
+  for (const entry of entries) {
+    const follower = lag.followers.get(entry.target.dataset.follower);
+    if (!follower) continue;
+    follower.inView = entry.isIntersecting;
+    appeared ||= entry.isIntersecting && follower.stale;
+  }
+  if (appeared) schedule({ charts: true });
+});
+const chartSizes = new ResizeObserver((entries) => {
+  for (const entry of entries) {
+    const follower = lag.followers.get(entry.target.dataset.follower);
+    const width = Math.floor(entry.contentRect.width);
+    if (follower?.plot && width > 0 && width !== follower.plot.width) follower.plot.setSize({ width, height: follower.plot.height });
+  }
+});
+
+function followerLag(name) {
+  let follower = lag.followers.get(name);
+  if (!follower) {
+    follower = { data: [[], [], [], [], []], plot: null, element: null, inView: false, stale: true };
+    lag.followers.set(name, follower);
+  }
+  return follower;
+}
+
+function recordLag(time, rows) {
+  const at = Date.parse(time) / 1000;
+  for (const row of rows) {
+    const data = followerLag(row.application_name).data;
+    [at, row.replay_lag_bytes, row.write_lag, row.flush_lag, row.replay_lag].forEach((value, index) => data[index].push(value));
+  }
+  lag.window = [at - HISTORY_MS / 1000, at];
+}
+
+function loadLag(history) {
+  for (const [name, points] of Object.entries(history)) {
+    const data = followerLag(name).data;
+    for (const point of points) point.forEach((value, index) => data[index].push(index === 0 ? value / 1000 : value));
+    const last = data[0][data[0].length - 1];
+    if (last !== undefined && last > lag.window[1]) lag.window = [last - HISTORY_MS / 1000, last];
+  }
+}
+
+function makePlot(name, follower, width) {
+  return new uPlot({
+    width,
+    height: 150,
+    title: name,
+    cursor: { drag: { x: false, y: false } },
+    scales: {
+      x: { time: true, range: () => [...lag.window] },
+      bytes: { range: (_, min, max) => [Math.min(0, min ?? 0), max > 0 ? max : 1024] },
+      seconds: { range: (_, min, max) => [Math.min(0, min ?? 0), max > 0 ? max : 1] },
+    },
+    axes: [
+      { size: 30, values: (_, splits) => splits.map(tickTime) },
+      { scale: "bytes", size: 64, values: (_, splits) => splits.map(bytes) },
+      { scale: "seconds", side: 1, size: 62, values: (_, splits) => splits.map(seconds), grid: { show: false } },
+    ],
+    // Lines 1 px wide (uPlot's default): Chromium draws them as hairlines, several times faster
+    // on a software canvas than wider strokes when a follower's lag zigzags.
+    series: [{}, ...SERIES],
+  }, follower.data, follower.element);
 }
 
 function renderLag() {
-  const cutoff = Date.now() - 5 * 60_000;
-  for (const [name, points] of Object.entries(state.lag)) {
-    while (points.length > 0 && points[0][0] < cutoff) points.shift();
-    if (points.length === 0) continue;
-    chartFor(name).setOption({ series: [1, 2, 3, 4].map((index) => ({ data: points.map((point) => [point[0], point[index]]) })) });
+  const cutoff = lag.window[0];
+  const created = [];
+  for (const [name, follower] of lag.followers) {
+    const [times] = follower.data;
+    let old = 0;
+    while (old < times.length && times[old] < cutoff) old += 1;
+    if (old > 0) for (const column of follower.data) column.splice(0, old);
+    if (!follower.element) {
+      follower.element = element("div", undefined, "lag-chart");
+      follower.element.dataset.follower = name;
+      $("#lag-charts").append(follower.element);
+      created.push(follower);
+    }
+  }
+  // Widths read once all new cells are in the grid: one layout, not one per chart.
+  for (const follower of created) {
+    follower.plot = makePlot(follower.element.dataset.follower, follower, Math.floor(follower.element.clientWidth) || 360);
+    follower.stale = false;
+    chartSizes.observe(follower.element);
+    chartsInView.observe(follower.element);
+  }
+  for (const follower of lag.followers.values()) {
+    if (created.includes(follower)) continue;
+    follower.stale = !follower.inView;
+    if (follower.inView) follower.plot.setData(follower.data);
   }
 }
 
-function recordLag(time, status) {
-  const at = Date.parse(time);
-  for (const row of status.replication) {
-    (state.lag[row.application_name] ??= []).push([at, row.replay_lag_bytes, row.write_lag, row.flush_lag, row.replay_lag]);
+/** The charts that came into view since they were last drawn. */
+function renderStaleCharts() {
+  for (const follower of lag.followers.values()) {
+    if (!follower.inView || !follower.stale) continue;
+    follower.stale = false;
+    follower.plot.setData(follower.data);
   }
 }
 
-// ---- events ------------------------------------------------------------------------------------
+// ---- events: new ones put on top; the list is never redrawn -----------------------------------
 function describe(event) {
   const change = `${event.from ?? "–"} → ${event.to ?? "–"}`;
   return `${event.node}  ${event.field.replace("_", " ")} ${change}${event.primary ? ` (on ${event.primary})` : ""}`;
 }
-function addEvents(events) {
+function renderEvents(events) {
+  if (events.length === 0) return;
   const list = $("#events");
-  for (const event of events) {
+  const items = document.createDocumentFragment();
+  for (const event of events.slice(-500).reverse()) {
     const item = document.createElement("li");
     item.dataset.node = event.node;
     item.dataset.field = event.field;
-    item.innerHTML = `<time>${clock(event.time)}</time>`;
-    item.append(document.createTextNode(describe(event)));
-    list.prepend(item);
+    item.append(element("time", clock(event.time)), describe(event));
+    items.append(item);
   }
-  while (list.children.length > 500) list.lastElementChild.remove();
+  list.prepend(items);
+  while (list.childElementCount > 500) list.lastElementChild.remove();
 }
 
-// ---- the whole page ----------------------------------------------------------------------------
-function render(status, time) {
-  state.status = status;
-  $("#last-look").textContent = time ? `last look ${new Date(time).toLocaleTimeString()}` : "";
-  const warnings = $("#warnings");
-  warnings.innerHTML = "";
-  for (const warning of status.warnings) {
-    const banner = document.createElement("div");
-    banner.className = /split brain/i.test(warning) ? "banner" : "banner warning";
-    banner.textContent = `WARNING: ${warning}`;
-    warnings.append(banner);
-  }
-  renderTopology(status);
-  renderTables(status);
-  renderLag();
+// ---- the frame --------------------------------------------------------------------------------
+let shownWarnings = "";
+function renderWarnings(warnings) {
+  const key = JSON.stringify(warnings);
+  if (key === shownWarnings) return;
+  shownWarnings = key;
+  $("#warnings").replaceChildren(...warnings.map((warning) => element("div", `WARNING: ${warning}`, /split brain/i.test(warning) ? "banner" : "banner warning")));
 }
 
-function setProblem(message) {
-  $("#problem").hidden = !message;
-  $("#problem").textContent = message ?? "";
-  $("#connection").dataset.state = message ? "no lab" : "live";
-  $("#connection").textContent = message ? "no lab" : "live";
+function renderProblem(message) {
+  if ($("#problem").hidden !== !message) $("#problem").hidden = !message;
+  setText($("#problem"), message ?? "");
+  setData($("#connection"), "state", message ? "no lab" : "live");
+  setText($("#connection"), message ? "no lab" : "live");
+}
+
+function draw() {
+  state.frame = 0;
+  const started = performance.now();
+  const { status, time, events, problem, charts, arrived } = state.next;
+  state.next = { status: null, time: null, events: [], problem: undefined, charts: false, arrived: null };
+  renderEvents(events);
+  if (problem !== undefined) renderProblem(problem);
+  if (status) {
+    setText($("#last-look"), time ? `last look ${new Date(time).toLocaleTimeString()}` : "");
+    renderWarnings(status.warnings);
+    renderTopology(status);
+    renderTables(status);
+    renderLag();
+  } else if (charts) {
+    renderStaleCharts();
+  }
+  if (arrived === null) return;
+  // uPlot draws in a microtask of its own, queued by setData before this one.
+  queueMicrotask(() => keep(state.scriptMs, arrived.script + performance.now() - started));
+  measurePaint(arrived.at);
+}
+
+function schedule(change) {
+  Object.assign(state.next, change);
+  if (!state.frame) state.frame = requestAnimationFrame(draw);
 }
 
 function connect() {
@@ -288,23 +525,19 @@ function connect() {
     $("#lab-name").textContent = hello.lab;
     document.title = `repl-lab ${hello.lab}`;
     state.intervalMs = hello.interval_ms;
-    state.lag = hello.lag;
-    $("#events").innerHTML = "";
-    addEvents(hello.events);
-    setProblem(hello.problem);
-    if (hello.status) render(hello.status, hello.time);
+    for (const follower of lag.followers.values()) for (const column of follower.data) column.length = 0;
+    loadLag(hello.lag);
+    $("#events").replaceChildren();
+    schedule({ status: hello.status, time: hello.time, events: hello.events, problem: hello.problem });
   });
   source.addEventListener("tick", (message) => {
+    const at = performance.now();
     const tick = JSON.parse(message.data);
-    setProblem(null);
-    const started = performance.now();
-    recordLag(tick.time, tick.status);
-    render(tick.status, tick.time);
-    state.renderMs.push(performance.now() - started);
-    if (state.renderMs.length > 600) state.renderMs.shift();
+    recordLag(tick.time, tick.status.replication);
+    schedule({ status: tick.status, time: tick.time, problem: null, arrived: { at, script: performance.now() - at } });
   });
-  source.addEventListener("message", (message) => addEvents([JSON.parse(message.data)]));
-  source.addEventListener("problem", (message) => setProblem(JSON.parse(message.data).message));
+  source.addEventListener("message", (message) => schedule({ events: [...state.next.events, JSON.parse(message.data)] }));
+  source.addEventListener("problem", (message) => schedule({ problem: JSON.parse(message.data).message }));
   source.addEventListener("action", (message) => {
     const action = JSON.parse(message.data);
     state.busy = action.state === "started" ? action.action : null;
@@ -319,10 +552,9 @@ function confirmAction(text, fields) {
   const dialog = $("#confirm");
   $("#confirm-text").textContent = text;
   const box = $("#confirm-fields");
-  box.innerHTML = "";
+  box.replaceChildren();
   for (const field of fields) {
-    const label = document.createElement("label");
-    label.textContent = `${field.label} `;
+    const label = element("label", `${field.label} `);
     const input = document.createElement("input");
     input.name = field.name;
     input.type = field.type ?? "text";
@@ -410,11 +642,7 @@ async function loadExperiments() {
   for (const experiment of experiments) {
     const article = document.createElement("article");
     article.dataset.experiment = experiment.experiment;
-    const title = document.createElement("h3");
-    title.textContent = `${experiment.experiment} · ${experiment.dir}`;
-    const conclusion = document.createElement("p");
-    conclusion.textContent = experiment.conclusion;
-    article.append(title, conclusion);
+    article.append(element("h3", `${experiment.experiment} · ${experiment.dir}`), element("p", experiment.conclusion));
     for (const plot of experiment.plots) {
       const image = document.createElement("img");
       image.alt = `${experiment.experiment}: ${plot}`;
