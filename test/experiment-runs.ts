@@ -1,20 +1,32 @@
 // What the experiment test files share: an experiment run as a user runs it, and the labs it left.
+// Each file names its experiments' labs with a prefix of its own, so that files running side by side
+// each see only their own labs.
 import type { ExperimentResult, Row } from "../src/experiments/types.js";
 import { engine, runJson, TEST_LAB_PREFIX } from "./helpers.js";
 
-/** The labs experiments make are named with the run's prefix, so the suite's cleanup finds them if a run dies. */
-export const experimentEnv = { REPL_LAB_NAME_PREFIX: TEST_LAB_PREFIX };
-
-export async function experiment(args: string[]): Promise<ExperimentResult> {
-  const result = await runJson<ExperimentResult>(["experiment", ...args, "--quiet"], { env: experimentEnv, timeoutMs: 600_000 });
-  console.log(`${result.experiment}: ${result.conclusion}`);
-  return result;
+export interface ExperimentRuns {
+  /** The environment the CLI runs with: the labs' prefix, which the suite's cleanup knows. */
+  env: Record<string, string>;
+  run(args: string[]): Promise<ExperimentResult>;
+  /** The labs of this file's experiments still on the engine: none once an experiment has returned. */
+  labs(): Promise<string[]>;
 }
 
-/** The labs of this run's experiments still on the engine: none once an experiment has returned. */
-export async function experimentLabs(): Promise<string[]> {
-  const containers = await engine.listContainers({ "repl-lab.managed": "true" });
-  return [...new Set(containers.map((container) => container.labels["repl-lab.lab"] ?? ""))].filter((lab) => lab.startsWith(`${TEST_LAB_PREFIX}exp-`));
+export function experimentRuns(purpose: string): ExperimentRuns {
+  const prefix = `${TEST_LAB_PREFIX}${purpose}-`;
+  const env = { REPL_LAB_NAME_PREFIX: prefix };
+  return {
+    env,
+    async run(args) {
+      const result = await runJson<ExperimentResult>(["experiment", ...args, "--quiet"], { env, timeoutMs: 600_000 });
+      console.log(`${result.experiment}: ${result.conclusion}`);
+      return result;
+    },
+    async labs() {
+      const containers = await engine.listContainers({ "repl-lab.managed": "true" });
+      return [...new Set(containers.map((container) => container.labels["repl-lab.lab"] ?? ""))].filter((lab) => lab.startsWith(prefix));
+    },
+  };
 }
 
 export const by = (rows: Row[], key: string, value: string) => rows.find((row) => row[key] === value)!;

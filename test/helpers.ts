@@ -172,16 +172,40 @@ export async function connectNode(lab: string, node: string): Promise<import("pg
   return client;
 }
 
-/** Polls `status --json` until `predicate` holds; returns that status. */
+/**
+ * Looks at the lab until `predicate` holds; returns that status (the object `status --json` prints).
+ * A wait looks in this process, through the same operation the CLI calls: a new CLI process every
+ * 200 ms would cost the machine half a second of CPU a look. (The CLI's own output is tested where
+ * a test asks for it.)
+ */
 export async function statusUntil(lab: string, predicate: (status: StatusJson) => boolean, timeoutMs = 20_000): Promise<StatusJson> {
-  const { retryUntil } = await import("../src/core/retry.js");
+  const [{ retryUntil }, { status }] = await Promise.all([import("../src/core/retry.js"), import("../src/operations/status.js")]);
   let last: StatusJson | undefined;
   return retryUntil(
     async () => {
-      last = await runJson<StatusJson>(["status", "--lab", lab]);
+      last = (await status(runtime, { lab })) as unknown as StatusJson;
       return predicate(last) ? last : undefined;
     },
     { timeoutMs, intervalMs: 200, onTimeout: () => new Error(`status never matched; last: ${JSON.stringify(last && syncStates(last))}`) },
+  );
+}
+
+/** Looks until a query on a node returns rows (a row replicated there, say), in this process; returns them. */
+export async function rowsUntil(lab: string, node: string, query: string, timeoutMs = 15_000): Promise<Record<string, unknown>[]> {
+  const [{ retryUntil }, { sql }] = await Promise.all([import("../src/core/retry.js"), import("../src/operations/sql.js")]);
+  let last = "no answer yet";
+  return retryUntil(
+    async () => {
+      try {
+        const { rows } = await sql(runtime, { lab, node, query });
+        last = JSON.stringify(rows);
+        return rows.length > 0 ? rows : undefined;
+      } catch (error) {
+        last = (error as Error).message;
+        return undefined;
+      }
+    },
+    { timeoutMs, intervalMs: 100, onTimeout: () => new Error(`${node} never returned rows for ${query} (last: ${last})`) },
   );
 }
 

@@ -6,6 +6,7 @@ import dockerModemSshAgent from "docker-modem/lib/ssh.js";
 import { Agent, type ClientRequestArgs } from "node:http";
 import { PassThrough, type Duplex, type Readable } from "node:stream";
 import { EngineUnreachableError, InterruptedError, LabError, ReplLabError } from "../core/errors.js";
+import { retryUntil } from "../core/retry.js";
 import { debug } from "../core/log.js";
 import type {
   ContainerDetails,
@@ -246,16 +247,21 @@ export class DockerEngine implements ContainerEngine {
   async removeNetwork(id: string): Promise<void> {
     await this.call(`remove network ${short(id)}`, async () => {
       // The engine may still be detaching a container that was just removed ("has active endpoints").
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.docker.getNetwork(id).remove();
-          return;
-        } catch (error) {
-          if (statusCode(error) === 404) return;
-          if (attempt >= 20 || !/active endpoints/.test(engineMessage(error))) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 250));
-        }
-      }
+      let busy: unknown;
+      await retryUntil(
+        async () => {
+          try {
+            await this.docker.getNetwork(id).remove();
+            return true;
+          } catch (error) {
+            if (statusCode(error) === 404) return true;
+            if (!/active endpoints/.test(engineMessage(error))) throw error;
+            busy = error;
+            return undefined;
+          }
+        },
+        { timeoutMs: 5000, intervalMs: 250, onTimeout: () => busy as Error },
+      );
     });
   }
 

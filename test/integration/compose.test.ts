@@ -3,8 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { retryUntil } from "../../src/core/retry.js";
-import { dropLab, labResources, nothing, runChecked, runCli, runCommand, runJson, type StatusJson, syncStates, uniqueLab } from "../helpers.js";
+import { dropLab, labResources, nothing, rowsUntil, runChecked, runCli, runCommand, runJson, type StatusJson, statusUntil, syncStates, uniqueLab } from "../helpers.js";
 
 /** `docker compose` (v2) where the plugin is installed, else `docker-compose` (v1). */
 async function composeCommand(): Promise<string[]> {
@@ -36,25 +35,18 @@ describe("a rendered compose file", () => {
     expect(rendered.code).toBe(0);
     await compose("up", "-d");
     // The containers carry repl-lab's labels, so repl-lab can watch a lab it did not start.
-    const status = await retryUntil(
-      async () => {
-        const current = await runJson<StatusJson>(["status", "--lab", lab]).catch(() => undefined);
-        const states = current ? syncStates(current) : {};
-        return states.standby1 === "streaming/sync/1" && states.standby2 === "streaming/potential/2" ? current : undefined;
-      },
-      { timeoutMs: 120_000, intervalMs: 500, onTimeout: async () => new Error(`compose lab never streamed:\n${await compose("logs", "--tail", "20")}`) },
-    );
+    const streaming = (current: StatusJson) => syncStates(current).standby1 === "streaming/sync/1" && syncStates(current).standby2 === "streaming/potential/2";
+    await statusUntil(lab, streaming, 120_000).catch(async (error: Error) => {
+      throw new Error(`compose lab never streamed (${error.message}):\n${await compose("logs", "--tail", "20")}`);
+    });
+    // As a user sees it, through the CLI.
+    const status = await runJson<StatusJson>(["status", "--lab", lab]);
+    expect(streaming(status)).toBe(true);
     expect(status.nodes.map((node) => `${node.name}:${node.role}:${node.network_delay_ms ?? "-"}`)).toEqual(["leader:primary:-", "standby1:standby:10", "standby2:standby:10"]);
 
     expect((await runCli(["sql", "--lab", lab, "leader", "CREATE TABLE c (v text); INSERT INTO c VALUES ('via compose')"])).code).toBe(0);
-    const rows = await retryUntil(
-      async () => {
-        const read = await runJson<{ v: string }[]>(["sql", "--lab", lab, "standby2", "SELECT v FROM c"]).catch(() => []);
-        return read.length > 0 ? read : undefined;
-      },
-      { timeoutMs: 10_000, intervalMs: 200, onTimeout: () => new Error("standby2 never showed the row") },
-    );
-    expect(rows).toEqual([{ v: "via compose" }]);
+    await rowsUntil(lab, "standby2", "SELECT v FROM c");
+    expect(await runJson(["sql", "--lab", lab, "standby2", "SELECT v FROM c"])).toEqual([{ v: "via compose" }]);
 
     await compose("down", "-v");
     expect(await labResources(lab)).toEqual(nothing);
@@ -67,13 +59,12 @@ describe("a rendered compose file", () => {
     try {
       expect((await runCli(["render", "--lab", haLab, "--ha", "--followers", "1", "-o", haFile])).code).toBe(0);
       await haCompose("up", "-d");
-      const status = await retryUntil(
-        async () => {
-          const current = await runJson<StatusJson & { patroni?: { leader: string | null; members: { state: string }[] } | null }>(["status", "--lab", haLab]).catch(() => undefined);
-          return current?.patroni?.leader && current.patroni.members.some((member) => member.state === "streaming") ? current : undefined;
-        },
-        { timeoutMs: 120_000, intervalMs: 500, onTimeout: async () => new Error(`compose HA lab never streamed:\n${await haCompose("logs", "--tail", "20")}`) },
-      );
+      type HaStatus = StatusJson & { patroni?: { leader: string | null; members: { state: string }[] } | null };
+      const elected = (current: HaStatus) => Boolean(current.patroni?.leader && current.patroni.members.some((member) => member.state === "streaming"));
+      await statusUntil(haLab, elected, 120_000).catch(async (error: Error) => {
+        throw new Error(`compose HA lab never streamed (${error.message}):\n${await haCompose("logs", "--tail", "20")}`);
+      });
+      const status = await runJson<HaStatus>(["status", "--lab", haLab]);
       expect(status.patroni?.members).toHaveLength(2);
       await haCompose("down", "-v");
       expect(await labResources(haLab)).toEqual(nothing);

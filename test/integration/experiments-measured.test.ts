@@ -6,7 +6,11 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { by, experiment, experimentLabs, num } from "../experiment-runs.js";
+import { by, experimentRuns, num } from "../experiment-runs.js";
+
+const experiments = experimentRuns("ms");
+const experiment = experiments.run;
+const experimentLabs = experiments.labs;
 
 describe("experiment", () => {
   afterAll(async () => {

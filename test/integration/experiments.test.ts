@@ -1,69 +1,13 @@
-// The experiments whose assertions are about what is lost or kept (writes, WAL, leader locks), and
-// the options and interruption of any experiment, short, as a user runs them: real clients against
-// real servers in labs the experiment makes and removes.
+// An experiment's options (refused before any lab exists), a lab given with --lab (its settings put
+// back), and Ctrl-C (the labs it made removed). Each experiment's own test: experiments-*.test.ts.
 import { afterAll, describe, expect, it } from "vitest";
-import { by, experiment, experimentEnv as env, experimentLabs, num } from "../experiment-runs.js";
+import { experimentRuns } from "../experiment-runs.js";
 import { labsRemovedAfterAll, runCli, runJson, type CliResult } from "../helpers.js";
 
-describe("experiment", () => {
-  afterAll(async () => {
-    expect(await experimentLabs()).toEqual([]);
-  });
-
-  it("failover-loss: with 50 ms on the links async loses acknowledged writes past the fork point; on and remote_apply lose none", async () => {
-    const result = await experiment(["failover-loss", "--trials", "2", "--modes", "async,on,remote_apply", "--network-delay", "50ms", "--warmup", "1s"]);
-    const rows = (mode: string) => result.results.filter((row) => row.mode === mode);
-    const lost = (mode: string) => rows(mode).reduce((sum, row) => sum + num(row, "lost"), 0);
-    expect(lost("async")).toBeGreaterThan(0);
-    for (const row of rows("async")) expect(row.lost_beyond_fork).toBe(row.lost);
-    expect(lost("on")).toBe(0);
-    expect(lost("remote_apply")).toBe(0);
-    for (const row of result.results) {
-      expect(num(row, "acked")).toBeGreaterThan(0);
-      expect(num(row, "unavailable_ms")).toBeGreaterThan(0);
-      expect(String(row.fork_lsn)).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
-    }
-  });
-
-  it("failover-loss --ha: Patroni fails over by itself; async loses acknowledged writes past the fork point, its synchronous mode none", async () => {
-    const result = await experiment(["failover-loss", "--ha", "--trials", "1", "--modes", "async,on", "--network-delay", "50ms", "--warmup", "1s"]);
-    const row = (mode: string) => by(result.results, "mode", mode);
-    expect(num(row("async"), "lost")).toBeGreaterThan(0);
-    expect(row("async").lost_beyond_fork).toBe(row("async").lost);
-    expect(num(row("on"), "lost")).toBe(0);
-    // Nobody promoted: the window is the killed leader's lock expiring (ttl 20 s).
-    for (const mode of ["async", "on"]) expect(num(row(mode), "unavailable_ms")).toBeGreaterThan(15_000);
-    expect(result.conclusion).toMatch(/Patroni failing over by itself/);
-  });
-
-  it("slot-retention: a slot lets the standby catch up; without one, or past max_slot_wal_keep_size, it cannot, and status says so", async () => {
-    const result = await experiment(["slot-retention", "--wal", "128MB"]);
-    const row = (mode: string) => by(result.results, "mode", mode);
-    expect(row("slot")).toMatchObject({ caught_up: true });
-    expect(num(row("slot"), "retained_bytes_max")).toBeGreaterThanOrEqual(0.9 * num(row("slot"), "wal_written_bytes"));
-    expect(row("no-slot")).toMatchObject({ caught_up: false });
-    expect(String(row("no-slot").standby_log)).toMatch(/requested WAL segment \S+ has already been removed/);
-    expect(String(row("no-slot").status_warning)).toContain("rebuild it with `repl-lab rejoin standby1 --reclone`");
-    const seen = row("max-slot-wal-keep-size").wal_status_seen as string[];
-    expect(seen[0]).toBe("reserved");
-    expect(seen.at(-1)).toBe("lost");
-    expect(row("max-slot-wal-keep-size")).toMatchObject({ caught_up: false });
-  });
-
-  it("ha-failover: a killed leader's lock expires after ttl, a stopped one's is released at once; each phase follows the one before", async () => {
-    const result = await experiment(["ha-failover", "--trials", "1"]);
-    const kill = by(result.results, "fault", "kill");
-    const stop = by(result.results, "fault", "stop");
-    for (const row of [kill, stop]) {
-      const phases = ["lock_gone_p50_ms", "new_leader_p50_ms", "promoted_p50_ms", "first_write_p50_ms"].map((key) => num(row, key));
-      expect(phases).toEqual([...phases].sort((a, b) => a - b));
-    }
-    // ttl 20 s: the lock outlives a SIGKILLed leader by about that; a clean stop releases it.
-    expect(num(kill, "lock_gone_p50_ms")).toBeGreaterThan(15_000);
-    expect(num(kill, "first_write_p50_ms")).toBeLessThan(20_000 + 1000 + 2000 + 10_000);
-    expect(num(stop, "first_write_p50_ms")).toBeLessThan(num(kill, "lock_gone_p50_ms"));
-  });
-});
+const experiments = experimentRuns("opt");
+const experiment = experiments.run;
+const experimentLabs = experiments.labs;
+const env = experiments.env;
 
 describe("experiment options and interruption", () => {
   const lab = labsRemovedAfterAll(afterAll);

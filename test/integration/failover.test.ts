@@ -5,25 +5,27 @@ import type { PromoteResult } from "../../src/operations/promote.js";
 import type { RejoinResult } from "../../src/operations/rejoin.js";
 import type { SwitchoverResult } from "../../src/operations/switchover.js";
 import { retryUntil } from "../../src/core/retry.js";
-import { connectNode, dropLab, runCli, runJson, type StatusJson, statusUntil, uniqueLab } from "../helpers.js";
+import { connectNode, dropLab, runCli, runJson, runtime, type StatusJson, statusUntil, uniqueLab } from "../helpers.js";
 
 let lab = "";
 afterEach(async () => {
   await dropLab(lab);
 });
 
+/** The ids in t on a node, read in this process (the CLI's sql is tested elsewhere). */
 async function rowsOn(node: string): Promise<number[]> {
-  const rows = await runJson<{ id: number }[]>(["sql", "--lab", lab, node, "SELECT id FROM t ORDER BY id"]);
-  return rows.map((row) => row.id);
+  const { sql } = await import("../../src/operations/sql.js");
+  return (await sql(runtime, { lab, node, query: "SELECT id FROM t ORDER BY id" })).rows.map((row) => Number(row.id));
 }
 
+/** Waits until a node has exactly these rows of t. */
 async function eventuallyRowsOn(node: string, expected: number[]): Promise<void> {
   await retryUntil(
     async () => {
       const rows = await rowsOn(node).catch(() => []);
       return JSON.stringify(rows) === JSON.stringify(expected) ? true : undefined;
     },
-    { timeoutMs: 15_000, intervalMs: 200, onTimeout: async () => new Error(`${node} has ${JSON.stringify(await rowsOn(node).catch(() => "?"))}`) },
+    { timeoutMs: 15_000, intervalMs: 100, onTimeout: async () => new Error(`${node} has ${JSON.stringify(await rowsOn(node).catch(() => "?"))}`) },
   );
 }
 

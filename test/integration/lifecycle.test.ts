@@ -2,8 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UpResult } from "../../src/operations/up.js";
-import { retryUntil } from "../../src/core/retry.js";
-import { dropLab, engine, labResources, nothing, runCli, runJson, type StatusJson, syncStates, uniqueLab } from "../helpers.js";
+import { dropLab, engine, labResources, nothing, rowsUntil, runCli, runJson, type StatusJson, syncStates, uniqueLab } from "../helpers.js";
 
 describe("a lab with two followers and --sync standby1", () => {
   const lab = uniqueLab("life");
@@ -69,14 +68,9 @@ describe("a lab with two followers and --sync standby1", () => {
     const write = await runCli(["sql", "--lab", lab, "leader", `CREATE TABLE seen (note text); INSERT INTO seen VALUES ('${marker}')`]);
     expect(write.code).toBe(0);
     for (const follower of ["standby1", "standby2"]) {
-      const rows = await retryUntil(
-        async () => {
-          const read = await runJson<{ note: string }[]>(["sql", "--lab", lab, follower, "SELECT note FROM seen"]).catch(() => []);
-          return read.length > 0 ? read : undefined;
-        },
-        { timeoutMs: 10_000, intervalMs: 200, onTimeout: () => new Error(`${follower} never showed the row`) },
-      );
-      expect(rows).toEqual([{ note: marker }]);
+      await rowsUntil(lab, follower, "SELECT note FROM seen");
+      // Read back as a user reads it, once it is there.
+      expect(await runJson(["sql", "--lab", lab, follower, "SELECT note FROM seen"])).toEqual([{ note: marker }]);
     }
   });
 

@@ -1,0 +1,31 @@
+// failover-loss, short, as a user runs it: the leader killed under writers, the most advanced standby
+// promoted, the acknowledged writes that are gone counted. Labs of its own, removed at the end.
+import { afterAll, describe, expect, it } from "vitest";
+import { experimentRuns, num } from "../experiment-runs.js";
+
+const experiments = experimentRuns("fl");
+const experiment = experiments.run;
+const experimentLabs = experiments.labs;
+
+describe("experiment", () => {
+  afterAll(async () => {
+    expect(await experimentLabs()).toEqual([]);
+  });
+
+  it("failover-loss: with 50 ms on the links async loses acknowledged writes past the fork point; on and remote_apply lose none", async () => {
+    // Two trials of async (a kill can land where nothing was in flight), one of each synchronous mode.
+    const asynchronous = await experiment(["failover-loss", "--trials", "2", "--modes", "async", "--network-delay", "50ms", "--warmup", "1s"]);
+    const synchronous = await experiment(["failover-loss", "--trials", "1", "--modes", "on,remote_apply", "--network-delay", "50ms", "--warmup", "1s"]);
+    const rows = (mode: string) => [...asynchronous.results, ...synchronous.results].filter((row) => row.mode === mode);
+    const lost = (mode: string) => rows(mode).reduce((sum, row) => sum + num(row, "lost"), 0);
+    expect(lost("async")).toBeGreaterThan(0);
+    for (const row of rows("async")) expect(row.lost_beyond_fork).toBe(row.lost);
+    expect(lost("on")).toBe(0);
+    expect(lost("remote_apply")).toBe(0);
+    for (const row of [...asynchronous.results, ...synchronous.results]) {
+      expect(num(row, "acked")).toBeGreaterThan(0);
+      expect(num(row, "unavailable_ms")).toBeGreaterThan(0);
+      expect(String(row.fork_lsn)).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    }
+  });
+});
