@@ -162,8 +162,8 @@ export function syncStates(status: StatusJson): Record<string, string> {
 
 /** A pg client on a node, from the URL `repl-lab env` prints; the caller ends it. */
 export async function connectNode(lab: string, node: string): Promise<import("pg").Client> {
-  const { default: pg } = await import("pg");
-  const urls = await runJson<Record<string, string>>(["env", "--lab", lab]);
+  const [{ default: pg }, { env }] = await Promise.all([import("pg"), import("../src/operations/env.js")]);
+  const urls = await env(runtime, { lab });
   const url = urls[node];
   if (!url) throw new Error(`${node} has no URL in ${JSON.stringify(urls)}`);
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });

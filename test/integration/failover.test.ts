@@ -81,6 +81,7 @@ describe("switchover", () => {
 
     const acknowledged: number[] = [];
     let failures = 0;
+    let lastError: unknown;
     let stop = false;
     const writer = (async () => {
       const targets = ["leader", "standby2"];
@@ -92,9 +93,10 @@ describe("switchover", () => {
           await client.query("INSERT INTO t VALUES ($1)", [id]);
           acknowledged.push(id);
           id += 1;
-        } catch {
+        } catch (error) {
           // Refused (read-only standby, server shutting down, connection gone): try the other node.
           failures += 1;
+          lastError = error;
           await client?.end().catch(() => undefined);
           client = undefined;
           target = (target + 1) % targets.length;
@@ -109,7 +111,7 @@ describe("switchover", () => {
       retryUntil(async () => (acknowledged.length >= count ? true : undefined), {
         timeoutMs: 30_000,
         intervalMs: 20,
-        onTimeout: () => new Error(`the writer acknowledged only ${acknowledged.length} of ${count} writes`),
+        onTimeout: () => new Error(`the writer acknowledged only ${acknowledged.length} of ${count} writes (${failures} refused; last: ${String(lastError)})`),
       });
     await acknowledgedAtLeast(10);
     const result = await runJson<SwitchoverResult>(["switchover", "--lab", lab, "standby2"]);
