@@ -65,7 +65,9 @@ describe("the packed package", () => {
   });
 
   it("installs from its tarball into a fresh project, type-checks, and runs a lab from a script", async () => {
-    const packed = await run("npm", ["pack", "--silent", "--pack-destination", project], { cwd: root, maxBuffer: 1 << 24 });
+    // --ignore-scripts: the run's setup built dist/ (npm test runs scripts/setup.sh), and prepack's
+    // build would empty it under the files running beside this one. The tarball holds that build.
+    const packed = await run("npm", ["pack", "--silent", "--ignore-scripts", "--pack-destination", project], { cwd: root, maxBuffer: 1 << 24 });
     const tarball = join(project, packed.stdout.trim().split("\n").pop()!);
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "uses-repl-lab", private: true, type: "module" }));
     await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", tarball], { cwd: project, maxBuffer: 1 << 24 });
