@@ -9,7 +9,6 @@ const SERIAL = [
   "test/integration/experiments-measured.test.ts",
   "test/integration/link-delay.test.ts",
   "test/integration/sizes.test.ts",
-  "test/integration/faults.test.ts",
 ];
 
 // What every project shares. (Not by `extends: true`: a project that extends the root config runs
