@@ -3,7 +3,8 @@
 # Docker engine (installed and started only where none answers and we are root on Debian), the
 # compose tool, PostgreSQL's client tools, Chromium (for the dashboard's browser tests), and a
 # PostgreSQL image (the official postgres:17 where a registry answers, else repl-lab/postgres:17
-# built from Debian's packages); with --ha also repl-lab/postgres-ha:17 (Patroni and etcd).
+# built from Debian's packages), the packet-filter helper repl-lab/netfilter:1 (for partition); with
+# --ha also repl-lab/postgres-ha:17 (Patroni and etcd).
 # Safe to run again: a ready machine takes ~1 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -93,6 +94,19 @@ elif ! have_image postgres:17 && ! have_image repl-lab/postgres:17; then
     say "no registry answers: building repl-lab/postgres:17 from Debian's packages (about a minute)"
     command -v mmdebstrap > /dev/null || { root_on_debian && apt_install mmdebstrap; }
     node bin/repl-lab.cjs image build --pg 17 > /dev/null
+  fi
+fi
+
+# 6b. The packet-filter helper `repl-lab partition` loads its rules with: repl-lab/netfilter:1
+#     (nftables alone). From templates/netfilter/Dockerfile where a registry answers, else from
+#     Debian's packages (about 30 s once).
+if ! have_image repl-lab/netfilter:1; then
+  if docker build -q -t repl-lab/netfilter:1 templates/netfilter > /dev/null 2>&1; then
+    say "built repl-lab/netfilter:1 from templates/netfilter/Dockerfile"
+  else
+    say "building repl-lab/netfilter:1 (nftables, for partition) from Debian's packages (about 30 s)"
+    command -v mmdebstrap > /dev/null || { root_on_debian && apt_install mmdebstrap; }
+    node bin/repl-lab.cjs image build --netfilter > /dev/null
   fi
 fi
 

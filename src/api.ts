@@ -15,6 +15,7 @@ import { down } from "./operations/down.js";
 import { env } from "./operations/env.js";
 import { events } from "./operations/events.js";
 import { fault, type FaultResult } from "./operations/fault.js";
+import { heal, partition, type PartitionResult } from "./operations/partition.js";
 import { ls } from "./operations/ls.js";
 import { promote, type PromoteResult } from "./operations/promote.js";
 import { rejoin, type RejoinResult } from "./operations/rejoin.js";
@@ -190,12 +191,19 @@ export class Lab implements AsyncDisposable {
   unpause(node: string): Promise<FaultResult> {
     return this.fault("unpause", node);
   }
-  /** Cuts the node off the lab network. */
-  partition(node: string): Promise<FaultResult> {
-    return this.fault("partition", node);
+  /**
+   * A network partition by packet filter: `partition("leader")` cuts the node from every other
+   * member, `partition({ groups: "leader,etcd1 | standby1,standby2", oneWay?: true })` splits the
+   * lab into groups; clients and DNS still reach every node. `partition("leader", { isolate: true })`
+   * takes the node off the lab network instead.
+   */
+  partition(target: string | { groups: string; oneWay?: boolean }, options: { isolate?: boolean } = {}): Promise<PartitionResult> {
+    const cut = typeof target === "string" ? { node: target, isolate: options.isolate } : { groups: target.groups, oneWay: target.oneWay };
+    return partition(this.runtime, { lab: this.name, ...cut }, progressTo(this.onProgress));
   }
-  heal(node: string): Promise<FaultResult> {
-    return this.fault("heal", node);
+  /** Removes the cut (and puts isolated nodes back); with a node, only what concerns it. */
+  heal(node?: string): Promise<PartitionResult> {
+    return heal(this.runtime, { lab: this.name, node }, progressTo(this.onProgress));
   }
 
   /** Lag on demand on a standby: `{ apply: "2s" }` (recovery_min_apply_delay), `{ network: "50ms" }`, or `{ clear: true }`. */
@@ -256,6 +264,10 @@ export class Lab implements AsyncDisposable {
         return this.rejoin(action.node, { reclone: action.reclone ?? false });
       case "delay":
         return this.delay(action.node, { apply: action.apply, network: action.network, clear: action.clear });
+      case "partition":
+        return action.groups !== undefined ? this.partition({ groups: action.groups, oneWay: action.one_way }) : this.partition(action.node!, { isolate: action.isolate });
+      case "heal":
+        return this.heal(action.node);
       case "sync":
         if (action.set !== undefined) return this.sync.set(action.set);
         if (action.off) return this.sync.off();

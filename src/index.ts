@@ -21,6 +21,8 @@ export type { CheckItem, CheckResult } from "./operations/check.js";
 export type { DelayResult } from "./operations/delay.js";
 export type { ScenarioResult, ScenarioRunResult, StepResult } from "./scenario/run.js";
 export type { FaultResult } from "./operations/fault.js";
+export type { PartitionOptions, PartitionResult } from "./operations/partition.js";
+export type { PartitionMap } from "./core/partition.js";
 export type { PromoteResult } from "./operations/promote.js";
 export type { RejoinResult } from "./operations/rejoin.js";
 export type { SwitchoverResult } from "./operations/switchover.js";

@@ -131,6 +131,10 @@ export class FakeEngine implements ContainerEngine {
             ? (container.spec.ports ?? []).map((port) => ({ containerPort: port.containerPort, hostIp: port.hostIp, hostPort: port.hostPort ?? 40000 + Number(container.id.slice(1)) }))
             : [],
         networks: container.state === "running" || container.state === "paused" ? [...container.networks] : [],
+        addresses:
+          container.state === "running" || container.state === "paused"
+            ? Object.fromEntries([...container.networks].map((network) => [network, `10.0.0.${Number(container.id.slice(1)) % 250}`]))
+            : {},
       }));
   }
 

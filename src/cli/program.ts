@@ -13,6 +13,7 @@ import { registerFault } from "./commands/faults.js";
 import { registerImage } from "./commands/image.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerLs } from "./commands/ls.js";
+import { registerHeal, registerPartition } from "./commands/partition.js";
 import { registerPromote } from "./commands/promote.js";
 import { registerPsql } from "./commands/psql.js";
 import { registerRejoin } from "./commands/rejoin.js";
@@ -37,6 +38,8 @@ const COMMANDS: [string, (program: Command) => void][] = [
   ["psql", registerPsql],
   ["logs", registerLogs],
   ...FAULT_ACTIONS.map((action): [string, (program: Command) => void] => [action, (program) => registerFault(program, action)]),
+  ["partition", registerPartition],
+  ["heal", registerHeal],
   ["delay", registerDelay],
   ["sync", registerSync],
   ["promote", registerPromote],

@@ -2,15 +2,17 @@
 // POST /api/actions/<verb> and the library's lab.act() all carry, checked by one schema here and
 // carried out by the Lab (api.ts) through the same operations as the CLI.
 import * as z from "zod";
-import { FAULT_ACTIONS, SYNC_COMMIT_LEVELS, type FaultAction } from "./constants.js";
+import { FAULT_ACTIONS, PARTITION_ACTIONS, SYNC_COMMIT_LEVELS, type FaultAction } from "./constants.js";
 import { parseDuration } from "./duration.js";
 import { UsageError } from "./errors.js";
 
-export const ACTION_VERBS = [...FAULT_ACTIONS, "promote", "switchover", "rejoin", "delay", "sync"] as const;
+export const ACTION_VERBS = [...FAULT_ACTIONS, ...PARTITION_ACTIONS, "promote", "switchover", "rejoin", "delay", "sync"] as const;
 export type ActionVerb = (typeof ACTION_VERBS)[number];
 
 export type LabAction =
   | { verb: FaultAction | "promote" | "switchover"; node: string }
+  | { verb: "partition"; node?: string; groups?: string; one_way?: boolean; isolate?: boolean }
+  | { verb: "heal"; node?: string }
   | { verb: "rejoin"; node: string; reclone?: boolean }
   | { verb: "delay"; node: string; apply?: string; network?: string; clear?: boolean }
   | { verb: "sync"; set?: string; off?: true; commit?: string };
@@ -25,6 +27,17 @@ const delayText = (maxMs: number, example: string) =>
 
 const bodies = {
   node: z.strictObject({ node }),
+  partition: z
+    .strictObject({
+      node: node.optional(),
+      groups: z.string({ error: 'must be groups of members such as "leader,etcd1 | standby1,standby2"' }).min(1).optional(),
+      one_way: z.boolean({ error: "must be true or false" }).optional(),
+      isolate: z.boolean({ error: "must be true or false" }).optional(),
+    })
+    .refine((body) => (body.node === undefined) !== (body.groups === undefined), "gives a node or groups (one of them)")
+    .refine((body) => !body.one_way || body.groups !== undefined, "one_way goes with groups")
+    .refine((body) => !body.isolate || body.node !== undefined, "isolate goes with a node"),
+  heal: z.strictObject({ node: node.optional() }),
   rejoin: z.strictObject({ node, reclone: z.boolean({ error: "must be true or false" }).optional() }),
   delay: z
     .strictObject({ node, apply: delayText(3_600_000, "2s").optional(), network: delayText(60_000, "20ms").optional(), clear: z.literal(true, { error: "must be true (or left out)" }).optional() })
@@ -51,7 +64,7 @@ export function parseAction(verb: string, body: unknown): LabAction {
   if (!isActionVerb(verb)) {
     throw new UsageError(`unknown action "${verb}"`, { hint: `actions are ${ACTION_VERBS.join(", ")}` });
   }
-  const schema = verb === "rejoin" || verb === "delay" || verb === "sync" ? bodies[verb] : bodies.node;
+  const schema = verb === "rejoin" || verb === "delay" || verb === "sync" || verb === "partition" || verb === "heal" ? bodies[verb] : bodies.node;
   const parsed = schema.safeParse(body ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -67,6 +80,12 @@ export function describeAction(action: LabAction): string {
       return `rejoin ${action.node}${action.reclone ? " --reclone" : ""}`;
     case "delay":
       return `delay ${action.node}${action.apply ? ` --apply ${action.apply}` : ""}${action.network ? ` --network ${action.network}` : ""}${action.clear ? " --clear" : ""}`;
+    case "partition":
+      return action.groups !== undefined
+        ? `partition --groups "${action.groups}"${action.one_way ? " --one-way" : ""}`
+        : `partition ${action.isolate ? "--isolate " : ""}${action.node}`;
+    case "heal":
+      return action.node === undefined ? "heal" : `heal ${action.node}`;
     case "sync":
       return action.set !== undefined ? `sync set ${action.set}` : action.off ? "sync off" : `sync commit ${action.commit}`;
     default:

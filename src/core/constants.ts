@@ -10,8 +10,11 @@ export type SyncCommit = (typeof SYNC_COMMIT_LEVELS)[number];
 export type Role = "primary" | "standby";
 
 /** Faults and their repairs, each one Docker operation on one of the lab's containers. */
-export const FAULT_ACTIONS = ["kill", "stop", "start", "restart", "pause", "unpause", "partition", "heal"] as const;
+export const FAULT_ACTIONS = ["kill", "stop", "start", "restart", "pause", "unpause"] as const;
 export type FaultAction = (typeof FAULT_ACTIONS)[number];
+
+/** Cuts between lab members (packet filters, or a node off the network) and their repair: operations/partition.ts. */
+export const PARTITION_ACTIONS = ["partition", "heal"] as const;
 
 export const DEFAULT_LAB = "default";
 

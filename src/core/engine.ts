@@ -30,6 +30,8 @@ export interface ContainerSpec {
   user?: string;
   mounts?: VolumeMount[];
   network?: { name: string; aliases: string[] };
+  /** Join this container's network namespace instead of a network (a helper that acts on a node's network, such as its packet filter). */
+  networkOf?: string;
   ports?: PortBinding[];
   /** The signal `stop` sends before it kills. */
   stopSignal?: string;
@@ -49,6 +51,8 @@ export interface ContainerSummary {
   ports: { containerPort: number; hostIp: string; hostPort: number }[];
   /** Networks the container is attached to. */
   networks: string[];
+  /** Its IPv4 address on each of them. */
+  addresses: Record<string, string>;
 }
 
 export interface ContainerDetails {

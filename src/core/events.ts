@@ -6,7 +6,8 @@ export interface LabEvent {
   node: string;
   field:
     | "container"
-    | "partitioned"
+    | "isolated"
+    | "cannot_reach"
     | "role"
     | "server"
     | "timeline"
@@ -34,7 +35,7 @@ const show = (value: unknown): string | null => (value === null || value === und
 function lockGone(previous: LabStatus, holder: string | null): string {
   const node = previous.nodes.find((candidate) => candidate.name === holder);
   if (!node) return "nobody";
-  return node.container_state !== "running" || node.partitioned ? "nobody (expired)" : "nobody (released)";
+  return node.container_state !== "running" || node.isolated || node.cannot_reach.length > 0 ? "nobody (expired)" : "nobody (released)";
 }
 
 export function diffStatus(previous: LabStatus | undefined, next: LabStatus): LabEvent[] {
@@ -45,7 +46,9 @@ export function diffStatus(previous: LabStatus | undefined, next: LabStatus): La
       if (show(from) !== show(to)) events.push({ node: node.name, field, from: show(from), to: show(to) });
     };
     change("container", before?.container_state, node.container_state);
-    if (before?.partitioned !== node.partitioned && (before || node.partitioned)) change("partitioned", before?.partitioned ?? false, node.partitioned);
+    if (before?.isolated !== node.isolated && (before || node.isolated)) change("isolated", before?.isolated ?? false, node.isolated);
+    const reach = (list: string[] | undefined) => (list && list.length > 0 ? list.join(", ") : null);
+    change("cannot_reach", reach(before?.cannot_reach), reach(node.cannot_reach));
     const answers = (status: typeof node | undefined) => (status === undefined ? null : status.role_source === "server" ? "answering" : "not answering");
     change("server", answers(before), answers(node));
     if (node.role_source === "server") change("role", before?.role_source === "server" ? before.role : null, node.role);

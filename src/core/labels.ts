@@ -16,6 +16,8 @@ export const LABEL = {
   managed: "repl-lab.managed",
   /** A one-off helper's deadline (ms since the epoch): one still there after it was left by a command that died. */
   expires: "repl-lab.expires",
+  /** On the lab's partition marker: the cut in force (core/partition.ts), as JSON. */
+  partition: "repl-lab.partition",
 } as const;
 
 /** The role label of an HA lab's etcd members, which are containers of the lab but not PostgreSQL nodes. */
@@ -23,6 +25,12 @@ export const ETCD_ROLE = "etcd";
 
 /** Containers created for a check or a one-off job (not part of the lab's topology) carry this as their node label. */
 export const CHECK_NODE = "_check";
+
+/**
+ * The node label of a lab's partition marker: a container created and never started, whose labels
+ * hold the cut in force, so that the cut is part of the lab's state in the engine like the rest.
+ */
+export const PARTITION_NODE = "_partition";
 
 export function labLabels(lab: string): Record<string, string> {
   return { [LABEL.managed]: "true", [LABEL.lab]: lab };
@@ -42,6 +50,7 @@ export const names = {
   network: (lab: string) => `repl-lab-${lab}`,
   container: (lab: string, node: string) => `repl-lab-${lab}-${node}`,
   volume: (lab: string, node: string) => `repl-lab-${lab}-${node}-data`,
+  partitionMarker: (lab: string) => `repl-lab-${lab}-partition`,
 };
 
 /** A lab's name: it goes into container, volume and network names and the engine API's paths. */

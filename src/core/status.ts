@@ -1,6 +1,7 @@
 // What a lab looks like at one moment, keyed by PostgreSQL's own names: the shape of `status --json`,
 // of the library's lab.status() and of every snapshot watchLab() produces.
 import type { ContainerState } from "./engine.js";
+import { memberRules, type PartitionMap } from "./partition.js";
 
 export interface NodeStatus {
   name: string;
@@ -12,8 +13,10 @@ export interface NodeStatus {
   role_source: "server" | "data" | "label";
   container: string;
   container_state: ContainerState;
-  /** Running but cut off the lab network (`repl-lab partition`). */
-  partitioned: boolean;
+  /** Running but off the lab network (`repl-lab partition --isolate`): not even clients reach it. */
+  isolated: boolean;
+  /** Members its packets cannot reach, by the cut in force (`repl-lab partition`); empty when none. */
+  cannot_reach: string[];
   host_port: number | null;
   timeline: number | null;
   current_lsn: string | null;
@@ -91,7 +94,8 @@ export interface PatroniView {
 export interface EtcdMember {
   name: string;
   container_state: ContainerState;
-  partitioned: boolean;
+  isolated: boolean;
+  cannot_reach: string[];
   /** The member's id, as etcd prints it (hex). */
   id: string;
   /** Whether it answered its status request. */
@@ -114,6 +118,8 @@ export interface LabStatus {
   replication: ReplicationStatus[];
   slots: SlotStatus[];
   warnings: string[];
+  /** The cut by packet filter in force (`repl-lab partition`): groups of members that cannot reach each other; null when none. */
+  partition: PartitionMap | null;
   /** HA mode only: Patroni's view (null when no Patroni answers) and etcd's members. */
   patroni?: PatroniView | null;
   etcd?: EtcdView;
@@ -127,4 +133,15 @@ export function primariesOf(status: Pick<LabStatus, "nodes">): NodeStatus[] {
 export function splitBrainWarning(primaries: readonly NodeStatus[]): string | undefined {
   if (primaries.length < 2) return undefined;
   return `split brain: ${primaries.map((node) => node.name).join(" and ")} are ${primaries.length === 2 ? "both" : "all"} primaries accepting writes; clients may write to any of them`;
+}
+
+/** Members each member cannot reach under a cut (its packets to them are dropped). */
+export function unreachableBy(map: PartitionMap | null | undefined): (member: string) => string[] {
+  if (!map) return () => [];
+  const rules = memberRules(map);
+  const blocked = new Map<string, Set<string>>();
+  for (const [member, { dropTo }] of rules) for (const other of dropTo) (blocked.get(member) ?? blocked.set(member, new Set()).get(member)!).add(other);
+  // Dropped at the receiver counts too: the packet never arrives.
+  for (const [member, { dropFrom }] of rules) for (const other of dropFrom) (blocked.get(other) ?? blocked.set(other, new Set()).get(other)!).add(member);
+  return (member) => [...(blocked.get(member) ?? [])];
 }

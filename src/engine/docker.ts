@@ -85,11 +85,11 @@ function createBody(spec: ContainerSpec): Docker.ContainerCreateOptions {
     HostConfig: {
       Binds: spec.mounts?.map((mount) => `${mount.volume}:${mount.target}`),
       PortBindings: spec.ports ? bindings : undefined,
-      NetworkMode: spec.network?.name,
+      NetworkMode: spec.networkOf ? `container:${spec.networkOf}` : spec.network?.name,
       ShmSize: spec.shmSizeBytes,
       CapAdd: spec.capAdd,
     },
-    NetworkingConfig: spec.network ? { EndpointsConfig: { [spec.network.name]: { Aliases: spec.network.aliases } } } : undefined,
+    NetworkingConfig: spec.network && !spec.networkOf ? { EndpointsConfig: { [spec.network.name]: { Aliases: spec.network.aliases } } } : undefined,
   };
 }
 
@@ -330,6 +330,11 @@ export class DockerEngine implements ContainerEngine {
         hostPort: port.PublicPort,
       })),
       networks: Object.keys(info.NetworkSettings?.Networks ?? {}),
+      addresses: Object.fromEntries(
+        Object.entries(info.NetworkSettings?.Networks ?? {})
+          .filter(([, endpoint]) => endpoint.IPAddress)
+          .map(([network, endpoint]) => [network, endpoint.IPAddress]),
+      ),
     }));
   }
 

@@ -3,7 +3,6 @@
 // hangs (hardware, network) is noticed only after wal_sender_timeout.
 // https://www.postgresql.org/docs/current/runtime-config-replication.html#GUC-WAL-SENDER-TIMEOUT
 import type { Lab } from "../api.js";
-import type { FaultAction } from "../core/constants.js";
 import type { Session } from "../postgres.js";
 import { round } from "./measure.js";
 import { sleep, waitUntil } from "../core/retry.js";
@@ -12,7 +11,7 @@ import type { Experiment, ExperimentContext, Row } from "./types.js";
 
 type Config = ConfigFor<typeof DETECTION>;
 type Fault = Config["faults"][number];
-const REPAIR: Record<Fault, FaultAction> = { kill: "start", stop: "start", pause: "unpause", partition: "heal" };
+const REPAIR = { kill: "start", stop: "start", pause: "unpause", partition: "heal" } as const satisfies Record<Fault, string>;
 
 async function syncState(leader: Session, standby: string): Promise<string | null> {
   const [row] = await leader.query<{ sync_state: string }>("SELECT sync_state FROM pg_stat_replication WHERE application_name = $1", [standby]);

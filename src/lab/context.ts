@@ -2,7 +2,8 @@
 // state file), how to reach each node's server, and the lab's secrets from a container's environment.
 import type { ContainerDetails, ContainerState, ContainerSummary } from "../core/engine.js";
 import { LabError } from "../core/errors.js";
-import { CHECK_NODE, checkLabName, ETCD_ROLE, LABEL, labLabels, names } from "../core/labels.js";
+import { CHECK_NODE, checkLabName, ETCD_ROLE, LABEL, labLabels, names, PARTITION_NODE } from "../core/labels.js";
+import { decodeMap, type PartitionMap } from "../core/partition.js";
 import { ENV, ETCD_CLIENT_PORT, LEADER, PATRONI_PORT, POSTGRES_PORT } from "../core/constants.js";
 import type { LabSecrets } from "../core/node-plan.js";
 import type { Progress } from "../core/progress.js";
@@ -22,8 +23,10 @@ export interface LabNode {
   status: string;
   /** The host port of its server: fixed at `up` (so it survives a restart), else what the engine published. */
   hostPort: number | undefined;
-  /** Running but cut off the lab network. */
-  partitioned: boolean;
+  /** Running but taken off the lab network (`partition --isolate`): nothing reaches it, not even clients. */
+  isolated: boolean;
+  /** Its address on the lab network, while it is on it. */
+  address: string | undefined;
   /** HA mode: the host port of Patroni's REST API (a PostgreSQL node) or of etcd's client API (a member). */
   apiPort: number | undefined;
 }
@@ -41,6 +44,8 @@ export interface LabContext {
   etcd: LabNode[];
   /** What a command that died left in the lab (see leftovers.ts). */
   leftovers: Leftover[];
+  /** The cut by packet filter in force (`repl-lab partition`), and its marker container. */
+  partition: { map: PartitionMap; marker: string } | undefined;
 }
 
 /**
@@ -70,7 +75,8 @@ function labNode(lab: string, container: ContainerSummary): LabNode {
     state: container.state,
     status: container.status,
     hostPort: Number.isInteger(pinned) && pinned > 0 ? pinned : published,
-    partitioned: attachable && !container.networks.includes(names.network(lab)),
+    isolated: attachable && !container.networks.includes(names.network(lab)),
+    address: container.addresses[names.network(lab)],
     apiPort,
   };
 }
@@ -78,11 +84,14 @@ function labNode(lab: string, container: ContainerSummary): LabNode {
 const isEtcd = (container: ContainerSummary) => container.labels[LABEL.role] === ETCD_ROLE;
 
 /** The lab's containers, and of them each node's one (its helpers and leftovers set apart). */
-async function labContainers(runtime: Runtime, lab: string): Promise<{ nodes: ContainerSummary[]; leftovers: Leftover[] }> {
+async function labContainers(runtime: Runtime, lab: string): Promise<{ nodes: ContainerSummary[]; leftovers: Leftover[]; partition: LabContext["partition"] }> {
   checkLabName(lab);
   const containers = await runtime.engine.listContainers(labLabels(lab));
   const leftovers = leftoversOf(lab, containers);
-  const members = containers.filter((container) => container.labels[LABEL.node] !== CHECK_NODE);
+  const marker = containers.find((container) => container.labels[LABEL.node] === PARTITION_NODE);
+  const map = decodeMap(marker?.labels[LABEL.partition]);
+  const partition = marker && map ? { map, marker: marker.id } : undefined;
+  const members = containers.filter((container) => container.labels[LABEL.node] !== CHECK_NODE && container.labels[LABEL.node] !== PARTITION_NODE);
   // A node's container renamed aside carries the node's labels too: the one under the node's own
   // name is the node; an aside one stands in only while there is none (a rebuild that died midway).
   const nodes = members.filter((container) => {
@@ -90,7 +99,7 @@ async function labContainers(runtime: Runtime, lab: string): Promise<{ nodes: Co
     if (container.name === names.container(lab, node)) return true;
     return !members.some((other) => other !== container && other.labels[LABEL.node] === node && other.name === names.container(lab, node));
   });
-  return { nodes, leftovers };
+  return { nodes, leftovers, partition };
 }
 
 async function nodeContainers(runtime: Runtime, lab: string): Promise<ContainerSummary[]> {
@@ -122,7 +131,7 @@ export async function readLab(runtime: Runtime, lab: string, known?: { secrets: 
   const leaderSecrets = known
     ? undefined
     : runtime.engine.inspectContainer(names.container(lab, LEADER)).then((leader) => (leader.spec.labels?.[LABEL.lab] === lab ? secretsOf(leader) : undefined), () => undefined);
-  const { nodes: containers, leftovers } = await labContainers(runtime, lab);
+  const { nodes: containers, leftovers, partition } = await labContainers(runtime, lab);
   const postgres = containers.filter((container) => !isEtcd(container));
   const first = postgres[0];
   if (!first) throw noSuchLab(lab);
@@ -137,6 +146,7 @@ export async function readLab(runtime: Runtime, lab: string, known?: { secrets: 
     ha: first.labels[LABEL.ha] === "patroni",
     etcd: sorted(containers.filter(isEtcd)),
     leftovers,
+    partition,
   };
 }
 
@@ -276,7 +286,7 @@ export async function listLabs(runtime: Runtime): Promise<LabSummary[]> {
     return summary;
   };
   for (const container of containers) {
-    if (container.labels[LABEL.node] === CHECK_NODE) continue;
+    if (container.labels[LABEL.node] === CHECK_NODE || container.labels[LABEL.node] === PARTITION_NODE) continue;
     const summary = entry(container.labels[LABEL.lab] ?? "");
     if (isEtcd(container)) {
       summary.etcd = (summary.etcd ?? 0) + 1;

@@ -17,13 +17,14 @@ import {
 } from "../core/ha-client.js";
 import { silentProgress, type Progress } from "../core/progress.js";
 import { pollUntil } from "../core/retry.js";
-import type { EtcdView, PatroniView } from "../core/status.js";
+import { unreachableBy, type EtcdView, type PatroniView } from "../core/status.js";
 import type { LabContext, LabNode } from "./context.js";
+import { reloadCut } from "./partition.js";
 
 /** Why a member's API cannot be asked at all from here, or undefined when it can. */
 function notAskable(node: LabNode): string | undefined {
   if (node.state !== "running") return `container ${node.state}`;
-  if (node.partitioned) return "partitioned from the lab network";
+  if (node.isolated) return "isolated from the lab network";
   if (node.apiPort === undefined) return "publishes no API port";
   return undefined;
 }
@@ -152,7 +153,8 @@ export async function readEtcd(lab: LabContext): Promise<EtcdView> {
     return {
       name: member.name,
       container_state: member.state,
-      partitioned: member.partitioned,
+      isolated: member.isolated,
+      cannot_reach: unreachableBy(lab.partition?.map)(member.name),
       id,
       answering: status !== undefined,
       is_leader: status !== undefined && leaderId !== undefined && id === leaderId,
@@ -310,6 +312,7 @@ export async function patroniRejoin(
   let reason: string;
   if (node.state !== "running") {
     await lab.runtime.engine.startContainer(node.id);
+    await reloadCut(lab);
     reason = "started; Patroni rewound it to follow the leader (or took a new base backup)";
   } else if (reclone) {
     const why = notAskable(node);

@@ -99,7 +99,8 @@ function imageChanges(major: number, ha: boolean): string[] {
   ];
 }
 
-function mmdebstrapArguments(major: number, ha: boolean, tarball: string, mirror: string | undefined): string[] {
+/** mmdebstrap's options and suite for a PostgreSQL image (the tarball and mirror follow them). */
+function mmdebstrapArguments(major: number, ha: boolean): string[] {
   const suite = DEBIAN_SUITE_FOR_MAJOR[major];
   if (!suite) throw new UsageError(`--pg ${major} is not supported`, { hint: `choose one of ${Object.keys(DEBIAN_SUITE_FOR_MAJOR).join(", ")}` });
   const args = [
@@ -109,9 +110,7 @@ function mmdebstrapArguments(major: number, ha: boolean, tarball: string, mirror
     `--customize-hook=rm -rf "$1/var/lib/postgresql/${major}/main" "$1/etc/postgresql/${major}/main"`,
     '--customize-hook=chroot "$1" install -d -o postgres -g postgres -m 0700 /var/lib/postgresql/data',
     suite,
-    tarball,
   ];
-  if (mirror) args.push(mirror);
   return args;
 }
 
@@ -137,23 +136,40 @@ async function run(command: string, args: string[], progress: Progress): Promise
   if (code !== 0) throw new LabError(`${command} failed with exit code ${code}`, { details: tail });
 }
 
+/** A root filesystem from Debian's packages (mmdebstrap with `args`: options, then the suite), imported through the engine as `image`. */
+async function buildFromDebian(engine: ContainerEngine, image: string, args: string[], changes: string[], what: string, progress: Progress): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), "repl-lab-image-"));
+  const tarball = join(directory, "rootfs.tar");
+  try {
+    progress.step(`building a Debian root filesystem with ${what} (mmdebstrap)`);
+    const mirror = process.env.REPL_LAB_DEBIAN_MIRROR;
+    await run("mmdebstrap", [...args, tarball, ...(mirror ? [mirror] : [])], progress);
+    progress.step(`importing it as ${image}`);
+    const [repo = image, tag = "latest"] = image.split(":");
+    await engine.importImage(createReadStream(tarball), repo, tag, changes);
+    progress.step(`built ${image}`);
+    return image;
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
 /**
  * Builds repl-lab/postgres:<major> from Debian's packages (mmdebstrap, then an import through the
  * engine); with `ha`, repl-lab/postgres-ha:<major>, which adds Patroni and etcd.
  */
 export async function buildImage(engine: ContainerEngine, major: number, progress: Progress, ha = false): Promise<string> {
   const image = ha ? LOCAL_HA_IMAGE(major) : LOCAL_IMAGE(major);
-  const directory = await mkdtemp(join(tmpdir(), "repl-lab-image-"));
-  const tarball = join(directory, "rootfs.tar");
-  try {
-    progress.step(`building a Debian ${DEBIAN_SUITE_FOR_MAJOR[major] ?? "?"} root filesystem with postgresql-${major}${ha ? ", Patroni and etcd" : ""} (mmdebstrap)`);
-    await run("mmdebstrap", mmdebstrapArguments(major, ha, tarball, process.env.REPL_LAB_DEBIAN_MIRROR), progress);
-    progress.step(`importing it as ${image}`);
-    const [repo = image, tag = "latest"] = image.split(":");
-    await engine.importImage(createReadStream(tarball), repo, tag, imageChanges(major, ha));
-    progress.step(`built ${image}`);
-    return image;
-  } finally {
-    await rm(directory, { recursive: true, force: true });
-  }
+  const args = mmdebstrapArguments(major, ha);
+  const what = `postgresql-${major} from Debian ${DEBIAN_SUITE_FOR_MAJOR[major] ?? "?"}${ha ? ", Patroni and etcd" : ""}`;
+  return buildFromDebian(engine, image, args, imageChanges(major, ha), what, progress);
+}
+
+/**
+ * The packet-filter helper image (lab/partition.ts): nftables on Debian bookworm, nothing else. About
+ * 30 s; templates/netfilter/Dockerfile builds the same where a registry answers.
+ */
+export async function buildNetfilterImage(engine: ContainerEngine, image: string, progress: Progress): Promise<string> {
+  const args = ["--variant=minbase", "--include=nftables", "bookworm"];
+  return buildFromDebian(engine, image, args, ["LABEL repl-lab.image=netfilter", 'CMD ["nft", "list", "ruleset"]'], "nftables", progress);
 }

@@ -11,6 +11,7 @@ import { withSession, type Session } from "../postgres.js";
 import { replaceContainer, runOnNodeVolume } from "./containers.js";
 import { requireEndpoint, requireNode, type LabContext } from "./context.js";
 import { alterSystem, logTail, reread, waitForServer, waitForStreaming } from "./server.js";
+import { reloadCut } from "./partition.js";
 
 /** Runs `work` on a session with a running node's server. */
 export function onNode<T>(lab: LabContext, node: string, work: (session: Session) => Promise<T>): Promise<T> {
@@ -193,6 +194,8 @@ export async function rejoinNode(
   }));
   progress.step(`starting ${target} as a standby of ${primary}`);
   await engine.startContainer(id);
+  // Its network namespace is new: a cut in force is loaded again (it may keep it from streaming).
+  await reloadCut(lab);
   const rebuilt = await reread(lab);
   await waitForServer(rebuilt, target, { timeoutMs: 120_000, signal: options.signal });
   const streaming = await waitForStreaming(rebuilt, { primary, standbys: [target], timeoutMs: 60_000, signal: options.signal });

@@ -2,7 +2,7 @@
 // each server, pg_stat_replication and pg_replication_slots from every primary. Each node is asked
 // with its own timeout and all at once, so a stopped, paused or cut-off node never makes status hang.
 import { PGDATA } from "../core/constants.js";
-import { primariesOf, splitBrainWarning, type LabStatus, type NodeStatus, type ReplicationStatus, type SlotStatus } from "../core/status.js";
+import { primariesOf, splitBrainWarning, unreachableBy, type LabStatus, type NodeStatus, type ReplicationStatus, type SlotStatus } from "../core/status.js";
 import { endpointOf, type LabContext, type LabNode } from "./context.js";
 import type { Leftover } from "./leftovers.js";
 import { SessionPool } from "./sessions.js";
@@ -68,14 +68,15 @@ interface NodeProbe {
   slots: SlotStatus[];
 }
 
-function emptyStatus(node: LabNode, error: string | null): NodeStatus {
+function emptyStatus(lab: LabContext, node: LabNode, error: string | null): NodeStatus {
   return {
     name: node.name,
     role: node.roleLabel,
     role_source: "label",
     container: node.container,
     container_state: node.state,
-    partitioned: node.partitioned,
+    isolated: node.isolated,
+    cannot_reach: unreachableBy(lab.partition?.map)(node.name),
     host_port: node.hostPort ?? null,
     timeline: null,
     current_lsn: null,
@@ -91,7 +92,7 @@ function emptyStatus(node: LabNode, error: string | null): NodeStatus {
 
 /** A node whose server cannot be asked: its role as its data directory says. */
 async function roleFromDataDirectory(lab: LabContext, node: LabNode, error: string): Promise<NodeStatus> {
-  const status = emptyStatus(node, error);
+  const status = emptyStatus(lab, node, error);
   try {
     const standby = await lab.runtime.engine.fileExists(node.id, `${PGDATA}/standby.signal`);
     return { ...status, role: standby ? "standby" : "primary", role_source: "data" };
@@ -115,16 +116,16 @@ async function askInside(lab: LabContext, node: LabNode): Promise<boolean | unde
 
 async function probeNode(lab: LabContext, node: LabNode, pool: SessionPool): Promise<NodeProbe> {
   const endpoint = endpointOf(lab, node);
-  if (node.state !== "running" || !endpoint || node.partitioned) {
+  if (node.state !== "running" || !endpoint || node.isolated) {
     pool.drop(node.name);
-    const why = node.partitioned ? "partitioned from the lab network" : `container ${node.state}`;
-    if (node.partitioned && node.state === "running") {
+    const why = node.isolated ? "isolated from the lab network" : `container ${node.state}`;
+    if (node.isolated && node.state === "running") {
       // Cut off, it cannot be reached from here, but it still runs and may still be a primary:
       // ask the server itself inside its container, so a split brain shows when there is one.
       const inRecovery = await askInside(lab, node);
       if (inRecovery !== undefined) {
         return {
-          status: { ...emptyStatus(node, `${why} (asked inside its container)`), role: inRecovery ? "standby" : "primary", role_source: "server" },
+          status: { ...emptyStatus(lab, node, `${why} (asked inside its container)`), role: inRecovery ? "standby" : "primary", role_source: "server" },
           replication: [],
           slots: [],
         };
@@ -138,7 +139,7 @@ async function probeNode(lab: LabContext, node: LabNode, pool: SessionPool): Pro
       if (!row) throw new Error("no answer");
       const [primary] = row.in_recovery ? [] : await session.query<PrimaryRow>(PRIMARY_QUERY);
       const status: NodeStatus = {
-        ...emptyStatus(node, null),
+        ...emptyStatus(lab, node, null),
         role: row.in_recovery ? "standby" : "primary",
         role_source: "server",
         timeline: row.timeline,
@@ -209,6 +210,7 @@ export async function readLabStatus(lab: LabContext, options: StatusOptions = {}
       replication: probes.flatMap((probe) => probe.replication),
       slots: probes.flatMap((probe) => probe.slots),
       warnings: [...(splitBrain ? [splitBrain] : []), ...(await stuckWarnings(lab, nodes)), ...lab.leftovers.map(leftoverWarning)],
+      partition: lab.partition?.map ?? null,
     };
     if (ha) {
       const [patroni, etcd] = await ha;

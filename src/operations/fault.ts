@@ -1,11 +1,12 @@
-// repl-lab kill|stop|start|restart|pause|unpause|partition|heal <node>: one fault (or its repair) on
-// one of the lab's own containers, refused when the node is not in a state it applies to.
+// repl-lab kill|stop|start|restart|pause|unpause <node>: one fault (or its repair) on one of the
+// lab's own containers, refused when the node is not in a state it applies to. (Partitions and
+// their repair are operations/partition.ts.)
 import type { FaultAction } from "../core/constants.js";
 import { LabError } from "../core/errors.js";
-import { names } from "../core/labels.js";
 import { silentProgress, type Progress } from "../core/progress.js";
 import type { ContainerEngine, ContainerState } from "../core/engine.js";
 import { readLab, requireMember, type LabNode } from "../lab/context.js";
+import { reloadCut } from "../lab/partition.js";
 import type { Runtime } from "../lab/runtime.js";
 import { reread, waitForServer } from "../lab/server.js";
 
@@ -14,13 +15,13 @@ export { FAULT_ACTIONS, type FaultAction } from "../core/constants.js";
 interface Transition {
   /** Container states the action applies to. */
   from: readonly ContainerState[];
-  /** Whether the node must be on the lab network (true), off it (false), or either (undefined). */
-  attached?: boolean;
   /** What the node shows afterwards, and what it means for replication. */
   done: string;
-  act(engine: ContainerEngine, node: LabNode, lab: string): Promise<void>;
+  act(engine: ContainerEngine, node: LabNode): Promise<void>;
   /** Wait until the server accepts connections again. */
   waitForServer?: boolean;
+  /** The container starts with a new network namespace. */
+  newNamespace?: boolean;
 }
 
 const TRANSITIONS: Record<FaultAction, Transition> = {
@@ -39,12 +40,14 @@ const TRANSITIONS: Record<FaultAction, Transition> = {
     done: "started and accepting connections",
     act: (engine, node) => engine.startContainer(node.id),
     waitForServer: true,
+    newNamespace: true,
   },
   restart: {
     from: ["running", "exited", "created"],
     done: "restarted and accepting connections",
     act: (engine, node) => engine.restartContainer(node.id),
     waitForServer: true,
+    newNamespace: true,
   },
   pause: {
     from: ["running"],
@@ -56,18 +59,6 @@ const TRANSITIONS: Record<FaultAction, Transition> = {
     done: "running again",
     act: (engine, node) => engine.unpauseContainer(node.id),
   },
-  partition: {
-    from: ["running", "paused"],
-    attached: true,
-    done: "cut off the lab network: nothing reaches it and it reaches nothing",
-    act: (engine, node, lab) => engine.disconnectNetwork(names.network(lab), node.id),
-  },
-  heal: {
-    from: ["running", "paused"],
-    attached: false,
-    done: "back on the lab network",
-    act: (engine, node, lab) => engine.connectNetwork(names.network(lab), node.id, [node.name]),
-  },
 };
 
 /** What each action means for an etcd member: one of three, so the other two still make a majority. */
@@ -78,8 +69,6 @@ const ETCD_DONE: Record<FaultAction, string> = {
   restart: "restarted: it rejoins the Raft cluster",
   pause: "frozen: its peers miss its heartbeats; a frozen Raft leader is replaced after the election timeout",
   unpause: "running again: it rejoins the Raft cluster",
-  partition: "cut off the lab network: alone it is a minority and can commit nothing",
-  heal: "back on the lab network: it rejoins the Raft cluster",
 };
 
 const REPAIR_HINT: Partial<Record<ContainerState, (node: string) => string>> = {
@@ -104,8 +93,6 @@ export function refusal(action: FaultAction, node: LabNode): LabError | undefine
   const refuse = (why: string, hint?: string) =>
     new LabError(`cannot ${action} ${node.name}: ${why}`, { hint: hint ?? REPAIR_HINT[node.state]?.(node.name) });
   if (!transition.from.includes(node.state)) return refuse(`it is ${node.state}`);
-  if (transition.attached === true && node.partitioned) return refuse("it is already partitioned", `heal it with \`repl-lab heal ${node.name}\``);
-  if (transition.attached === false && !node.partitioned) return refuse("it is not partitioned");
   return undefined;
 }
 
@@ -117,7 +104,9 @@ export async function fault(runtime: Runtime, options: { lab: string; node: stri
   if (refused) throw refused;
   const transition = TRANSITIONS[options.action];
   const etcdMember = lab.etcd.includes(node);
-  await transition.act(runtime.engine, node, lab.name);
+  await transition.act(runtime.engine, node);
+  // A started container has a new network namespace, without the rules of a cut in force.
+  if (transition.newNamespace) await reloadCut(lab);
   if (transition.waitForServer && !etcdMember) {
     progress.step(`${node.name}: waiting until the server accepts connections`);
     await waitForServer(lab, node.name);

@@ -1,7 +1,8 @@
-// repl-lab image build --pg 17|15 [--ha]
+// repl-lab image build --pg 17|15 [--ha] | --netfilter
 import { UsageError } from "../core/errors.js";
 import { silentProgress, type Progress } from "../core/progress.js";
-import { buildImage, DEBIAN_SUITE_FOR_MAJOR } from "../lab/image.js";
+import { buildImage, buildNetfilterImage, DEBIAN_SUITE_FOR_MAJOR } from "../lab/image.js";
+import { NETFILTER_IMAGE } from "../lab/partition.js";
 import type { Runtime } from "../lab/runtime.js";
 
 export function checkMajor(pg: string | number): number {
@@ -12,7 +13,16 @@ export function checkMajor(pg: string | number): number {
   return major;
 }
 
-export async function imageBuild(runtime: Runtime, options: { pg: string | number; ha?: boolean }, progress: Progress = silentProgress): Promise<{ image: string }> {
+export async function imageBuild(
+  runtime: Runtime,
+  options: { pg: string | number; ha?: boolean; netfilter?: boolean },
+  progress: Progress = silentProgress,
+): Promise<{ image: string }> {
+  if (options.netfilter) {
+    if (options.ha) throw new UsageError("--netfilter builds the packet-filter helper alone, without --ha");
+    await runtime.engine.ping();
+    return { image: await buildNetfilterImage(runtime.engine, NETFILTER_IMAGE, progress) };
+  }
   const major = checkMajor(options.pg);
   await runtime.engine.ping();
   return { image: await buildImage(runtime.engine, major, progress, options.ha ?? false) };

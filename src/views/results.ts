@@ -4,6 +4,7 @@ import type { ChalkInstance } from "chalk";
 import type { LabEvent } from "../core/events.js";
 import type { DelayResult } from "../operations/delay.js";
 import type { FaultResult } from "../operations/fault.js";
+import type { PartitionResult } from "../operations/partition.js";
 import type { PromoteResult } from "../operations/promote.js";
 import type { RejoinResult } from "../operations/rejoin.js";
 import type { SwitchoverResult } from "../operations/switchover.js";
@@ -77,6 +78,12 @@ export function sqlView(result: QueryResult, colour: ChalkInstance): string {
 
 export function faultView(result: FaultResult): string {
   return `${result.message} (${result.before} → ${result.after}, ${result.elapsed_ms} ms)`;
+}
+
+export function partitionView(result: PartitionResult): string {
+  const lines = [`${result.message} (${result.elapsed_ms} ms)`];
+  if (result.action === "partition" && result.partition) lines.push("next: repl-lab status shows who cannot reach whom; repl-lab heal removes the cut");
+  return lines.join("\n");
 }
 
 export function delayView(result: DelayResult): string {

@@ -1,5 +1,6 @@
 // The status screen: nodes, then each primary's pg_stat_replication and slots, then warnings.
 import type { ChalkInstance } from "chalk";
+import { describeMap } from "../core/partition.js";
 import type { LabStatus, NodeStatus, ReplicationStatus, SlotStatus } from "../core/status.js";
 import { colourState, dash, formatBytes, formatSeconds, table } from "./table.js";
 
@@ -17,6 +18,27 @@ function upstreamCell(node: NodeStatus): string {
   return `${node.upstream} (${node.receiver_status ?? "?"})${link}`;
 }
 
+/** The container's state, and whether it is off the network or cut from some members. */
+function containerCell(node: { container_state: NodeStatus["container_state"]; isolated: boolean; cannot_reach: string[] }, colour: ChalkInstance): string {
+  if (node.isolated) return colour.red(`${node.container_state}, isolated`);
+  if (node.cannot_reach.length > 0) return colourState(node.container_state, colour) + colour.red(", cut");
+  return colourState(node.container_state, colour);
+}
+
+/** The cut in force, and who cannot reach whom. */
+function partitionLines(status: LabStatus, colour: ChalkInstance): string[] {
+  const isolated = [...status.nodes, ...(status.etcd?.members ?? [])].filter((member) => member.isolated).map((member) => member.name);
+  const lines: string[] = [];
+  if (status.partition) {
+    lines.push(colour.bold(`partition (packet filter): ${describeMap(status.partition)}`));
+    for (const member of [...status.nodes, ...(status.etcd?.members ?? [])]) {
+      if (member.cannot_reach.length > 0) lines.push(`  ${member.name} cannot reach ${member.cannot_reach.join(", ")}`);
+    }
+  }
+  if (isolated.length > 0) lines.push(colour.bold(`off the lab network (isolated): ${isolated.join(", ")}`));
+  return lines;
+}
+
 function nodesTable(nodes: NodeStatus[], colour: ChalkInstance): string {
   const out = table(["node", "role", "container", "port", "timeline", "current_lsn", "receive_lsn", "replay_lsn", "replay delay", "upstream"], colour);
   for (const node of nodes) {
@@ -24,7 +46,7 @@ function nodesTable(nodes: NodeStatus[], colour: ChalkInstance): string {
     out.push([
       node.name,
       role,
-      node.partitioned ? colour.red(`${node.container_state}, partitioned`) : colourState(node.container_state, colour),
+      containerCell(node, colour),
       dash(node.host_port),
       dash(node.timeline),
       dash(node.current_lsn),
@@ -104,7 +126,7 @@ function haTables(status: LabStatus, colour: ChalkInstance): string[] {
       out.push([
         member.name,
         member.id || "-",
-        colourState(member.container_state, colour) + (member.partitioned ? colour.red(" partitioned") : ""),
+        containerCell(member, colour),
         member.answering ? "yes" : colour.yellow("no"),
         member.is_leader ? colour.bold("leader") : "",
         dash(member.raft_term),
@@ -118,7 +140,7 @@ function haTables(status: LabStatus, colour: ChalkInstance): string[] {
 
 /** The whole status screen: nodes, then each primary's pg_stat_replication and slots, then warnings. */
 export function renderStatus(status: LabStatus, colour: ChalkInstance): string {
-  const parts: string[] = [colour.bold(`lab ${status.lab}`), nodesTable(status.nodes, colour)];
+  const parts: string[] = [colour.bold(`lab ${status.lab}`), nodesTable(status.nodes, colour), ...partitionLines(status, colour)];
   const primaries = [...new Set([...status.replication.map((row) => row.primary), ...status.slots.map((row) => row.primary)])];
   for (const node of status.nodes) {
     if (node.role === "primary" && node.role_source === "server" && !primaries.includes(node.name)) primaries.push(node.name);

@@ -152,16 +152,20 @@ function nodeActions(node) {
   return td;
 }
 
+/** Off the network, or cut by packet filter from some members. */
+const isCut = (member) => member.isolated || member.cannot_reach.length > 0;
+const cutText = (member) => (member.isolated ? "isolated" : member.cannot_reach.length > 0 ? `cannot reach ${member.cannot_reach.join(", ")}` : "");
+
 const tables = {
   nodes: new KeyedTable($("#nodes"), [
-    { key: "name" }, { key: "role" }, { key: "container_state", title: "container" }, { key: "partitioned" },
+    { key: "name" }, { key: "role" }, { key: "container_state", title: "container" }, { key: "cut", title: "partition", value: cutText },
     { key: "timeline", num: true }, { key: "current_lsn" }, { key: "receive_lsn" }, { key: "replay_lsn" },
     { key: "replay_delay", format: seconds, num: true }, { key: "upstream" }, { key: "receiver_status" },
     { key: "network_delay_ms", title: "network delay", format: (value) => (value === null ? "–" : `${value} ms`), num: true },
     { key: "host_port", num: true }, { key: "error" },
   ], {
     key: (node) => node.name,
-    rowData: (node) => ({ node: node.name, state: node.container_state, partitioned: String(node.partitioned), role: node.role }),
+    rowData: (node) => ({ node: node.name, state: node.container_state, partitioned: String(isCut(node)), role: node.role }),
     actions: nodeActions,
   }),
   replication: new KeyedTable($("#replication"), [
@@ -179,7 +183,7 @@ const tables = {
     { key: "lag", title: "Lag", format: bytes, num: true },
   ], { key: (member) => member.name, rowData: (member) => ({ member: member.name }) }),
   etcd: new KeyedTable($("#etcd"), [
-    { key: "name", title: "etcd member" }, { key: "container_state", title: "container" }, { key: "partitioned" }, { key: "answering" },
+    { key: "name", title: "etcd member" }, { key: "container_state", title: "container" }, { key: "cut", title: "partition", value: cutText }, { key: "answering" },
     { key: "is_leader", title: "Raft leader" }, { key: "raft_term", title: "term", num: true }, { key: "raft_index", title: "index", num: true },
   ], { key: (member) => member.name, rowData: (member) => ({ member: member.name }) }),
 };
@@ -320,11 +324,11 @@ function renderTopology(status) {
   }
   for (const node of status.nodes) {
     const drawn = topology.nodes.get(node.name);
-    const condition = node.partitioned ? "partitioned" : node.container_state === "running" ? (node.error ? "no answer" : "") : node.container_state;
+    const condition = isCut(node) ? cutText(node) : node.container_state === "running" ? (node.error ? "no answer" : "") : node.container_state;
     setText(drawn.detail, `${node.role}${node.timeline ? ` · TL ${node.timeline}` : ""}${condition ? ` · ${condition}` : ""}`);
     setData(drawn.group, "role", node.role);
     setData(drawn.group, "state", node.container_state);
-    setData(drawn.group, "partitioned", String(node.partitioned));
+    setData(drawn.group, "partitioned", String(isCut(node)));
     setData(drawn.group, "splitBrain", String(shape.splitBrain && node.role === "primary"));
   }
   for (const edge of shape.edges) {
@@ -595,7 +599,7 @@ async function send(verb, body) {
 
 const DESCRIPTIONS = {
   kill: "SIGKILL its container (a crash)", stop: "stop its container cleanly", start: "start its container", restart: "restart its container",
-  pause: "freeze its processes (docker pause)", unpause: "let its processes run again", partition: "cut it off the lab network", heal: "put it back on the lab network",
+  pause: "freeze its processes (docker pause)", unpause: "let its processes run again", partition: "cut it off from every other member (packet filter; clients still reach it)", heal: "remove the cut it is part of (or put it back on the network)",
   promote: "promote it to primary (pg_promote) and re-point the other followers", rejoin: "bring it back as a follower (pg_rewind or a fresh base backup)",
   switchover: "make it the primary in a planned switchover", delay: "add latency to its replication",
 };

@@ -1,5 +1,5 @@
-// The seed's failure scenarios, reproduced with repl-lab's commands on real servers and read back
-// through `status`: what the primary does when a sync, potential or async standby fails.
+// Failure scenarios of synchronous replication, reproduced with repl-lab's commands on real servers
+// and read back through `status`: what the primary does when a sync, potential or async standby fails.
 import { afterEach, describe, expect, it } from "vitest";
 import { retryUntil } from "../../src/core/retry.js";
 import { connectNode, dropLab, runCli, runJson, settledWithin, statusUntil, syncStates, uniqueLab } from "../helpers.js";
@@ -92,7 +92,7 @@ describe("a failed standby", () => {
 });
 
 describe("fault commands", () => {
-  it("refuse impossible transitions and unknown nodes, and partition/heal cut and restore replication", async () => {
+  it("refuse impossible transitions and unknown nodes, and partition --isolate / heal cut and restore replication", async () => {
     await upLab(["--followers", "2", "--sync", "FIRST 1 (standby1, standby2)", "--wal-sender-timeout", "3s"]);
     const refused = async (args: string[], message: string) => {
       const result = await runCli([...args, "--lab", lab]);
@@ -104,15 +104,15 @@ describe("fault commands", () => {
     await refused(["start", "standby1"], "cannot start standby1: it is running");
     await refused(["kill", "standby9"], `lab "${lab}" has no node "standby9"`);
 
-    expect((await runCli(["partition", "--lab", lab, "standby1"])).code).toBe(0);
-    await refused(["partition", "standby1"], "cannot partition standby1: it is already partitioned");
+    expect((await runCli(["partition", "--isolate", "--lab", lab, "standby1"])).code).toBe(0);
+    await refused(["partition", "--isolate", "standby1"], "cannot isolate standby1: it is already off the lab network");
     // A node that cannot be reached is a lab error naming it (exit 1), not an unexpected one (exit 70).
     const unreachable = await runCli(["delay", "--lab", lab, "standby1", "--apply", "1s"]);
     expect(unreachable.code, unreachable.stderr).toBe(1);
     expect(unreachable.stderr).toMatch(/^error: standby1: (connection refused|Connection terminated|no answer in time)/);
     const cut = await statusUntil(lab, (current) => syncStates(current).standby2 === "streaming/sync/2");
     const standby1 = cut.nodes.find((node) => node.name === "standby1");
-    expect(standby1).toMatchObject({ container_state: "running", partitioned: true, role: "standby", role_source: "server" });
+    expect(standby1).toMatchObject({ container_state: "running", isolated: true, cannot_reach: [], role: "standby", role_source: "server" });
     expect((await runCli(["heal", "--lab", lab, "standby1"])).code).toBe(0);
     await statusUntil(lab, (current) => syncStates(current).standby1 === "streaming/sync/1");
 

@@ -14,7 +14,7 @@ import { MAX_STREAMS, startDashboard, type Dashboard } from "../../src/dashboard
 import type { LabTick } from "../../src/lab/watch.js";
 import { FakeEngine, fakeRuntime } from "../fakes.js";
 
-const status = (padding = ""): LabStatus => ({ lab: "fake", nodes: [], replication: [], slots: [], warnings: padding ? [padding] : [] });
+const status = (padding = ""): LabStatus => ({ lab: "fake", nodes: [], replication: [], slots: [], warnings: padding ? [padding] : [], partition: null });
 
 /** Looks as fast as the server takes them, each about `bytes` long, until the dashboard closes. */
 function floodOfLooks(bytes: number): (signal: AbortSignal) => AsyncIterable<LabTick> {

@@ -3,6 +3,9 @@
 // operations run against the real engine in test/integration.
 import { describe, expect, it } from "vitest";
 import { fault, refusal } from "../../src/operations/fault.js";
+import { heal, partition } from "../../src/operations/partition.js";
+import type { ContainerSpec } from "../../src/core/engine.js";
+import { NETFILTER_IMAGE } from "../../src/lab/partition.js";
 import { promote, promoteRefusal } from "../../src/operations/promote.js";
 import { rejoin } from "../../src/operations/rejoin.js";
 import { sync } from "../../src/operations/sync.js";
@@ -121,7 +124,6 @@ describe("faults", () => {
     const { engine, runtime } = await labOf("g", ["standby1"]);
     const node = (await readLab(runtime, "g")).nodes[1]!;
     expect(refusal("unpause", node)?.message).toBe("cannot unpause standby1: it is running");
-    expect(refusal("heal", node)?.message).toBe("cannot heal standby1: it is not partitioned");
     await fault(runtime, { lab: "g", node: "standby1", action: "kill" });
     expect(engine.calls).toEqual(["kill repl-lab-g-standby1"]);
     const killed = (await readLab(runtime, "g")).nodes[1]!;
@@ -131,14 +133,58 @@ describe("faults", () => {
     expect(engine.calls).toEqual(["kill repl-lab-g-standby1"]);
   });
 
-  it("partition takes the node off the lab network, and is refused twice", async () => {
+  it("partition --isolate takes the node off the lab network, and is refused twice; heal puts it back", async () => {
     const { engine, runtime } = await labOf("h", ["standby1"]);
-    const result = await fault(runtime, { lab: "h", node: "standby1", action: "partition" });
-    expect(result).toMatchObject({ before: "running", after: "running" });
+    const result = await partition(runtime, { lab: "h", node: "standby1", isolate: true });
+    expect(result).toMatchObject({ action: "partition", partition: null, isolated: ["standby1"] });
     expect(engine.calls).toEqual([`disconnect repl-lab-h-standby1 ${names.network("h")}`]);
-    await expect(fault(runtime, { lab: "h", node: "standby1", action: "partition" })).rejects.toThrow("cannot partition standby1: it is already partitioned");
-    await fault(runtime, { lab: "h", node: "standby1", action: "heal" });
+    await expect(partition(runtime, { lab: "h", node: "standby1", isolate: true })).rejects.toThrow("cannot isolate standby1: it is already off the lab network");
+    expect(await heal(runtime, { lab: "h", node: "standby1" })).toMatchObject({ action: "heal", isolated: [] });
     expect(engine.calls.at(-1)).toBe(`connect repl-lab-h-standby1 ${names.network("h")}`);
+    await expect(heal(runtime, { lab: "h", node: "standby1" })).rejects.toThrow("cannot heal standby1: it is not partitioned");
+  });
+
+  it("partition <node> loads drop rules in every member's namespace through a helper with NET_ADMIN, records the cut, and heal removes both", async () => {
+    const { engine, runtime } = await labOf("p", ["standby1", "standby2"]);
+    engine.images.set(NETFILTER_IMAGE, { env: {}, volumes: [] });
+    const helpers: ContainerSpec[] = [];
+    engine.jobs = (spec) => {
+      helpers.push(spec);
+      return { exitCode: 0, stdout: "", stderr: "" };
+    };
+    const lab = await readLab(runtime, "p");
+    const address = Object.fromEntries(lab.nodes.map((node) => [node.name, node.address]));
+    const result = await partition(runtime, { lab: "p", node: "leader" });
+    expect(result.partition).toEqual({ groups: [["leader"], ["standby1", "standby2"]], one_way: false });
+    expect(result.filtered.sort()).toEqual(["leader", "standby1", "standby2"]);
+    // No node is given the capability: only the helpers, each in one member's namespace.
+    for (const helper of helpers) {
+      expect(helper.capAdd).toEqual(["NET_ADMIN"]);
+      expect(helper.image).toBe(NETFILTER_IMAGE);
+    }
+    const leaderRules = helpers.find((helper) => helper.networkOf === lab.nodes[0]!.id)!.env!.RULES!;
+    expect(leaderRules).toContain(`ip saddr { ${address.standby1}, ${address.standby2} } drop`);
+    expect(leaderRules).toContain(`ip daddr { ${address.standby1}, ${address.standby2} } drop`);
+    const standbyRules = helpers.find((helper) => helper.networkOf === lab.nodes[1]!.id)!.env!.RULES!;
+    expect(standbyRules).toContain(`ip saddr { ${address.leader} } drop`);
+    expect((await readLab(runtime, "p")).partition?.map).toEqual(result.partition);
+    await expect(partition(runtime, { lab: "p", node: "standby1" })).rejects.toThrow("lab p is already partitioned (leader | standby1, standby2)");
+
+    helpers.length = 0;
+    const healed = await heal(runtime, { lab: "p" });
+    expect(healed.partition).toBeNull();
+    expect(helpers).toHaveLength(3);
+    for (const helper of helpers) expect(helper.env!.RULES).not.toContain("drop");
+    expect((await readLab(runtime, "p")).partition).toBeUndefined();
+  });
+
+  it("partition refuses bad groups and a missing helper image before touching anything", async () => {
+    const { engine, runtime } = await labOf("q", ["standby1"]);
+    await expect(partition(runtime, { lab: "q", groups: "leader" })).rejects.toThrow('--groups needs at least two groups split by "|"');
+    await expect(partition(runtime, { lab: "q", groups: "leader | standby9" })).rejects.toThrow("--groups names standby9, which is not a member of the lab");
+    await expect(partition(runtime, { lab: "q", node: "leader", oneWay: true })).rejects.toThrow("--one-way goes with --groups");
+    await expect(partition(runtime, { lab: "q", node: "leader" })).rejects.toThrow("no packet-filter helper image");
+    expect(engine.calls).toEqual([]);
   });
 
   it("refuse an unknown node, naming the nodes there are", async () => {
@@ -150,13 +196,13 @@ describe("faults", () => {
 });
 
 const status = (name: string, role: string, overrides: Partial<NodeStatus> = {}): NodeStatus => ({
-  name, role, role_source: "server", container: name, container_state: "running", partitioned: false, host_port: 1, timeline: 1,
+  name, role, role_source: "server", container: name, container_state: "running", isolated: false, cannot_reach: [], host_port: 1, timeline: 1,
   current_lsn: null, receive_lsn: null, replay_lsn: null, replay_delay: null, upstream: null, network_delay_ms: null, receiver_status: null, error: null, ...overrides,
 });
 
 describe("failover decisions", () => {
   it("a node to follow must be the one running primary", () => {
-    const lab = (nodes: NodeStatus[]) => ({ lab: "x", nodes, replication: [], slots: [], warnings: [] });
+    const lab = (nodes: NodeStatus[]) => ({ lab: "x", nodes, replication: [], slots: [], warnings: [], partition: null });
     expect(() => theOtherPrimary(lab([status("leader", "standby"), status("standby1", "standby")]), "leader")).toThrow("no running primary to follow");
     expect(() => theOtherPrimary(lab([status("leader", "primary"), status("standby1", "primary"), status("standby2", "standby")]), "standby2")).toThrow(
       "split brain: leader and standby1 both answer as primaries",

@@ -5,7 +5,7 @@ import type { LabStatus, NodeStatus, ReplicationStatus } from "../../src/core/st
 
 function node(name: string, role: string, overrides: Partial<NodeStatus> = {}): NodeStatus {
   return {
-    name, role, role_source: "server", container: `c-${name}`, container_state: "running", partitioned: false, host_port: 1,
+    name, role, role_source: "server", container: `c-${name}`, container_state: "running", isolated: false, cannot_reach: [], host_port: 1,
     timeline: 1, current_lsn: null, receive_lsn: null, replay_lsn: null, replay_delay: null, upstream: null, network_delay_ms: null, receiver_status: null, error: null,
     ...overrides,
   };
@@ -20,6 +20,7 @@ function row(application_name: string, sync_state: string, sync_priority: number
 
 const healthy: LabStatus = {
   lab: "demo",
+  partition: null,
   nodes: [node("leader", "primary"), node("standby1", "standby"), node("standby2", "standby")],
   replication: [row("standby1", "sync", 1), row("standby2", "potential", 2)],
   slots: [],

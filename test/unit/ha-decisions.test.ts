@@ -209,7 +209,7 @@ describe("rejoin through Patroni", () => {
     await expect(rejoin(runtime, { lab: LAB, node: "leader" })).rejects.toThrow("leader holds the leader lock");
     await expect(rejoin(runtime, { lab: LAB, node: "standby1" })).rejects.toThrow("standby1 already streams from leader; nothing to do");
     await engine.disconnectNetwork(names.network(LAB), container("standby1").id);
-    await expect(rejoin(runtime, { lab: LAB, node: "standby1", reclone: true })).rejects.toThrow("standby1's Patroni cannot be reached: partitioned from the lab network");
+    await expect(rejoin(runtime, { lab: LAB, node: "standby1", reclone: true })).rejects.toThrow("standby1's Patroni cannot be reached: isolated from the lab network");
     Object.assign(ha.member("leader"), { role: "replica", state: "stopped" });
     await expect(rejoin(runtime, { lab: LAB, node: "standby2" })).rejects.toThrow("nobody holds the leader lock: there is no leader to rejoin");
     expect(posts(ha)).toEqual([]);

@@ -116,7 +116,7 @@ describe("HA plans", () => {
 
 describe("HA events", () => {
   const base = (leader: string | null, raft: string | null, term: number): LabStatus => ({
-    lab: "l", nodes: [], replication: [], slots: [], warnings: [],
+    lab: "l", nodes: [], replication: [], slots: [], warnings: [], partition: null,
     patroni: { source: "standby1", leader, members: [{ name: "leader", role: leader === "leader" ? "leader" : "replica", state: "running", timeline: 1, lag: null }] },
     etcd: { leader: raft, raft_term: term, members: [] },
   });
@@ -125,8 +125,8 @@ describe("HA events", () => {
     expect(diffStatus(base("leader", "etcd1", 2), base("leader", "etcd1", 2))).toEqual([]);
     const events = diffStatus(base("leader", "etcd1", 2), base(null, "etcd2", 3));
     expect(events).toContainEqual({ node: "patroni", field: "leader_lock", from: "leader", to: "nobody" });
-    const running = { ...base("leader", "etcd1", 2), nodes: [{ name: "leader", container_state: "running", partitioned: false }] } as unknown as LabStatus;
-    const killed = { ...running, nodes: [{ name: "leader", container_state: "exited", partitioned: false }] } as unknown as LabStatus;
+    const running = { ...base("leader", "etcd1", 2), nodes: [{ name: "leader", container_state: "running", isolated: false, cannot_reach: [] }] } as unknown as LabStatus;
+    const killed = { ...running, nodes: [{ name: "leader", container_state: "exited", isolated: false, cannot_reach: [] }] } as unknown as LabStatus;
     expect(diffStatus(running, base(null, "etcd1", 2))).toContainEqual({ node: "patroni", field: "leader_lock", from: "leader", to: "nobody (released)" });
     expect(diffStatus(killed, base(null, "etcd1", 2))).toContainEqual({ node: "patroni", field: "leader_lock", from: "leader", to: "nobody (expired)" });
     expect(events).toContainEqual({ node: "leader", field: "patroni_role", from: "leader", to: "replica" });

@@ -30,7 +30,7 @@ describe("leftovers of an interrupted command", () => {
   it("a helper is left once it stopped, or while it runs past its deadline; a running one within it is someone's", () => {
     const now = 1_000_000;
     const helper = (state: "running" | "exited" | "created", expiresIn: number) => ({
-      id: `h-${state}-${expiresIn}`, name: `repl-lab-x-_check-rewind-standby1`, labels: helperLabels("x", expiresIn, now), state, status: state, ports: [], networks: [],
+      id: `h-${state}-${expiresIn}`, name: `repl-lab-x-_check-rewind-standby1`, labels: helperLabels("x", expiresIn, now), state, status: state, ports: [], networks: [], addresses: {},
     });
     const found = leftoversOf("x", [helper("running", 60_000), helper("exited", 60_000), helper("running", -1), helper("created", 60_000)], now);
     expect(found.map((leftover) => leftover.id)).toEqual(["h-exited-60000", "h-running--1"]);

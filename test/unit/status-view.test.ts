@@ -26,10 +26,11 @@ describe("formatBytes and formatSeconds", () => {
 describe("renderStatus", () => {
   const status: LabStatus = {
     lab: "demo",
+    partition: null,
     nodes: [
-      { name: "leader", role: "primary", role_source: "server", container: "c1", container_state: "running", partitioned: false, host_port: 5432, timeline: 1, current_lsn: "0/3000060", receive_lsn: null, replay_lsn: null, replay_delay: null, upstream: null, network_delay_ms: null, receiver_status: null, error: null },
-      { name: "standby1", role: "standby", role_source: "server", container: "c2", container_state: "running", partitioned: false, host_port: 5433, timeline: 1, current_lsn: null, receive_lsn: "0/3000060", replay_lsn: "0/3000060", replay_delay: 2.341, upstream: "leader", network_delay_ms: 50, receiver_status: "streaming", error: null },
-      { name: "standby2", role: "standby", role_source: "label", container: "c3", container_state: "paused", partitioned: false, host_port: 5434, timeline: null, current_lsn: null, receive_lsn: null, replay_lsn: null, replay_delay: null, upstream: null, network_delay_ms: null, receiver_status: null, error: "container paused" },
+      { name: "leader", role: "primary", role_source: "server", container: "c1", container_state: "running", isolated: false, cannot_reach: [], host_port: 5432, timeline: 1, current_lsn: "0/3000060", receive_lsn: null, replay_lsn: null, replay_delay: null, upstream: null, network_delay_ms: null, receiver_status: null, error: null },
+      { name: "standby1", role: "standby", role_source: "server", container: "c2", container_state: "running", isolated: false, cannot_reach: [], host_port: 5433, timeline: 1, current_lsn: null, receive_lsn: "0/3000060", replay_lsn: "0/3000060", replay_delay: 2.341, upstream: "leader", network_delay_ms: 50, receiver_status: "streaming", error: null },
+      { name: "standby2", role: "standby", role_source: "label", container: "c3", container_state: "paused", isolated: false, cannot_reach: [], host_port: 5434, timeline: null, current_lsn: null, receive_lsn: null, replay_lsn: null, replay_delay: null, upstream: null, network_delay_ms: null, receiver_status: null, error: "container paused" },
     ],
     replication: [
       { primary: "leader", pid: 70, usename: "replicator", application_name: "standby1", client_addr: "172.18.0.3", state: "streaming", sent_lsn: "0/3000060", write_lsn: "0/3000060", flush_lsn: "0/3000060", replay_lsn: "0/3000060", write_lag: 0.0012, flush_lag: 0.0015, replay_lag: 0.002, sync_priority: 1, sync_state: "sync", replay_lag_bytes: 8388608 },

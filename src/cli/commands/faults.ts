@@ -1,4 +1,4 @@
-// repl-lab kill|stop|start|restart|pause|unpause|partition|heal <node>: one registration for all.
+// repl-lab kill|stop|start|restart|pause|unpause <node>: one registration for all.
 import type { Command } from "commander";
 import type { FaultAction } from "../../core/constants.js";
 import { jsonOption, labOption, NODE_ARGUMENT, type JsonFlags, type LabFlags } from "../options.js";
@@ -11,8 +11,6 @@ const FAULT_HELP: Record<FaultAction, string> = {
   restart: "restart a node and wait until it accepts connections",
   pause: "freeze a node without closing its connections: the primary notices after wal_sender_timeout",
   unpause: "unfreeze a paused node",
-  partition: "cut a node off the lab network",
-  heal: "put a partitioned node back on the lab network",
 };
 
 export function registerFault(program: Command, action: FaultAction): void {

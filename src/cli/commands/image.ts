@@ -10,10 +10,11 @@ export function registerImage(program: Command): void {
     .description("build repl-lab/postgres:<major> from Debian's packages (for machines with no registry)")
     .option("--pg <major>", "PostgreSQL major version: 17 (Debian trixie) or 15 (Debian bookworm)", "17")
     .option("--ha", "build repl-lab/postgres-ha:<major> instead: the same plus Patroni and etcd, for `up --ha`")
+    .option("--netfilter", "build repl-lab/netfilter:1 instead: nftables alone, the helper `partition` loads packet filters with")
     .addOption(jsonOption("print the image name as JSON"))
-    .action(async (flags: JsonFlags & { pg: string; ha?: boolean }) => {
+    .action(async (flags: JsonFlags & { pg: string; ha?: boolean; netfilter?: boolean }) => {
       const { imageBuild, checkMajor } = await import("../../operations/image.js");
-      checkMajor(flags.pg);
-      await run(flags, (runtime, { progress }) => imageBuild(runtime, { pg: flags.pg, ha: flags.ha }, progress), { text: (built) => built.image });
+      if (!flags.netfilter) checkMajor(flags.pg);
+      await run(flags, (runtime, { progress }) => imageBuild(runtime, { pg: flags.pg, ha: flags.ha, netfilter: flags.netfilter }, progress), { text: (built) => built.image });
     });
 }
