@@ -44,7 +44,9 @@ export const FAILOVER_LOSS = declareExperiment({
   summary: "acknowledged writes lost when the leader is killed and the most advanced standby promoted, per mode",
   example: "repl-lab experiment failover-loss --trials 10 --network-delay 20ms   (--ha: Patroni + etcd)",
   options: [
-    list("modes", ["async", "local", "remote_write", "on", "remote_apply"], { default: ["async", "on", "remote_apply"], help: "async and synchronous_commit levels with one sync standby" }),
+    list("modes", ["async", "local", "remote_write", "on", "remote_apply"], { default: ["async", "on", "remote_apply"], help: "async, and synchronous_commit levels under --sync" }),
+    count("followers", { default: 2, min: 1, max: 16, help: "followers in each trial's lab; the one that received the most WAL is promoted" }),
+    text("sync", { placeholder: "<spec>", help: 'synchronous_standby_names for the synchronous modes, e.g. "ANY 1 (standby1, standby2, standby3)" (default FIRST 1 over every follower)' }),
     count("trials", { default: 10, min: 1, max: 100, help: "repetitions" }),
     count("writers", { default: 8, min: 1, max: 64, help: "concurrent writers" }),
     duration("networkDelay", { default: "20ms", min: "0ms", max: "10s", help: "one-way latency on every standby's link; 0 for none" }),

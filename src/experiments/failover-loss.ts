@@ -4,7 +4,8 @@
 // most recent acknowledged writes (at most the replication lag); with a synchronous standby promoted,
 // none. https://www.postgresql.org/docs/current/warm-standby.html#SYNCHRONOUS-REPLICATION
 import type { Lab } from "../api.js";
-import { NodeUnavailableError } from "../core/errors.js";
+import { NodeUnavailableError, UsageError } from "../core/errors.js";
+import { parseSyncSpec, SyncSpecError } from "../core/sync-spec.js";
 import type { Session } from "../postgres.js";
 import { lsnBytes, round } from "./measure.js";
 import { sleep, waitUntil } from "../core/retry.js";
@@ -49,9 +50,10 @@ async function forkLsn(session: Session): Promise<string | null> {
   return line?.split("\t")[1] ?? null;
 }
 
-async function mostAdvanced(lab: Lab): Promise<string> {
+/** The standby that received the most WAL: under FIRST n or ANY n it holds every commit a synchronous mode acknowledged. */
+async function mostAdvanced(lab: Lab, followers: readonly string[]): Promise<string> {
   const received = await Promise.all(
-    ["standby1", "standby2"].map(async (node) => {
+    followers.map(async (node) => {
       const { rows } = await lab.sql(node, "SELECT pg_last_wal_receive_lsn()::text AS lsn");
       return { node, lsn: String(rows[0]?.lsn ?? "0/0") };
     }),
@@ -73,11 +75,16 @@ async function patroniChoice(lab: Lab, signal?: AbortSignal): Promise<string> {
   );
 }
 
+const followersOf = (config: Config) => Array.from({ length: config.followers }, (_, index) => `standby${index + 1}`);
+
+/** The synchronous modes' synchronous_standby_names: --sync, else FIRST 1 over every follower. */
+const syncSpecOf = (config: Config) => config.sync ?? `FIRST 1 (${followersOf(config).join(", ")})`;
+
 async function trial(context: ExperimentContext, config: Config, mode: Mode, number: number): Promise<Row> {
   const lab = await context.lab(
     {
-      followers: 2,
-      sync: mode === "async" ? undefined : "FIRST 1 (standby1, standby2)",
+      followers: config.followers,
+      sync: mode === "async" ? undefined : syncSpecOf(config),
       syncCommit: mode === "async" ? "on" : mode,
       // 0 is no relay at all: the standbys stream straight from the leader.
       networkDelay: config.network_delay_ms || undefined,
@@ -102,7 +109,7 @@ async function trial(context: ExperimentContext, config: Config, mode: Mode, num
 
     // As an operator would: promote the standby that received the most WAL. In HA mode nobody
     // does: Patroni's leader race (in synchronous mode, among synchronous standbys only) chooses.
-    const best = config.ha ? await patroniChoice(lab, context.signal) : await mostAdvanced(lab);
+    const best = config.ha ? await patroniChoice(lab, context.signal) : await mostAdvanced(lab, followersOf(config));
     const probe = await lab.session(best, { timeoutMs: 30_000 });
     let unavailableMs = 0;
     try {
@@ -147,10 +154,22 @@ async function trial(context: ExperimentContext, config: Config, mode: Mode, num
 
 const sum = (rows: Row[], key: string) => rows.reduce((total, row) => total + Number(row[key] ?? 0), 0);
 
+/** Whether every mode that waits for a standby's flush (remote_write, on, remote_apply) lost nothing. */
+const syncLossless = (parts: { mode: string; lost: number }[]) => parts.filter((part) => part.mode !== "async" && part.mode !== "local").every((part) => part.lost === 0);
+
 export const failoverLoss: Experiment<Config> = {
   usesGivenLab: false,
 
   async run(context: ExperimentContext, config: Config): Promise<Row[]> {
+    // A spec that names no follower, or one the lab has not, is refused before any lab exists.
+    if (config.modes.some((mode) => mode !== "async")) {
+      try {
+        parseSyncSpec(syncSpecOf(config), followersOf(config));
+      } catch (error) {
+        if (error instanceof SyncSpecError) throw new UsageError(`--sync: ${error.message}`, { hint: "name followers standby1 … standbyN of --followers N" });
+        throw error;
+      }
+    }
     const rows: Row[] = [];
     for (let number = 1; number <= config.trials; number++) {
       for (const mode of config.modes) rows.push(await trial(context, config, mode, number));
@@ -174,7 +193,14 @@ export const failoverLoss: Experiment<Config> = {
     const syncLoss = parts.filter((part) => part.mode !== "async" && part.mode !== "local" && part.lost > 0);
     const link = config.network_delay_ms ? `${config.network_delay_ms} ms each way on the replication links` : "no delay on the replication links";
     const who = config.ha ? ", Patroni failing over by itself (synchronous modes as Patroni's synchronous mode)" : "";
-    let text = `Over ${config.trials} trial${config.trials === 1 ? "" : "s"} with ${link}${who}: ${sentences.join("; ")}.`;
+    const synchronous = parts.some((part) => part.mode !== "async");
+    const spec = synchronous ? `, ${config.followers} follower${config.followers === 1 ? "" : "s"}, synchronous modes under '${syncSpecOf(config)}'` : "";
+    let text = `Over ${config.trials} trial${config.trials === 1 ? "" : "s"} with ${link}${spec}${who}: ${sentences.join("; ")}.`;
+    const quorum = /^\s*ANY\b/i.test(syncSpecOf(config));
+    if (quorum && !config.ha && synchronous && syncLossless(parts)) {
+      text +=
+        " Under ANY n a commit waits for any n of the listed standbys, so a given standby may lack it; the one that received the most WAL has every commit acknowledged before the kill, and promoting it is what loses none.";
+    }
     if (syncLoss.length > 0) {
       text += ` FINDING: ${syncLoss.map((part) => part.mode).join(", ")} lost acknowledged writes although each commit waited for a synchronous standby; this should not happen.`;
     } else if (parts.every((part) => part.lost === 0) && !config.network_delay_ms) {

@@ -174,12 +174,16 @@ export function list<const Key extends string, const Choice extends string>(
 }
 
 /** Text that may not be blank. */
-export function text<const Key extends string>(key: Key, spec: { default: string; placeholder: string; help: string }): OptionDeclaration<ConfigKey<Key>, string> {
+/** Free text; with no default, undefined unless given (the experiment derives one). */
+export function text<const Key extends string>(key: Key, spec: { default: string; placeholder: string; help: string }): OptionDeclaration<ConfigKey<Key>, string>;
+export function text<const Key extends string>(key: Key, spec: { placeholder: string; help: string }): OptionDeclaration<ConfigKey<Key>, string | undefined>;
+export function text<const Key extends string>(key: Key, spec: { default?: string; placeholder: string; help: string }): OptionDeclaration<ConfigKey<Key>, string | undefined> {
   const read = (given: unknown) => {
     if (String(given).trim() === "") throw new UsageError(`${flagOf(key)}: expected ${spec.help}, not an empty value`);
     return String(given);
   };
-  return declareOption(key, "", { placeholder: spec.placeholder, help: spec.help, defaultText: JSON.stringify(spec.default), read, fallback: () => spec.default });
+  const defaultText = spec.default === undefined ? undefined : JSON.stringify(spec.default);
+  return declareOption(key, "", { placeholder: spec.placeholder, help: spec.help, defaultText, read, fallback: () => spec.default });
 }
 
 /** On or off; off unless given. */

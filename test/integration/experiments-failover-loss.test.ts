@@ -28,4 +28,16 @@ describe("experiment", () => {
       expect(String(row.fork_lsn)).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
     }
   });
+
+  it("failover-loss --followers 3 --sync ANY 1 (…): quorum commit loses nothing when the most advanced standby is promoted", async () => {
+    const result = await experiment([
+      "failover-loss", "--followers", "3", "--sync", "ANY 1 (standby1, standby2, standby3)", "--modes", "on", "--trials", "1", "--network-delay", "20ms", "--warmup", "1s",
+    ]);
+    const [row] = result.results;
+    expect(num(row!, "acked")).toBeGreaterThan(0);
+    expect(num(row!, "lost")).toBe(0);
+    expect(["standby1", "standby2", "standby3"]).toContain(row!.promoted);
+    expect(result.conclusion).toContain("under 'ANY 1 (standby1, standby2, standby3)'");
+    expect(result.conclusion).toContain("promoting it is what loses none");
+  });
 });

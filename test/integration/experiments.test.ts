@@ -16,6 +16,7 @@ describe("experiment options and interruption", () => {
     [["commit-latency", "--levels", "on,sometimes"], "--levels on,sometimes: expected a comma-separated list of off, local, remote_write, on, remote_apply"],
     [["failover-loss", "--trials", "0"], "--trials 0: expected a whole number from 1 to 100"],
     [["failover-loss", "--lab", "anything"], "failover-loss cannot use --lab"],
+    [["failover-loss", "--followers", "3", "--sync", "ANY 1 (standby4)"], "standby4"],
     [["slot-retention", "--wal", "lots"], "--wal lots: expected a size"],
     [["nope"], "unknown command 'nope'"],
   ])("%j is a usage error before any lab exists", async (args, message) => {
