@@ -26,7 +26,7 @@ describe("experiment options", () => {
     const all = (declaration: ExperimentDeclaration) => declaration.parse({});
     expect(EXPERIMENTS.map((declaration) => [declaration.name, all(declaration)])).toEqual([
       ["commit-latency", { sync: "standby1", followers: 2, levels: ["off", "local", "remote_write", "on", "remote_apply"], clients: 4, duration_ms: 5000, apply_delay_ms: null, network_delay_ms: null }],
-      ["failover-loss", { modes: ["async", "on", "remote_apply"], trials: 10, writers: 8, network_delay_ms: 20, warmup_ms: 1500, ha: false }],
+      ["failover-loss", { modes: ["async", "on", "remote_apply"], followers: 2, sync: undefined, trials: 10, writers: 8, network_delay_ms: 20, warmup_ms: 1500, ha: false }],
       ["stale-reads", { policies: ["replica", "primary", "lsn-wait", "sticky", "remote_apply"], clients: 4, duration_ms: 10_000, apply_delay_ms: 2000, lsn_wait_timeout_ms: 10_000 }],
       ["slot-retention", { modes: ["slot", "no-slot", "max-slot-wal-keep-size"], wal_bytes: 320 * MB, keep_bytes: 80 * MB }],
       ["detection", { faults: ["kill", "stop", "pause", "partition"], wal_sender_timeouts_ms: [5000, 10_000] }],
@@ -107,6 +107,10 @@ describe("experiment conclusions", () => {
       "async lost 12 of 100 acknowledged writes (12 per failover, all past the new timeline's fork point); on lost none of 100",
     );
     expect(failoverLoss.conclude([row("on", 3)], FAILOVER_LOSS.parse({ trials: 1, modes: "on" }))).toContain("FINDING: on lost acknowledged writes");
+    const quorum = FAILOVER_LOSS.parse({ trials: 1, modes: "on", followers: 3, sync: "ANY 1 (standby1, standby2, standby3)" });
+    expect(failoverLoss.conclude([row("on", 0)], quorum)).toContain("3 followers, synchronous modes under 'ANY 1 (standby1, standby2, standby3)': on lost none of 100");
+    expect(failoverLoss.conclude([row("on", 0)], quorum)).toContain("the one that received the most WAL has every commit acknowledged before the kill");
+    expect(failoverLoss.conclude([row("on", 2)], quorum)).not.toContain("promoting it is what loses none");
   });
 });
 
