@@ -114,6 +114,18 @@ export const HA_FAILOVER = declareExperiment({
   ],
 });
 
+export const SPLIT_BRAIN = declareExperiment({
+  name: "split-brain",
+  summary: "writes on the losing side of a partition: the leader cut from every other member, a writer on each node, the ledger read after the heal",
+  example: "repl-lab experiment split-brain --trials 10 --modes ha-sync",
+  options: [
+    list("modes", ["ha-async", "ha-sync", "manual"], { help: "ha-async, ha-sync (Patroni's synchronous mode), manual (nobody fails over)" }),
+    count("trials", { default: 3, min: 1, max: 50, help: "repetitions" }),
+    duration("hold", { default: "35s", min: "1s", max: "600s", help: "how long the cut lasts (Patroni's lock expires after ttl 20 s)" }),
+    duration("warmup", { default: "2s", min: "100ms", max: "60s", help: "how long the writers run before the cut" }),
+  ],
+});
+
 export const LAG = declareExperiment({
   name: "lag",
   summary: "replication lag in bytes and seconds at a set WAL rate: bytes behind ÷ WAL rate = seconds behind (8 MB at 2 MB/s is 4 s)",
@@ -125,7 +137,7 @@ export const LAG = declareExperiment({
   ],
 });
 
-export const EXPERIMENTS: readonly ExperimentDeclaration[] = [COMMIT_LATENCY, FAILOVER_LOSS, STALE_READS, SLOT_RETENTION, DETECTION, HA_FAILOVER, LAG];
+export const EXPERIMENTS: readonly ExperimentDeclaration[] = [COMMIT_LATENCY, FAILOVER_LOSS, STALE_READS, SLOT_RETENTION, DETECTION, HA_FAILOVER, SPLIT_BRAIN, LAG];
 
 export function findExperiment(name: string): ExperimentDeclaration | undefined {
   return EXPERIMENTS.find((entry) => entry.name === name);

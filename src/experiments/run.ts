@@ -21,6 +21,7 @@ const CODE: Record<string, () => Promise<Experiment<object>>> = {
   "slot-retention": async () => (await import("./slot-retention.js")).slotRetention,
   detection: async () => (await import("./detection.js")).detection,
   "ha-failover": async () => (await import("./ha-failover.js")).haFailover,
+  "split-brain": async () => (await import("./split-brain.js")).splitBrain,
   lag: async () => (await import("./lag.js")).lag,
 };
 

@@ -2,9 +2,10 @@
 // conclusion each computes from its rows.
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/core/errors.js";
-import { COMMIT_LATENCY, DETECTION, EXPERIMENTS, FAILOVER_LOSS, LAG, SLOT_RETENTION, STALE_READS, type ExperimentDeclaration } from "../../src/experiments/catalog.js";
+import { COMMIT_LATENCY, DETECTION, EXPERIMENTS, FAILOVER_LOSS, LAG, SLOT_RETENTION, SPLIT_BRAIN, STALE_READS, type ExperimentDeclaration } from "../../src/experiments/catalog.js";
 import { commitLatency } from "../../src/experiments/commit-latency.js";
 import { failoverLoss } from "../../src/experiments/failover-loss.js";
+import { splitBrain } from "../../src/experiments/split-brain.js";
 import { LabError } from "../../src/core/errors.js";
 import { runExperiment } from "../../src/experiments/run.js";
 import type { Row } from "../../src/experiments/types.js";
@@ -31,6 +32,7 @@ describe("experiment options", () => {
       ["slot-retention", { modes: ["slot", "no-slot", "max-slot-wal-keep-size"], wal_bytes: 320 * MB, keep_bytes: 80 * MB }],
       ["detection", { faults: ["kill", "stop", "pause", "partition"], wal_sender_timeouts_ms: [5000, 10_000] }],
       ["ha-failover", { faults: ["kill", "stop"], settings: ["lab"], trials: 10, followers: 2 }],
+      ["split-brain", { modes: ["ha-async", "ha-sync", "manual"], trials: 3, hold_ms: 35_000, warmup_ms: 2000 }],
       ["lag", { rates_bytes_per_s: [1 * MB, 2 * MB, 4 * MB], apply_delay_ms: 2000, duration_ms: 10_000 }],
     ]);
     expect(SLOT_RETENTION.parse({ wal: "1GB" }).keep_bytes).toBe(256 * MB);
@@ -111,6 +113,21 @@ describe("experiment conclusions", () => {
     expect(failoverLoss.conclude([row("on", 0)], quorum)).toContain("3 followers, synchronous modes under 'ANY 1 (standby1, standby2, standby3)': on lost none of 100");
     expect(failoverLoss.conclude([row("on", 0)], quorum)).toContain("the one that received the most WAL has every commit acknowledged before the kill");
     expect(failoverLoss.conclude([row("on", 2)], quorum)).not.toContain("promoting it is what loses none");
+  });
+});
+
+describe("split-brain", () => {
+  it("concludes per mode from the ledger: what the cut-off leader acknowledged, what was lost, overlapping primaries", () => {
+    const row = (mode: string, acked: number, writable: number, first: number | null, dual: number, lost: number): Row => ({
+      mode, trial: 1, old_leader: "leader", new_primary: "standby1", old_leader_acked_after_cut: acked, old_leader_writable_ms: writable,
+      new_leader_first_write_ms: first, dual_primary_ms: dual, acked: 500, lost, lost_from_old_leader: lost,
+    });
+    const config = SPLIT_BRAIN.parse({ trials: 1, hold: "30s" });
+    const text = splitBrain.conclude([row("ha-async", 40, 7100, 25_000, 0, 41), row("ha-sync", 0, 0, 24_500, 0, 0), row("manual", 300, 29_900, null, 0, 0)], config);
+    expect(text).toContain("ha-async: the cut-off leader acknowledged 40 writes after the cut (for 7100 ms); the majority side's first write came 25000 ms after the cut; 41 acknowledged writes were lost");
+    expect(text).toContain("ha-sync: the cut-off leader acknowledged 0 writes after the cut (for 0 ms); the majority side's first write came 24500 ms after the cut; none was lost");
+    expect(text).toContain("manual: the cut-off leader acknowledged 300 writes after the cut (for 29900 ms), and nobody else took writes");
+    expect(splitBrain.conclude([row("ha-async", 40, 26_000, 25_000, 1000, 41)], config)).toContain("two nodes acknowledged writes at the same time in 1 of 1 trials");
   });
 });
 
