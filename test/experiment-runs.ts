@@ -1,6 +1,7 @@
 // What the experiment test files share: an experiment run as a user runs it, and the labs it left.
 // Each file names its experiments' labs with a prefix of its own, so that files running side by side
 // each see only their own labs.
+import { expect } from "vitest";
 import type { ExperimentResult, Row } from "../src/experiments/types.js";
 import { engine, runJson, TEST_LAB_PREFIX } from "./helpers.js";
 
@@ -27,6 +28,18 @@ export function experimentRuns(purpose: string): ExperimentRuns {
       return [...new Set(containers.map((container) => container.labels["repl-lab.lab"] ?? ""))].filter((lab) => lab.startsWith(prefix));
     },
   };
+}
+
+/**
+ * A test file's experiment runner whose labs are checked, once the file is done, to be all gone:
+ * an experiment removes the labs it made, also when it fails.
+ */
+export function experimentsRemovingTheirLabs(purpose: string, afterAll: (work: () => Promise<void>) => void): ExperimentRuns["run"] {
+  const runs = experimentRuns(purpose);
+  afterAll(async () => {
+    expect(await runs.labs()).toEqual([]);
+  });
+  return runs.run;
 }
 
 export const by = (rows: Row[], key: string, value: string) => rows.find((row) => row[key] === value)!;

@@ -9,6 +9,16 @@ import type { JsonFlags, ReportFlags } from "./options.js";
 export const loadRuntime = async (): Promise<Runtime> => (await import("../lab/runtime.js")).dockerRuntime();
 const loadTerminal = () => import("../views/terminal.js");
 
+/** Calls `handler` on SIGINT and SIGTERM (rather than exiting) until the function it returns is called. */
+function onSignals(handler: () => void): () => void {
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return () => {
+    process.off("SIGINT", handler);
+    process.off("SIGTERM", handler);
+  };
+}
+
 /** Runs work with Ctrl-C (and SIGTERM) turned into an abort signal rather than an instant exit. */
 export async function withInterrupt<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
@@ -16,13 +26,11 @@ export async function withInterrupt<T>(work: (signal: AbortSignal) => Promise<T>
     if (controller.signal.aborted) process.stderr.write("still cleaning up; please wait\n");
     controller.abort();
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const stopListening = onSignals(onSignal);
   try {
     return await work(controller.signal);
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    stopListening();
   }
 }
 
@@ -44,13 +52,11 @@ async function finishFirst<T>(what: string, work: (signal: AbortSignal) => Promi
     asked = true;
     process.stderr.write(`${what} is in progress and will finish in a few seconds; press Ctrl-C again to stop it now\n`);
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const stopListening = onSignals(onSignal);
   try {
     return await work(controller.signal);
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    stopListening();
   }
 }
 

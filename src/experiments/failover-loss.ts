@@ -7,7 +7,7 @@ import type { Lab } from "../api.js";
 import { NodeUnavailableError, UsageError } from "../core/errors.js";
 import { parseSyncSpec, SyncSpecError } from "../core/sync-spec.js";
 import type { Session } from "../postgres.js";
-import { lsnBytes, round } from "./measure.js";
+import { lsnBytes, round, lostPerTrialFigure } from "./measure.js";
 import { sleep, waitUntil } from "../core/retry.js";
 import type { ConfigFor, FAILOVER_LOSS } from "./catalog.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
@@ -228,22 +228,6 @@ export const failoverLoss: Experiment<Config> = {
   ],
 
   figures(rows: Row[], config: Config) {
-    const trials = [...new Set(rows.map((row) => Number(row.trial)))];
-    return [
-      {
-        name: "failover-loss",
-        title: `Acknowledged writes lost per failover (${config.writers} writers, link ${config.network_delay_ms ?? 0} ms each way)`,
-        option: {
-          legend: { top: 30 },
-          xAxis: { type: "category", data: trials.map((trial) => `trial ${trial}`) },
-          yAxis: { type: "value", name: "lost acknowledged writes", nameLocation: "middle", nameGap: 50, minInterval: 1 },
-          series: config.modes.map((mode) => ({
-            name: mode,
-            type: "bar",
-            data: trials.map((trial) => rows.find((row) => row.mode === mode && row.trial === trial)?.lost ?? 0),
-          })),
-        },
-      },
-    ];
+    return [lostPerTrialFigure(rows, config.modes, "failover-loss", `Acknowledged writes lost per failover (${config.writers} writers, link ${config.network_delay_ms ?? 0} ms each way)`)];
   },
 };

@@ -1,5 +1,6 @@
 // Measuring: latency percentiles from a real histogram (HdrHistogram), and small helpers the
 // experiments share. (Waiting is core/retry's.)
+import type { Figure, Row } from "./types.js";
 import * as hdr from "hdr-histogram-js";
 
 /** Latencies recorded in microseconds, read back in milliseconds. */
@@ -35,4 +36,23 @@ export function lsnBytes(lsn: string | null): bigint | null {
   if (!lsn) return null;
   const [high = "0", low = "0"] = lsn.split("/");
   return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`);
+}
+
+/** A bar per trial and mode of the acknowledged writes a trial lost (failover-loss, split-brain). */
+export function lostPerTrialFigure(rows: Row[], modes: readonly string[], name: string, title: string): Figure {
+  const trials = [...new Set(rows.map((row) => Number(row.trial)))];
+  return {
+    name,
+    title,
+    option: {
+      legend: { top: 30 },
+      xAxis: { type: "category", data: trials.map((trial) => `trial ${trial}`) },
+      yAxis: { type: "value", name: "lost acknowledged writes", nameLocation: "middle", nameGap: 50, minInterval: 1 },
+      series: modes.map((mode) => ({
+        name: mode,
+        type: "bar",
+        data: trials.map((trial) => rows.find((row) => row.mode === mode && row.trial === trial)?.lost ?? 0),
+      })),
+    },
+  };
 }

@@ -11,7 +11,7 @@ import { LabError, SqlError } from "../core/errors.js";
 import { sleep, waitUntil } from "../core/retry.js";
 import type { Session } from "../postgres.js";
 import type { ConfigFor, SPLIT_BRAIN } from "./catalog.js";
-import { round } from "./measure.js";
+import { round, lostPerTrialFigure } from "./measure.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
 
 type Config = ConfigFor<typeof SPLIT_BRAIN>;
@@ -193,22 +193,6 @@ export const splitBrain: Experiment<Config> = {
   ],
 
   figures(rows: Row[], config: Config) {
-    const trials = [...new Set(rows.map((row) => Number(row.trial)))];
-    return [
-      {
-        name: "split-brain",
-        title: `Acknowledged writes lost per partition (leader cut for ${config.hold_ms / 1000} s)`,
-        option: {
-          legend: { top: 30 },
-          xAxis: { type: "category", data: trials.map((trial) => `trial ${trial}`) },
-          yAxis: { type: "value", name: "lost acknowledged writes", nameLocation: "middle", nameGap: 50, minInterval: 1 },
-          series: config.modes.map((mode) => ({
-            name: mode,
-            type: "bar",
-            data: trials.map((trial) => rows.find((row) => row.mode === mode && row.trial === trial)?.lost ?? 0),
-          })),
-        },
-      },
-    ];
+    return [lostPerTrialFigure(rows, config.modes, "split-brain", `Acknowledged writes lost per partition (leader cut for ${config.hold_ms / 1000} s)`)];
   },
 };

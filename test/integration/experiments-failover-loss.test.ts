@@ -1,16 +1,10 @@
 // failover-loss, short, as a user runs it: the leader killed under writers, the most advanced standby
 // promoted, the acknowledged writes that are gone counted. Labs of its own, removed at the end.
 import { afterAll, describe, expect, it } from "vitest";
-import { experimentRuns, num } from "../experiment-runs.js";
-
-const experiments = experimentRuns("fl");
-const experiment = experiments.run;
-const experimentLabs = experiments.labs;
+import { experimentsRemovingTheirLabs, num } from "../experiment-runs.js";
 
 describe("experiment", () => {
-  afterAll(async () => {
-    expect(await experimentLabs()).toEqual([]);
-  });
+  const experiment = experimentsRemovingTheirLabs("fl", afterAll);
 
   it("failover-loss: with 50 ms on the links async loses acknowledged writes past the fork point; on and remote_apply lose none", async () => {
     // Two trials of async (a kill can land where nothing was in flight), one of each synchronous mode.

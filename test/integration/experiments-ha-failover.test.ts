@@ -1,16 +1,10 @@
 // The ha-failover experiment, short, as a user runs it: the phases of a Patroni failover after a
 // kill and after a clean stop. Labs of its own, removed at the end.
 import { afterAll, describe, expect, it } from "vitest";
-import { by, experimentRuns, num } from "../experiment-runs.js";
-
-const experiments = experimentRuns("haf");
-const experiment = experiments.run;
-const experimentLabs = experiments.labs;
+import { by, experimentsRemovingTheirLabs, num } from "../experiment-runs.js";
 
 describe("experiment", () => {
-  afterAll(async () => {
-    expect(await experimentLabs()).toEqual([]);
-  });
+  const experiment = experimentsRemovingTheirLabs("haf", afterAll);
 
   it("ha-failover: a killed leader's lock expires after ttl, a stopped one's is released at once; each phase follows the one before", async () => {
     const result = await experiment(["ha-failover", "--trials", "1"]);

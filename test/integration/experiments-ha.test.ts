@@ -2,16 +2,10 @@
 // writes a failover loses. Labs of its own, removed at the end. (ha-failover, the phases of a
 // failover, is experiments-ha-failover.test.ts: apart, the two run side by side.)
 import { afterAll, describe, expect, it } from "vitest";
-import { by, experimentRuns, num } from "../experiment-runs.js";
-
-const experiments = experimentRuns("ha");
-const experiment = experiments.run;
-const experimentLabs = experiments.labs;
+import { by, experimentsRemovingTheirLabs, num } from "../experiment-runs.js";
 
 describe("experiment", () => {
-  afterAll(async () => {
-    expect(await experimentLabs()).toEqual([]);
-  });
+  const experiment = experimentsRemovingTheirLabs("ha", afterAll);
 
   it("failover-loss --ha: Patroni fails over by itself; async loses acknowledged writes past the fork point, its synchronous mode none", async () => {
     const result = await experiment(["failover-loss", "--ha", "--trials", "1", "--modes", "async,on", "--network-delay", "50ms", "--warmup", "1s"]);

@@ -6,16 +6,10 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { by, experimentRuns, num } from "../experiment-runs.js";
-
-const experiments = experimentRuns("ms");
-const experiment = experiments.run;
-const experimentLabs = experiments.labs;
+import { by, experimentsRemovingTheirLabs, num } from "../experiment-runs.js";
 
 describe("experiment", () => {
-  afterAll(async () => {
-    expect(await experimentLabs()).toEqual([]);
-  });
+  const experiment = experimentsRemovingTheirLabs("ms", afterAll);
 
   it("commit-latency: with a 200 ms apply delay only remote_apply waits it out; plots are written", async () => {
     const out = mkdtempSync(join(tmpdir(), "repl-lab-exp-"));

@@ -1,16 +1,10 @@
 // slot-retention, short, as a user runs it: a standby stopped while the leader writes WAL, with a
 // slot, without one, and past max_slot_wal_keep_size. Labs of its own, removed at the end.
 import { afterAll, describe, expect, it } from "vitest";
-import { by, experimentRuns, num } from "../experiment-runs.js";
-
-const experiments = experimentRuns("sr");
-const experiment = experiments.run;
-const experimentLabs = experiments.labs;
+import { by, experimentsRemovingTheirLabs, num } from "../experiment-runs.js";
 
 describe("experiment", () => {
-  afterAll(async () => {
-    expect(await experimentLabs()).toEqual([]);
-  });
+  const experiment = experimentsRemovingTheirLabs("sr", afterAll);
 
   it("slot-retention: a slot lets the standby catch up; without one, or past max_slot_wal_keep_size, it cannot, and status says so", async () => {
     const result = await experiment(["slot-retention", "--wal", "64MB"]);

@@ -2,16 +2,10 @@
 // while a writer on each node keeps writing through that node's own port; the ledger read after
 // the heal. Labs of its own, removed at the end.
 import { afterAll, describe, expect, it } from "vitest";
-import { by, experimentRuns, num } from "../experiment-runs.js";
-
-const experiments = experimentRuns("sb");
-const experiment = experiments.run;
-const experimentLabs = experiments.labs;
+import { by, experimentsRemovingTheirLabs, num } from "../experiment-runs.js";
 
 describe("experiment", () => {
-  afterAll(async () => {
-    expect(await experimentLabs()).toEqual([]);
-  });
+  const experiment = experimentsRemovingTheirLabs("sb", afterAll);
 
   it("split-brain: Patroni's asynchronous mode loses what the cut-off leader acknowledged, its synchronous mode loses nothing", async () => {
     const result = await experiment(["split-brain", "--modes", "ha-async,ha-sync", "--trials", "1", "--hold", "30s"]);
