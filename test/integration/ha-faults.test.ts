@@ -116,17 +116,23 @@ describe("HA mode under etcd and network faults", () => {
     console.log(`etcd quorum back: ${leaderAgain} leads again`);
 
     // 3. An etcd member cut from every other member by packet filter: the host still reaches it (its
-    // status answers), it alone cannot commit, and the other two keep a Raft leader among themselves.
+    // status answers), it alone cannot commit, and the other two are still a majority, so Patroni's
+    // leader keeps its lock and PostgreSQL takes writes.
     await lab.partition("etcd1");
-    const etcdCut = await until(
+    const cutLook = await lab.status();
+    expect(cutLook.etcd!.members.find((member) => member.name === "etcd1")!.cannot_reach.sort()).toEqual(["etcd2", "etcd3", "leader", "standby1", "standby2"]);
+    const goesOn = await until(
       async () => {
-        const etcd = (await lab.status()).etcd!;
-        return etcd.leader && etcd.leader !== "etcd1" && etcd.members.find((member) => member.name === "etcd1")?.answering ? etcd : undefined;
+        const status = await lab.status();
+        const holder = await lab.leaderLock().catch(() => null);
+        const primary = status.nodes.find((node) => node.name === holder && node.role === "primary" && node.role_source === "server");
+        return primary ? { holder, etcd: status.etcd! } : undefined;
       },
-      30_000,
-      "a Raft leader among etcd2 and etcd3 with etcd1 cut off",
+      60_000,
+      "Patroni's leader holding its lock with etcd1 cut off",
     );
-    expect(etcdCut.members.find((member) => member.name === "etcd1")!.cannot_reach.sort()).toEqual(["etcd2", "etcd3", "leader", "standby1", "standby2"]);
+    await lab.sql(goesOn.holder!, "INSERT INTO w VALUES (now())");
+    console.log(`etcd1 cut off: ${goesOn.holder} still holds the leader lock and takes writes; etcd as status saw it: leader ${goesOn.etcd.leader}, term ${goesOn.etcd.raft_term}`);
     await lab.heal();
     await until(async () => ((await lab.status()).etcd!.members.every((member) => member.answering && member.cannot_reach.length === 0) ? true : undefined), 30_000, "etcd whole again");
 
