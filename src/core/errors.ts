@@ -59,6 +59,9 @@ export class NodeUnavailableError extends LabError {
   }
 }
 
+/** The engine could not publish a container's port on the host: another process holds it. */
+export class PortTakenError extends LabError {}
+
 /** The server answered a statement with an error. */
 export class SqlError extends LabError {
   constructor(

@@ -5,7 +5,7 @@ import Docker from "dockerode";
 import dockerModemSshAgent from "docker-modem/lib/ssh.js";
 import { Agent, type ClientRequestArgs } from "node:http";
 import { PassThrough, type Duplex, type Readable } from "node:stream";
-import { EngineUnreachableError, InterruptedError, LabError, ReplLabError } from "../core/errors.js";
+import { EngineUnreachableError, InterruptedError, LabError, PortTakenError, ReplLabError } from "../core/errors.js";
 import { retryUntil } from "../core/retry.js";
 import { debug } from "../core/log.js";
 import type {
@@ -383,7 +383,7 @@ export class DockerEngine implements ContainerEngine {
       } catch (error) {
         const message = engineMessage(error);
         if (/port is already allocated|address already in use/i.test(message)) {
-          throw new LabError(`a host port is taken: ${message}`, { hint: "choose another --port, or leave it out", cause: error });
+          throw new PortTakenError(`a host port is taken: ${message}`, { hint: "choose another --port, or leave it out", cause: error });
         }
         if (statusCode(error) === 304) return; // already running
         throw error;

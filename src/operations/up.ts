@@ -1,7 +1,7 @@
 // repl-lab up: network, volumes and containers for a topology, then wait until every follower streams
 // with the sync_state the spec implies. A failed or interrupted `up` removes everything it created.
 import { createServer } from "node:net";
-import { InterruptedError, LabError, ReplLabError, UsageError } from "../core/errors.js";
+import { InterruptedError, LabError, PortTakenError, ReplLabError, UsageError } from "../core/errors.js";
 import { CHECK_NODE, helperLabels, labLabels, names } from "../core/labels.js";
 import { dataMountTarget, generateSecrets, planEtcd, planLab } from "../core/node-plan.js";
 import { silentProgress, type Progress } from "../core/progress.js";
@@ -47,7 +47,26 @@ export interface UpResult {
   elapsed_ms: number;
 }
 
+/** How many times `up` starts over with other ports when one it chose was taken meanwhile. */
+const PORT_RACE_ATTEMPTS = 3;
+
 export async function up(runtime: Runtime, options: UpOptions, progress: Progress = silentProgress): Promise<UpResult> {
+  // Ports repl-lab chooses are free when chosen, but another process (the engine publishing a port
+  // it picked for another lab's container, say) can take one before the node starts: the failed
+  // attempt removed what it made, so it starts over with ports chosen again. Ports the user gave
+  // are refused at once instead.
+  const chosen = runtime.host.bindIp === "127.0.0.1" && !options.topology.nodes.some((node) => node.hostPort !== undefined);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await upOnce(runtime, options, progress);
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || !chosen || attempt >= PORT_RACE_ATTEMPTS || options.signal?.aborted) throw error;
+      progress.step(`${error.message}; starting over with other ports`);
+    }
+  }
+}
+
+async function upOnce(runtime: Runtime, options: UpOptions, progress: Progress): Promise<UpResult> {
   const started = Date.now();
   const { topology, signal } = options;
   const { engine } = runtime;

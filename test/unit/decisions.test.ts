@@ -10,7 +10,7 @@ import { promote, promoteRefusal } from "../../src/operations/promote.js";
 import { rejoin } from "../../src/operations/rejoin.js";
 import { sync } from "../../src/operations/sync.js";
 import { up } from "../../src/operations/up.js";
-import { InterruptedError, LabError, UsageError } from "../../src/core/errors.js";
+import { InterruptedError, LabError, PortTakenError, UsageError } from "../../src/core/errors.js";
 import { LABEL, labLabels, names } from "../../src/core/labels.js";
 import type { NodeStatus } from "../../src/core/status.js";
 import { buildTopology } from "../../src/core/topology.js";
@@ -50,6 +50,25 @@ describe("up", () => {
     engine.failOn = (operation, name) => (operation === "create" && name.endsWith("standby2") ? new LabError("no room") : undefined);
     await expect(up(fakeRuntime(engine), { topology: buildTopology({ lab: "c", followers: 2 }), waitTimeoutMs: 1000 })).rejects.toThrow("no room");
     expect(resources(engine, "c")).toEqual(none);
+  });
+
+  it("starts over with other ports when a port it chose is taken before the node starts; a port the user gave is not retried", async () => {
+    const engine = new FakeEngine();
+    let taken = 1;
+    engine.failOn = (operation, name) =>
+      operation === "start" && name.endsWith("standby1") && taken-- > 0 ? new PortTakenError("a host port is taken: Bind for 127.0.0.1:38567 failed: port is already allocated") : undefined;
+    const steps: string[] = [];
+    const result = await up(fakeRuntime(engine, healthy(["standby1"])), { topology: buildTopology({ lab: "pt", followers: 1 }), waitTimeoutMs: 5000 }, { step: (message) => steps.push(message) });
+    expect(result.nodes.map((node) => node.name)).toEqual(["leader", "standby1"]);
+    expect(steps.some((step) => step.endsWith("starting over with other ports"))).toBe(true);
+
+    const given = new FakeEngine();
+    let attempts = 0;
+    given.failOn = (operation, name) => (operation === "start" && name.endsWith("leader") && ++attempts > 0 ? new PortTakenError("a host port is taken") : undefined);
+    const topology = buildTopology({ lab: "pu", followers: 1, port: 45_000 });
+    await expect(up(fakeRuntime(given, healthy(["standby1"])), { topology, waitTimeoutMs: 1000 })).rejects.toThrow("a host port is taken");
+    expect(attempts).toBe(1);
+    expect(resources(given, "pu")).toEqual(none);
   });
 
   it("fails at once, with its log, when the leader exits while starting, and removes the lab", async () => {
