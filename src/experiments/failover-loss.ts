@@ -7,7 +7,7 @@ import type { Lab } from "../api.js";
 import { NodeUnavailableError, UsageError } from "../core/errors.js";
 import { parseSyncSpec, SyncSpecError } from "../core/sync-spec.js";
 import type { Session } from "../postgres.js";
-import { lsnBytes, round, lostPerTrialFigure } from "./measure.js";
+import { lsnBytes, round, lostPerTrialFigure, sum, trialsByMode } from "./measure.js";
 import { sleep, waitUntil } from "../core/retry.js";
 import type { ConfigFor, FAILOVER_LOSS } from "./catalog.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
@@ -152,7 +152,6 @@ async function trial(context: ExperimentContext, config: Config, mode: Mode, num
   }
 }
 
-const sum = (rows: Row[], key: string) => rows.reduce((total, row) => total + Number(row[key] ?? 0), 0);
 
 /** Whether every mode that waits for a standby's flush (remote_write, on, remote_apply) lost nothing. */
 const syncLossless = (parts: { mode: string; lost: number }[]) => parts.filter((part) => part.mode !== "async" && part.mode !== "local").every((part) => part.lost === 0);
@@ -170,11 +169,7 @@ export const failoverLoss: Experiment<Config> = {
         throw error;
       }
     }
-    const rows: Row[] = [];
-    for (let number = 1; number <= config.trials; number++) {
-      for (const mode of config.modes) rows.push(await trial(context, config, mode, number));
-    }
-    return rows;
+    return trialsByMode(config.trials, config.modes, (mode, number) => trial(context, config, mode, number));
   },
 
   conclude(rows: Row[], config: Config): string {

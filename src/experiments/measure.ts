@@ -38,6 +38,18 @@ export function lsnBytes(lsn: string | null): bigint | null {
   return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`);
 }
 
+/** Trial 1 of every mode, then trial 2 of every mode, …: one row each, in that order. */
+export async function trialsByMode<Mode>(trials: number, modes: readonly Mode[], trial: (mode: Mode, number: number) => Promise<Row>): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (let number = 1; number <= trials; number++) {
+    for (const mode of modes) rows.push(await trial(mode, number));
+  }
+  return rows;
+}
+
+/** The total of a numeric column over rows (a missing value counts 0). */
+export const sum = (rows: Row[], key: string): number => rows.reduce((total, row) => total + Number(row[key] ?? 0), 0);
+
 /** A bar per trial and mode of the acknowledged writes a trial lost (failover-loss, split-brain). */
 export function lostPerTrialFigure(rows: Row[], modes: readonly string[], name: string, title: string): Figure {
   const trials = [...new Set(rows.map((row) => Number(row.trial)))];

@@ -7,11 +7,11 @@
 // first acknowledged one, and whether two nodes acknowledged writes at the same time.
 // Modes: HA asynchronous, HA synchronous (Patroni's synchronous mode), and manual (nobody fails over).
 import type { Lab } from "../api.js";
-import { LabError, SqlError } from "../core/errors.js";
+import { SqlError } from "../core/errors.js";
 import { sleep, waitUntil } from "../core/retry.js";
 import type { Session } from "../postgres.js";
 import type { ConfigFor, SPLIT_BRAIN } from "./catalog.js";
-import { round, lostPerTrialFigure } from "./measure.js";
+import { round, lostPerTrialFigure, sum, trialsByMode } from "./measure.js";
 import type { Experiment, ExperimentContext, Row } from "./types.js";
 
 type Config = ConfigFor<typeof SPLIT_BRAIN>;
@@ -145,7 +145,6 @@ async function trial(context: ExperimentContext, config: Config, mode: Mode, num
   }
 }
 
-const sum = (rows: Row[], key: string) => rows.reduce((total, row) => total + Number(row[key] ?? 0), 0);
 const range = (rows: Row[], key: string) => {
   const values = rows.map((row) => row[key]).filter((value): value is number => typeof value === "number");
   if (values.length === 0) return "-";
@@ -157,12 +156,7 @@ export const splitBrain: Experiment<Config> = {
   usesGivenLab: false,
 
   async run(context: ExperimentContext, config: Config): Promise<Row[]> {
-    const rows: Row[] = [];
-    for (let number = 1; number <= config.trials; number++) {
-      for (const mode of config.modes) rows.push(await trial(context, config, mode, number));
-    }
-    if (rows.length === 0) throw new LabError("no trial ran");
-    return rows;
+    return trialsByMode(config.trials, config.modes, (mode, number) => trial(context, config, mode, number));
   },
 
   conclude(rows: Row[], config: Config): string {

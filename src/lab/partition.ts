@@ -5,7 +5,7 @@
 import type { ContainerEngine } from "../core/engine.js";
 import { LabError } from "../core/errors.js";
 import { helperLabels, LABEL, labLabels, names, PARTITION_NODE } from "../core/labels.js";
-import { encodeMap, memberRules, nftScript, NFT_TABLE, type PartitionMap } from "../core/partition.js";
+import { encodeMap, memberRules, nftScript, type PartitionMap } from "../core/partition.js";
 import type { LabContext, LabNode } from "./context.js";
 import { reread } from "./server.js";
 
@@ -93,4 +93,3 @@ export async function reloadCut(lab: LabContext): Promise<void> {
   if (fresh.partition) await loadMap(fresh, fresh.partition.map);
 }
 
-export { NFT_TABLE };

@@ -95,7 +95,7 @@ function parseStep(file: string, line: number, raw: unknown, nodes: string[] | u
     // A lab action, in the one schema the dashboard and the library use too. The short forms a
     // file may use: `kill: standby1`, `rejoin: leader`, `sync: off`.
     const body =
-      value !== null && typeof value === "object" && !Array.isArray(value) ? value : action === "sync" ? (value === "off" ? { off: true } : { set: value }) : { node: value };
+      value === null || value === undefined ? {} : typeof value === "object" && !Array.isArray(value) ? value : action === "sync" ? (value === "off" ? { off: true } : { set: value }) : { node: value };
     let parsed: LabAction;
     try {
       parsed = parseAction(action, body);

@@ -21,6 +21,9 @@ describe("image build", () => {
     expect(code).toBe(2);
     expect(stderr).toContain("error: --pg 16 is not supported");
     expect(stderr).toContain("hint: choose one of 15, 17");
+    const both = await runCli(["image", "build", "--netfilter", "--ha"]);
+    expect(both.code).toBe(2);
+    expect(both.stderr.split("\n")[0]).toBe("error: --netfilter builds the packet-filter helper alone, without --ha");
   });
 
   it("builds repl-lab/postgres:15 from Debian bookworm and a lab runs on it", async () => {

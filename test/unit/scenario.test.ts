@@ -91,6 +91,23 @@ steps:
     expect(scenario.steps[7]!.step).toEqual({ kind: "check", maxLagBytes: 1024 * 1024, timeoutMs: 10_000 });
   });
 
+  it("read partition steps in each form, and heal with no value as a heal of everything", () => {
+    const path = file(`steps:
+  - partition: leader
+  - heal:
+  - partition: {groups: "leader | standby1, standby2", one_way: true}
+  - heal: standby1
+  - partition: {node: standby2, isolate: true}
+`);
+    expect(parseScenario(path).steps.map((step) => step.title)).toEqual([
+      "partition leader",
+      "heal",
+      'partition --groups "leader | standby1, standby2" --one-way',
+      "heal standby1",
+      "partition --isolate standby2",
+    ]);
+  });
+
   it.each([
     ["steps:\n  - kill: standby3\n", ":2: kill: this lab has no node \"standby3\""],
     ["steps:\n  - wait: {until: \"standby7.role == primary\"}\n", ":2: wait.until: \"standby7.role\" names no node of this lab"],
