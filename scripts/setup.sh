@@ -111,9 +111,11 @@ if ! have_image repl-lab/netfilter:1; then
 fi
 
 # 7. With --ha (the test suite asks for it): the HA image, repl-lab/postgres-ha:17, which adds
-# Debian's Patroni and etcd (no registry image has both). About 90 s once.
-if [ "${1:-}" = "--ha" ] && ! have_image repl-lab/postgres-ha:17; then
-  say "building repl-lab/postgres-ha:17 (PostgreSQL 17, Patroni, etcd) from Debian's packages (about 90 s)"
+# Debian's Patroni and etcd, pg_auto_failover and HAProxy (no registry image has them). About 90 s
+# once; an older one (Patroni alone, without the label naming the managers) is built again.
+ha_image_current() { [ "$(docker image inspect -f '{{index .Config.Labels "repl-lab.ha-managers"}}' repl-lab/postgres-ha:17 2> /dev/null)" = "patroni,pg_auto_failover,haproxy" ]; }
+if [ "${1:-}" = "--ha" ] && ! ha_image_current; then
+  say "building repl-lab/postgres-ha:17 (PostgreSQL 17, Patroni, etcd, pg_auto_failover, HAProxy) from Debian's packages (about 90 s)"
   command -v mmdebstrap > /dev/null || { root_on_debian && apt_install mmdebstrap; }
   node bin/repl-lab.cjs image build --pg 17 --ha > /dev/null
 fi

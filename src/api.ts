@@ -113,14 +113,15 @@ export class Lab implements AsyncDisposable {
 
   /** The lab's nodes: leader, standby1, … */
   get nodes(): string[] {
-    return Object.keys(this.endpoints).filter((name) => name !== "primary" && name !== "standby");
+    return Object.keys(this.endpoints).filter((name) => !["primary", "standby", "writer", "reader"].includes(name));
   }
 
   /**
    * A node's postgresql:// URL, as `repl-lab env` prints it; ports are fixed when the lab is made,
    * so the URL holds across kill, stop and start. "primary" and "standby" give one URL naming every
    * node with target_session_attrs=read-write or prefer-standby, for clients that honour it (libpq,
-   * pgx, JDBC; node-postgres does not).
+   * pgx, JDBC; node-postgres does not). With --proxy, "writer" and "reader" go through HAProxy,
+   * which sends the writer to the leader whatever the client: node-postgres included.
    */
   url(node: string): string {
     const url = this.endpoints[node];

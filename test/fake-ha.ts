@@ -178,6 +178,14 @@ export class FakeHa implements HaClients {
     };
   }
 
+  /** HAProxy's statistics CSV the fake proxy answers with; undefined: it does not answer. */
+  proxyCsv: string | undefined;
+
+  async proxyStats(endpoint: HaEndpoint): Promise<string> {
+    if (this.proxyCsv === undefined) throw new HaApiError("HAProxy", endpoint.member, "GET /stats;csv", "unreachable", "no answer within 1.5 s");
+    return this.proxyCsv;
+  }
+
   etcd(endpoint: HaEndpoint): EtcdClient {
     const call = <T>(path: string, body: unknown, answer: () => T | Refusal): Promise<T> => this.answer("etcd", endpoint, "POST", path, body, answer);
     return {

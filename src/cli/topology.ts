@@ -25,6 +25,9 @@ export interface TopologyFlags {
   maximumLagOnFailover?: string;
   syncMode?: string;
   patroniDefaults?: boolean;
+  manager?: string;
+  managerDefaults?: boolean;
+  proxy?: boolean;
 }
 
 function readLabFile(file: string): Record<string, unknown> {
@@ -63,6 +66,9 @@ export function topologyFrom(flags: TopologyFlags): Topology {
     maximumLagOnFailover: flags.maximumLagOnFailover,
     syncMode: flags.syncMode,
     patroniDefaults: flags.patroniDefaults,
+    manager: flags.manager,
+    managerDefaults: flags.managerDefaults,
+    proxy: flags.proxy,
   };
   for (const [key, value] of Object.entries(given)) if (value !== undefined) input[key] = value;
   input.lab ??= defaultLabName();

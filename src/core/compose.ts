@@ -2,6 +2,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { stringify } from "yaml";
 import { LABEL, labLabels, names } from "./labels.js";
+import { UsageError } from "./errors.js";
 import { readPackageFile } from "./package-files.js";
 import type { ContainerSpec } from "./engine.js";
 import { nodeEntrypoint, planEtcd, planLab, type LabSecrets } from "./node-plan.js";
@@ -14,7 +15,7 @@ import { LEADER, type Topology } from "./topology.js";
 export function composeSecrets(lab: string, seed: string | undefined): LabSecrets {
   const key = seed ?? randomBytes(16).toString("hex");
   const derive = (purpose: string) => createHmac("sha256", key).update(`${lab}/${purpose}`).digest("hex").slice(0, 24);
-  return { superuserPassword: derive("superuser"), replicationPassword: derive("replication"), patroniPassword: derive("patroni"), etcdPassword: derive("etcd") };
+  return { superuserPassword: derive("superuser"), replicationPassword: derive("replication"), patroniPassword: derive("patroni"), etcdPassword: derive("etcd"), monitorPassword: derive("monitor") };
 }
 
 /** Compose interpolates $VAR in every string; $$ is a literal dollar sign. */
@@ -58,6 +59,10 @@ export interface RenderOptions {
 }
 
 export function renderCompose(topology: Topology, options: RenderOptions): string {
+  // pg_auto_failover's standbys must start after the leader has registered with the monitor, which
+  // depends_on cannot say; the proxy is only made by `up`.
+  if (topology.manager === "pg_auto_failover") throw new UsageError("render: a pg_auto_failover lab is not rendered to compose yet", { hint: "run it with `repl-lab up --ha --manager pg_auto_failover`, or render a Patroni lab" });
+  if (topology.proxy) throw new UsageError("render: --proxy is not rendered to compose yet", { hint: "run it with `repl-lab up --ha --proxy`" });
   const planOptions = { image: options.image, secrets: options.secrets, bindIp: "127.0.0.1", mountTarget: options.mountTarget };
   const plans = planLab(topology, planOptions);
   // Every node runs the same entrypoint: one array, which the YAML writer turns into an anchor

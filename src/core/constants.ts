@@ -9,6 +9,10 @@ export type SyncCommit = (typeof SYNC_COMMIT_LEVELS)[number];
 
 export type Role = "primary" | "standby";
 
+/** The HA managers a lab can run (`up --ha --manager`). */
+export const HA_MANAGERS = ["patroni", "pg_auto_failover"] as const;
+export type HaManager = (typeof HA_MANAGERS)[number];
+
 /** Faults and their repairs, each one Docker operation on one of the lab's containers. */
 export const FAULT_ACTIONS = ["kill", "stop", "start", "restart", "pause", "unpause"] as const;
 export type FaultAction = (typeof FAULT_ACTIONS)[number];
@@ -32,6 +36,10 @@ export const LINK_STANDBY_END_PORT = 5434;
 export const ETCD_CLIENT_PORT = 2379;
 export const ETCD_PEER_PORT = 2380;
 export const PATRONI_PORT = 8008;
+/** Where the HA proxy (HAProxy) takes writers and readers, and serves its statistics page. */
+export const PROXY_WRITER_PORT = 5000;
+export const PROXY_READER_PORT = 5001;
+export const PROXY_STATS_PORT = 8404;
 
 /** What a node's entrypoint reads from its environment. */
 export const ENV = {
@@ -44,5 +52,7 @@ export const ENV = {
   /** HA mode: the password of Patroni's REST API (its unsafe requests) and of etcd's root user. */
   patroniPassword: "REPL_LAB_PATRONI_PASSWORD",
   etcdPassword: "REPL_LAB_ETCD_PASSWORD",
+  /** pg_auto_failover: the password keepers log in to the monitor with (its autoctl_node role). */
+  monitorPassword: "REPL_LAB_MONITOR_PASSWORD",
   networkDelay: "REPL_LAB_NETWORK_DELAY",
 } as const;

@@ -18,7 +18,12 @@ export interface LabEvent {
     // HA mode: the leader lock (etcd's /leader key, as Patroni reports it), each member's Patroni role, etcd's Raft leader.
     | "leader_lock"
     | "patroni_role"
-    | "raft_leader";
+    | "raft_leader"
+    // pg_auto_failover: each state transition the monitor records (pgautofailover.event), its primary.
+    | "monitor_state"
+    | "monitor_primary"
+    // --proxy: the servers HAProxy sends writers to.
+    | "proxy_writer";
   from: string | null;
   to: string | null;
   /** The primary whose pg_stat_replication row changed. */
@@ -89,6 +94,20 @@ export function diffStatus(previous: LabStatus | undefined, next: LabStatus): La
       const describe = (view: typeof after) => `${view.leader ?? "none"} (term ${view.raft_term ?? "?"})`;
       events.push({ node: "etcd", field: "raft_leader", from: describe(before), to: describe(after) });
     }
+  }
+  if (next.monitor && previous?.monitor) {
+    const [before, after] = [previous.monitor, next.monitor];
+    if (before.container_state !== after.container_state) events.push({ node: "monitor", field: "container", from: before.container_state, to: after.container_state });
+    if (before.answering && after.answering && before.primary !== after.primary) events.push({ node: "monitor", field: "monitor_primary", from: before.primary ?? "none", to: after.primary ?? "none" });
+    // Every transition the monitor recorded since the last look (its own log, so none is missed between looks).
+    const seen = Math.max(0, ...before.events.map((event) => event.id));
+    for (const event of after.events) {
+      if (before.answering && event.id > seen) events.push({ node: event.node, field: "monitor_state", from: event.reported_state, to: event.goal_state });
+    }
+  }
+  if (next.proxy?.writer && previous?.proxy?.writer) {
+    const list = (servers: string[]) => (servers.length > 0 ? servers.join(", ") : "none");
+    if (list(previous.proxy.writer) !== list(next.proxy.writer)) events.push({ node: "proxy", field: "proxy_writer", from: list(previous.proxy.writer), to: list(next.proxy.writer) });
   }
   for (const warning of next.warnings) {
     if (!previous?.warnings.includes(warning)) events.push({ node: "lab", field: "warning", from: null, to: warning });

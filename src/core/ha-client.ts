@@ -89,10 +89,12 @@ export interface EtcdClient {
   get(key: string): Promise<EtcdValue>;
 }
 
-/** How a Runtime reaches Patroni and etcd: the HTTP clients, or a fake in unit tests. */
+/** How a Runtime reaches Patroni, etcd and the HA proxy: the HTTP clients, or a fake in unit tests. */
 export interface HaClients {
   patroni(endpoint: HaEndpoint): PatroniClient;
   etcd(endpoint: HaEndpoint): EtcdClient;
+  /** HAProxy's statistics page as CSV (GET /stats;csv). */
+  proxyStats(endpoint: HaEndpoint): Promise<string>;
 }
 
 /**
@@ -107,7 +109,7 @@ export class HaApiError extends LabError {
   readonly reason: string;
 
   constructor(
-    readonly service: "Patroni" | "etcd",
+    readonly service: "Patroni" | "etcd" | "HAProxy",
     readonly member: string,
     readonly request: string,
     readonly kind: HaFailureKind,

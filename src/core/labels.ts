@@ -10,7 +10,10 @@ export const LABEL = {
   hostPort: "repl-lab.host-port",
   /** "true" when the followers stream through replication slots. */
   slots: "repl-lab.slots",
-  /** HA mode: "patroni" on a PostgreSQL node run by Patroni, "etcd" on an etcd member. */
+  /**
+   * HA mode: "patroni" or "pg_auto_failover" on a PostgreSQL node run by that manager, "etcd" on an
+   * etcd member, "monitor" on pg_auto_failover's monitor, "proxy" on the HA proxy.
+   */
   ha: "repl-lab.ha",
   /** Set on everything repl-lab creates, so `ls` and test cleanup can find every lab. */
   managed: "repl-lab.managed",
@@ -22,6 +25,9 @@ export const LABEL = {
 
 /** The role label of an HA lab's etcd members, which are containers of the lab but not PostgreSQL nodes. */
 export const ETCD_ROLE = "etcd";
+/** The role labels of pg_auto_failover's monitor and of the HA proxy (HAProxy): members of the lab, not replication nodes. */
+export const MONITOR_ROLE = "monitor";
+export const PROXY_ROLE = "proxy";
 
 /** Containers created for a check or a one-off job (not part of the lab's topology) carry this as their node label. */
 export const CHECK_NODE = "_check";

@@ -1,8 +1,10 @@
 // What each node's container is, as plain data: `up` hands it to the engine, `render` to compose.
 import { randomBytes } from "node:crypto";
 import type { ContainerSpec } from "./engine.js";
-import { ENV, ETCD_CLIENT_PORT, LEADER, LINK_STANDBY_END_PORT, PATRONI_PORT, PGDATA, POSTGRES_PORT } from "./constants.js";
-import { ETCD_ROLE, LABEL, labLabels, names, nodeLabels } from "./labels.js";
+import { ENV, ETCD_CLIENT_PORT, LEADER, LINK_STANDBY_END_PORT, PATRONI_PORT, PGDATA, POSTGRES_PORT, PROXY_READER_PORT, PROXY_STATS_PORT, PROXY_WRITER_PORT } from "./constants.js";
+import { ETCD_ROLE, LABEL, labLabels, MONITOR_ROLE, names, nodeLabels, PROXY_ROLE } from "./labels.js";
+import { keeperEntrypoint, MONITOR, monitorEntrypoint } from "./auto-failover.js";
+import { PROXY, proxyEntrypoint } from "./proxy.js";
 import { readPackageFile } from "./package-files.js";
 import { renderSyncSpec } from "./sync-spec.js";
 import { ETCD_MEMBERS, etcdCommand, LINK_FIXED_END_PORT, patroniConfig, patroniEntrypoint } from "./ha.js";
@@ -14,11 +16,13 @@ export interface LabSecrets {
   /** HA mode: Patroni's REST API and etcd's root user (empty for a lab made before they had one). */
   patroniPassword: string;
   etcdPassword: string;
+  /** pg_auto_failover: the monitor's autoctl_node password (empty otherwise). */
+  monitorPassword: string;
 }
 
 export function generateSecrets(): LabSecrets {
   const secret = () => randomBytes(12).toString("hex");
-  return { superuserPassword: secret(), replicationPassword: secret(), patroniPassword: secret(), etcdPassword: secret() };
+  return { superuserPassword: secret(), replicationPassword: secret(), patroniPassword: secret(), etcdPassword: secret(), monitorPassword: secret() };
 }
 
 /**
@@ -211,14 +215,94 @@ function planEtcdMember(topology: Topology, member: string, options: PlanOptions
   };
 }
 
+/** The postgres user's home in the Debian-built images, where a keeper node's volume is mounted. */
+const KEEPER_HOME = "/var/lib/postgresql";
+
+/**
+ * A pg_auto_failover node: its keeper (`pg_autoctl run`) is PID 1 and starts, stops and configures
+ * PostgreSQL itself, so the lab's settings are not on its command line: pg_autoctl writes its own
+ * postgresql-auto-failover.conf, and the user's -c settings are refused at `up` (topology.ts).
+ */
+function planKeeperNode(topology: Topology, node: NodeSpec, options: PlanOptions, plan: NodePlan): NodePlan {
+  const spec = topology.autoFailover!;
+  const follower = spec.sync.followers[node.name];
+  const container = plan.container;
+  return {
+    ...plan,
+    container: {
+      ...container,
+      entrypoint: keeperEntrypoint({
+        node: node.name,
+        candidatePriority: follower?.candidate_priority ?? 50,
+        replicationQuorum: follower?.replication_quorum ?? true,
+        networkPartitionTimeout: spec.settings.network_partition_timeout,
+      }),
+      cmd: [],
+      env: {
+        PGDATA,
+        [ENV.node]: node.name,
+        [ENV.superuserPassword]: options.secrets.superuserPassword,
+        [ENV.replicationPassword]: options.secrets.replicationPassword,
+        [ENV.monitorPassword]: options.secrets.monitorPassword,
+      },
+      labels: { ...container.labels, [LABEL.ha]: "pg_auto_failover" },
+      // pg_autoctl takes a standby's base backup beside PGDATA and renames it into place, which a
+      // volume mounted at PGDATA itself refuses ("Device or resource busy"): the volume holds the
+      // postgres user's home, PGDATA and the backup directory (and pg_autoctl's own state) in it.
+      mounts: [{ volume: plan.volumeName, target: KEEPER_HOME }],
+      // The keeper stops PostgreSQL (fast) on SIGTERM; it does not tell the monitor (ENVIRONMENT.md).
+      stopSignal: "SIGTERM",
+    },
+  };
+}
+
+/** pg_auto_failover's monitor: a PostgreSQL server of its own, published so repl-lab can read its state. */
+function planMonitor(topology: Topology, options: PlanOptions): ContainerSpec {
+  return {
+    name: names.container(topology.lab, MONITOR),
+    image: options.image,
+    entrypoint: monitorEntrypoint(topology.autoFailover!.settings),
+    env: { PGDATA, [ENV.superuserPassword]: options.secrets.superuserPassword, [ENV.monitorPassword]: options.secrets.monitorPassword },
+    labels: { ...labLabels(topology.lab), [LABEL.node]: MONITOR, [LABEL.role]: MONITOR_ROLE, [LABEL.ha]: "monitor" },
+    network: { name: names.network(topology.lab), aliases: [MONITOR] },
+    ports: [{ containerPort: POSTGRES_PORT, hostIp: options.bindIp }],
+    stopSignal: "SIGTERM",
+    stopTimeoutSeconds: 10,
+    shmSizeBytes: 128 * 1024 * 1024,
+  };
+}
+
+/** The HA proxy (core/proxy.ts): HAProxy with the writer and reader ports published. */
+export function planProxy(topology: Topology, options: PlanOptions): ContainerSpec {
+  return {
+    name: names.container(topology.lab, PROXY),
+    image: options.image,
+    entrypoint: proxyEntrypoint(topology.manager!, topology.nodes.map((node) => node.name)),
+    labels: { ...labLabels(topology.lab), [LABEL.node]: PROXY, [LABEL.role]: PROXY_ROLE, [LABEL.ha]: "proxy" },
+    network: { name: names.network(topology.lab), aliases: [PROXY] },
+    ports: [
+      { containerPort: PROXY_WRITER_PORT, hostIp: options.bindIp },
+      { containerPort: PROXY_READER_PORT, hostIp: options.bindIp },
+      { containerPort: PROXY_STATS_PORT, hostIp: options.bindIp },
+    ],
+    stopSignal: "SIGUSR1",
+    stopTimeoutSeconds: 5,
+  };
+}
+
 export function planLab(topology: Topology, options: PlanOptions): NodePlan[] {
   return topology.nodes.map((node) => {
     const plan = planNode(topology, node, options);
+    if (topology.manager === "pg_auto_failover") return planKeeperNode(topology, node, options, plan);
     return topology.ha ? planPatroniNode(topology, node, options, plan) : plan;
   });
 }
 
-/** The etcd members of an HA lab (none otherwise). */
+/**
+ * The containers an HA lab runs beside its PostgreSQL nodes, started before them: etcd's three
+ * members for Patroni, the monitor for pg_auto_failover (none otherwise).
+ */
 export function planEtcd(topology: Topology, options: PlanOptions): ContainerSpec[] {
+  if (topology.manager === "pg_auto_failover") return [planMonitor(topology, options)];
   return topology.ha ? ETCD_MEMBERS.map((member) => planEtcdMember(topology, member, options)) : [];
 }

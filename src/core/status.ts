@@ -112,6 +112,56 @@ export interface EtcdView {
   members: EtcdMember[];
 }
 
+// HA mode with pg_auto_failover: what its monitor reports (`pg_autoctl show state` and `show events`).
+
+export interface MonitorNode {
+  name: string;
+  node_id: number;
+  /** The state the node's keeper last reported, and the one the monitor assigned it (pg_auto_failover's FSM: single, primary, wait_primary, secondary, catchingup, demoted, …). */
+  reported_state: string;
+  assigned_state: string;
+  /** The monitor's health check of the node. */
+  health: "good" | "bad" | "unknown";
+  reported_lsn: string;
+  reported_tli: number;
+  candidate_priority: number;
+  replication_quorum: boolean;
+}
+
+/** One of the monitor's state transitions (pgautofailover.event). */
+export interface MonitorEvent {
+  id: number;
+  time: string;
+  node: string;
+  reported_state: string;
+  goal_state: string;
+  description: string;
+}
+
+export interface MonitorView {
+  container_state: ContainerState;
+  isolated: boolean;
+  cannot_reach: string[];
+  /** Whether the monitor answered; when it does not, nobody fails over. */
+  answering: boolean;
+  /** The node the monitor has made the primary (assigned and reported writable); null while none is. */
+  primary: string | null;
+  number_sync_standbys: number | null;
+  nodes: MonitorNode[];
+  /** Its latest state transitions, oldest first. */
+  events: MonitorEvent[];
+}
+
+/** HA mode with --proxy: HAProxy's ports and where its checks send clients now. */
+export interface ProxyView {
+  container_state: ContainerState;
+  writer_port: number | null;
+  reader_port: number | null;
+  /** The servers HAProxy has up behind each port (its checks' verdict); null when it did not answer. */
+  writer: string[] | null;
+  reader: string[] | null;
+}
+
 export interface LabStatus {
   lab: string;
   nodes: NodeStatus[];
@@ -123,6 +173,10 @@ export interface LabStatus {
   /** HA mode only: Patroni's view (null when no Patroni answers) and etcd's members. */
   patroni?: PatroniView | null;
   etcd?: EtcdView;
+  /** HA mode with pg_auto_failover: the monitor's view. */
+  monitor?: MonitorView;
+  /** HA mode with --proxy. */
+  proxy?: ProxyView;
 }
 
 /** The node(s) that answer as primaries; more than one is a split brain. */

@@ -1,14 +1,15 @@
 // One topology model for every way a lab is described: CLI flags and lab files share this schema.
 import * as z from "zod";
-import { DEFAULT_FOLLOWERS, DEFAULT_LAB, LEADER, MAX_FOLLOWERS, SYNC_COMMIT_LEVELS, type Role, type SyncCommit } from "./constants.js";
+import { DEFAULT_FOLLOWERS, DEFAULT_LAB, HA_MANAGERS, type HaManager, LEADER, MAX_FOLLOWERS, SYNC_COMMIT_LEVELS, type Role, type SyncCommit } from "./constants.js";
 import { parseDuration } from "./duration.js";
 import { UsageError } from "./errors.js";
 import { LAB_NAME_PATTERN, LAB_NAME_RULE } from "./labels.js";
 import { parseSyncSpec, SyncSpecError, type SyncSpec } from "./sync-spec.js";
 import { haSyncFromSpec, LAB_HA_DEFAULTS, PATRONI_DEFAULTS, type HaSpec } from "./ha.js";
+import { AUTO_FAILOVER_DEFAULTS, autoFailoverSyncFromSpec, LAB_AUTO_FAILOVER_DEFAULTS, type AutoFailoverSpec } from "./auto-failover.js";
 import { parseSize } from "./size.js";
 
-export { LEADER, MAX_FOLLOWERS, SYNC_COMMIT_LEVELS, type Role, type SyncCommit };
+export { HA_MANAGERS, LEADER, MAX_FOLLOWERS, SYNC_COMMIT_LEVELS, type HaManager, type Role, type SyncCommit };
 
 function followerName(index: number): string {
   return `standby${index}`;
@@ -111,6 +112,12 @@ const LabSpecSchema = z
       .optional(),
     syncMode: z.enum(["off", "on", "strict", "quorum"], { error: "must be one of off, on, strict, quorum" }).optional(),
     patroniDefaults: z.boolean().default(false),
+    /** Which HA manager runs the nodes (HA mode): Patroni with etcd, or pg_auto_failover with a monitor. */
+    manager: z.enum(HA_MANAGERS, { error: `must be one of ${HA_MANAGERS.join(", ")}` }).optional(),
+    /** The HA manager's own default timings rather than the lab's fastest. */
+    managerDefaults: z.boolean().default(false),
+    /** An HAProxy container with a writer port that follows the leader and a reader port over the replicas (HA mode). */
+    proxy: z.boolean().default(false),
   })
   .strict();
 
@@ -135,8 +142,14 @@ export interface Topology {
   /** One-way latency in ms on every follower's replication link (the userspace link delay). */
   networkDelayMs: number | undefined;
   settings: Record<string, string>;
-  /** HA mode: Patroni's settings; undefined for a lab repl-lab manages itself. */
+  /** HA mode: which manager runs the nodes; undefined for a lab repl-lab manages itself. */
+  manager: HaManager | undefined;
+  /** HA mode with Patroni: its settings. */
   ha: HaSpec | undefined;
+  /** HA mode with pg_auto_failover: its settings and the sync spec mapped. */
+  autoFailover: AutoFailoverSpec | undefined;
+  /** HA mode: an HAProxy container whose writer port follows the leader. */
+  proxy: boolean;
 }
 
 function invalid(message: string): UsageError {
@@ -174,11 +187,36 @@ export function buildTopology(input: unknown): Topology {
       throw error;
     }
   }
-  const ha = spec.ha ? haSpec(spec, sync, followers) : undefined;
+  const manager: HaManager | undefined = spec.ha ? (spec.manager ?? "patroni") : undefined;
   if (!spec.ha) {
-    const haOnly = (["ttl", "loopWait", "retryTimeout", "maximumLagOnFailover", "syncMode"] as const).filter((key) => spec[key] !== undefined);
-    if (spec.patroniDefaults) haOnly.push("patroniDefaults" as never);
-    if (haOnly.length > 0) throw invalid(`${haOnly.join(", ")}: Patroni's settings need ha (--ha)`);
+    const haOnly: string[] = (["manager", "ttl", "loopWait", "retryTimeout", "maximumLagOnFailover", "syncMode"] as const).filter((key) => spec[key] !== undefined);
+    if (spec.patroniDefaults) haOnly.push("patroniDefaults");
+    if (spec.managerDefaults) haOnly.push("managerDefaults");
+    if (spec.proxy) haOnly.push("proxy");
+    if (haOnly.length > 0) throw invalid(`${haOnly.join(", ")}: needs ha (--ha)`);
+  }
+  if (manager === "pg_auto_failover") {
+    const patroniOnly: string[] = (["ttl", "loopWait", "retryTimeout", "maximumLagOnFailover", "syncMode"] as const).filter((key) => spec[key] !== undefined);
+    if (spec.patroniDefaults) patroniOnly.push("patroniDefaults");
+    if (patroniOnly.length > 0) throw invalid(`${patroniOnly.join(", ")}: Patroni's settings; this lab runs pg_auto_failover (use --manager-defaults for its own timings)`);
+    // pg_autoctl writes primary_conninfo, the slots and its own postgresql-auto-failover.conf.
+    const owned: string[] = [];
+    if (spec.networkDelay !== undefined) owned.push("networkDelay");
+    if (Object.keys(spec.settings).length > 0) owned.push("settings (-c)");
+    if (spec.walSenderTimeout !== undefined) owned.push("walSenderTimeout");
+    if (!spec.slots) owned.push("slots (--no-slots)");
+    if (spec.syncCommit !== "on") owned.push("syncCommit");
+    if (owned.length > 0) throw invalid(`${owned.join(", ")}: not available with pg_auto_failover yet (pg_autoctl writes the replication settings itself); use --manager patroni`);
+  }
+  const ha = manager === "patroni" ? haSpec({ ...spec, patroniDefaults: spec.patroniDefaults || spec.managerDefaults }, sync, followers) : undefined;
+  let autoFailover: AutoFailoverSpec | undefined;
+  if (manager === "pg_auto_failover") {
+    try {
+      autoFailover = { settings: spec.managerDefaults ? AUTO_FAILOVER_DEFAULTS : LAB_AUTO_FAILOVER_DEFAULTS, sync: autoFailoverSyncFromSpec(sync, followers) };
+    } catch (error) {
+      if (error instanceof UsageError) throw invalid(error.message);
+      throw error;
+    }
   }
   const port = spec.port;
   const nodes: NodeSpec[] = [
@@ -200,7 +238,10 @@ export function buildTopology(input: unknown): Topology {
     walSenderTimeout: spec.walSenderTimeout,
     networkDelayMs: spec.networkDelay,
     settings: spec.settings,
+    manager,
     ha,
+    autoFailover,
+    proxy: spec.proxy,
   };
 }
 

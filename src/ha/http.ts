@@ -22,7 +22,7 @@ const CONFIG_TIMEOUT_MS = 10_000;
 const LEADER_CHANGE_TIMEOUT_MS = 60_000;
 const REINITIALIZE_TIMEOUT_MS = 10_000;
 
-type Service = "Patroni" | "etcd";
+type Service = "Patroni" | "etcd" | "HAProxy";
 
 interface Call {
   method: "GET" | "POST" | "PATCH";
@@ -252,5 +252,6 @@ export function httpHaClients(): HaClients {
   return {
     patroni: (endpoint) => new HttpPatroniClient(endpoint),
     etcd: (endpoint) => new HttpEtcdClient(endpoint, tokens),
+    proxyStats: (endpoint) => send("HAProxy", endpoint, { method: "GET", path: "/stats;csv", timeoutMs: READ_TIMEOUT_MS }),
   };
 }

@@ -2,9 +2,10 @@
 // state file), how to reach each node's server, and the lab's secrets from a container's environment.
 import type { ContainerDetails, ContainerState, ContainerSummary } from "../core/engine.js";
 import { LabError } from "../core/errors.js";
-import { CHECK_NODE, checkLabName, ETCD_ROLE, LABEL, labLabels, names, PARTITION_NODE } from "../core/labels.js";
+import { CHECK_NODE, checkLabName, ETCD_ROLE, LABEL, labLabels, MONITOR_ROLE, names, PARTITION_NODE, PROXY_ROLE } from "../core/labels.js";
+import type { HaManager } from "../core/topology.js";
 import { decodeMap, type PartitionMap } from "../core/partition.js";
-import { ENV, ETCD_CLIENT_PORT, LEADER, PATRONI_PORT, POSTGRES_PORT } from "../core/constants.js";
+import { ENV, ETCD_CLIENT_PORT, LEADER, PATRONI_PORT, POSTGRES_PORT, PROXY_READER_PORT, PROXY_STATS_PORT, PROXY_WRITER_PORT } from "../core/constants.js";
 import type { LabSecrets } from "../core/node-plan.js";
 import type { Progress } from "../core/progress.js";
 import type { Endpoint } from "../postgres.js";
@@ -39,9 +40,15 @@ export interface LabContext {
   secrets: LabSecrets;
   /** The followers stream through replication slots. */
   slots: boolean;
-  /** HA mode: Patroni runs the nodes and these etcd members (etcd1…etcd3) hold its leader lock. */
+  /** HA mode: a manager (Patroni or pg_auto_failover) runs the nodes and fails over by itself. */
   ha: boolean;
+  manager: HaManager | undefined;
+  /** Patroni: these etcd members (etcd1…etcd3) hold its leader lock. */
   etcd: LabNode[];
+  /** pg_auto_failover: its monitor, a PostgreSQL server of its own (apiPort: its published port). */
+  monitor: LabNode | undefined;
+  /** HA mode with --proxy: the HAProxy container; its writer and reader ports on the host. */
+  proxy: (LabNode & { writerPort: number | undefined; readerPort: number | undefined; statsPort: number | undefined }) | undefined;
   /** What a command that died left in the lab (see leftovers.ts). */
   leftovers: Leftover[];
   /** The cut by packet filter in force (`repl-lab partition`), and its marker container. */
@@ -62,10 +69,14 @@ function compareNodeNames(a: string, b: string): number {
   return Number(numberA || -1) - Number(numberB || -1);
 }
 
+const publishedPort = (container: ContainerSummary, port: number) => container.ports.find((entry) => entry.containerPort === port)?.hostPort;
+
 function labNode(lab: string, container: ContainerSummary): LabNode {
   const pinned = Number(container.labels[LABEL.hostPort]);
   const published = container.ports.find((port) => port.containerPort === POSTGRES_PORT)?.hostPort;
-  const apiPort = container.ports.find((port) => port.containerPort === (container.labels[LABEL.role] === ETCD_ROLE ? ETCD_CLIENT_PORT : PATRONI_PORT))?.hostPort;
+  const role = container.labels[LABEL.role];
+  const apiContainerPort = role === ETCD_ROLE ? ETCD_CLIENT_PORT : role === MONITOR_ROLE ? POSTGRES_PORT : PATRONI_PORT;
+  const apiPort = container.ports.find((port) => port.containerPort === apiContainerPort)?.hostPort;
   const attachable = container.state !== "exited" && container.state !== "created" && container.state !== "dead";
   return {
     name: container.labels[LABEL.node] ?? "",
@@ -82,6 +93,9 @@ function labNode(lab: string, container: ContainerSummary): LabNode {
 }
 
 const isEtcd = (container: ContainerSummary) => container.labels[LABEL.role] === ETCD_ROLE;
+/** Containers of the lab that are not PostgreSQL replication nodes: etcd members, the monitor, the proxy. */
+const isAside = (container: ContainerSummary) => [ETCD_ROLE, MONITOR_ROLE, PROXY_ROLE].includes(container.labels[LABEL.role] ?? "");
+const hasRole = (role: string) => (container: ContainerSummary) => container.labels[LABEL.role] === role;
 
 /** The lab's containers, and of them each node's one (its helpers and leftovers set apart). */
 async function labContainers(runtime: Runtime, lab: string): Promise<{ nodes: ContainerSummary[]; leftovers: Leftover[]; partition: LabContext["partition"] }> {
@@ -109,7 +123,7 @@ async function nodeContainers(runtime: Runtime, lab: string): Promise<ContainerS
 /** The lab's PostgreSQL node containers (not its one-off helpers nor etcd members), in node order; empty when there is no such lab. */
 export async function listNodes(runtime: Runtime, lab: string): Promise<LabNode[]> {
   return (await nodeContainers(runtime, lab))
-    .filter((container) => !isEtcd(container))
+    .filter((container) => !isAside(container))
     .map((container) => labNode(lab, container))
     .sort((a, b) => compareNodeNames(a.name, b.name));
 }
@@ -132,10 +146,14 @@ export async function readLab(runtime: Runtime, lab: string, known?: { secrets: 
     ? undefined
     : runtime.engine.inspectContainer(names.container(lab, LEADER)).then((leader) => (leader.spec.labels?.[LABEL.lab] === lab ? secretsOf(leader) : undefined), () => undefined);
   const { nodes: containers, leftovers, partition } = await labContainers(runtime, lab);
-  const postgres = containers.filter((container) => !isEtcd(container));
+  const postgres = containers.filter((container) => !isAside(container));
   const first = postgres[0];
   if (!first) throw noSuchLab(lab);
   const secrets = known?.secrets ?? (await leaderSecrets) ?? secretsOf(await runtime.engine.inspectContainer(first.id));
+  const managerLabel = first.labels[LABEL.ha];
+  const manager: HaManager | undefined = managerLabel === "patroni" || managerLabel === "pg_auto_failover" ? managerLabel : undefined;
+  const monitor = containers.find(hasRole(MONITOR_ROLE));
+  const proxy = containers.find(hasRole(PROXY_ROLE));
   const sorted = (list: ContainerSummary[]) => list.map((container) => labNode(lab, container)).sort((a, b) => compareNodeNames(a.name, b.name));
   return {
     runtime,
@@ -143,8 +161,11 @@ export async function readLab(runtime: Runtime, lab: string, known?: { secrets: 
     nodes: sorted(postgres),
     secrets,
     slots: first.labels[LABEL.slots] !== "false",
-    ha: first.labels[LABEL.ha] === "patroni",
+    ha: manager !== undefined,
+    manager,
     etcd: sorted(containers.filter(isEtcd)),
+    monitor: monitor ? labNode(lab, monitor) : undefined,
+    proxy: proxy ? { ...labNode(lab, proxy), writerPort: publishedPort(proxy, PROXY_WRITER_PORT), readerPort: publishedPort(proxy, PROXY_READER_PORT), statsPort: publishedPort(proxy, PROXY_STATS_PORT) } : undefined,
     leftovers,
     partition,
   };
@@ -167,6 +188,7 @@ function secretsOf({ spec }: ContainerDetails): LabSecrets {
     replicationPassword: spec.env?.[ENV.replicationPassword] ?? "",
     patroniPassword: spec.env?.[ENV.patroniPassword] ?? "",
     etcdPassword: spec.env?.[ENV.etcdPassword] ?? "",
+    monitorPassword: spec.env?.[ENV.monitorPassword] ?? "",
   };
 }
 
@@ -182,11 +204,12 @@ export function requireNode(lab: LabContext, node: string): LabNode {
 
 /** A PostgreSQL node or, in HA mode, an etcd member: what the fault commands act on. */
 export function requireMember(lab: LabContext, name: string): LabNode {
-  const member = lab.etcd.find((candidate) => candidate.name === name);
+  const aside = [...lab.etcd, ...(lab.monitor ? [lab.monitor] : []), ...(lab.proxy ? [lab.proxy] : [])];
+  const member = aside.find((candidate) => candidate.name === name);
   if (member) return member;
   if (lab.ha && !lab.nodes.some((candidate) => candidate.name === name)) {
-    throw new LabError(`lab "${lab.name}" has no node or etcd member "${name}"`, {
-      hint: `its nodes are ${lab.nodes.map((candidate) => candidate.name).join(", ")}; its etcd members ${lab.etcd.map((candidate) => candidate.name).join(", ")}`,
+    throw new LabError(`lab "${lab.name}" has no node or member "${name}"`, {
+      hint: `its nodes are ${lab.nodes.map((candidate) => candidate.name).join(", ")}; its other members ${aside.map((candidate) => candidate.name).join(", ")}`,
     });
   }
   return requireNode(lab, name);
@@ -271,6 +294,8 @@ export interface LabSummary {
   volumes: number;
   /** HA labs only: their etcd members (not counted as nodes). */
   etcd?: number;
+  /** HA labs only: their other members by role (pg_auto_failover's monitor, the proxy), not counted as nodes. */
+  members?: Record<string, number>;
 }
 
 export async function listLabs(runtime: Runtime): Promise<LabSummary[]> {
@@ -290,6 +315,11 @@ export async function listLabs(runtime: Runtime): Promise<LabSummary[]> {
     const summary = entry(container.labels[LABEL.lab] ?? "");
     if (isEtcd(container)) {
       summary.etcd = (summary.etcd ?? 0) + 1;
+      continue;
+    }
+    if (isAside(container)) {
+      const role = container.labels[LABEL.role]!;
+      summary.members = { ...summary.members, [role]: (summary.members?.[role] ?? 0) + 1 };
       continue;
     }
     summary.nodes += 1;

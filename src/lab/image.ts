@@ -14,11 +14,23 @@ import type { ContainerEngine, ImageDetails } from "../core/engine.js";
 export const DEFAULT_MAJOR = 17;
 export const OFFICIAL_IMAGE = (major: number) => `postgres:${major}`;
 const LOCAL_IMAGE = (major: number) => `repl-lab/postgres:${major}`;
-/** The HA variant: the same PostgreSQL plus Debian's Patroni and etcd (see ha.ts). */
+/** The HA variant: the same PostgreSQL plus Debian's Patroni and etcd, pg_auto_failover and HAProxy (see ha.ts, auto-failover.ts, proxy.ts). */
 export const LOCAL_HA_IMAGE = (major: number) => `repl-lab/postgres-ha:${major}`;
 
 /** Debian packages an HA image adds. Patroni's etcd3 support imports python3-etcd, so it is needed too. */
-const HA_PACKAGES = ["patroni", "python3-etcd", "etcd-server", "etcd-client", "procps"];
+const HA_PACKAGES = (major: number) => [
+  "patroni",
+  "python3-etcd",
+  "etcd-server",
+  "etcd-client",
+  "procps",
+  `postgresql-${major}-auto-failover`,
+  "pg-auto-failover-cli",
+  "haproxy",
+];
+/** The HA managers an HA image has, as a label: setup and `up` tell an older image (Patroni alone) from this one. */
+export const HA_IMAGE_MANAGERS_LABEL = "repl-lab.ha-managers";
+export const HA_IMAGE_MANAGERS = "patroni,pg_auto_failover,haproxy";
 
 /** The Debian release that ships each PostgreSQL major version as `postgresql-<major>`. */
 export const DEBIAN_SUITE_FOR_MAJOR: Record<number, string> = { 15: "bookworm", 17: "trixie" };
@@ -95,6 +107,7 @@ function imageChanges(major: number, ha: boolean): string[] {
     "ENV LANG=C.UTF-8",
     "EXPOSE 5432",
     `LABEL repl-lab.image=postgres${ha ? "-ha" : ""}-${major}`,
+    ...(ha ? [`LABEL ${HA_IMAGE_MANAGERS_LABEL}=${HA_IMAGE_MANAGERS}`] : []),
     'CMD ["postgres"]',
   ];
 }
@@ -105,7 +118,7 @@ function mmdebstrapArguments(major: number, ha: boolean): string[] {
   if (!suite) throw new UsageError(`--pg ${major} is not supported`, { hint: `choose one of ${Object.keys(DEBIAN_SUITE_FOR_MAJOR).join(", ")}` });
   const args = [
     "--variant=minbase",
-    `--include=${[`postgresql-${major}`, "gosu", ...(ha ? HA_PACKAGES : [])].join(",")}`,
+    `--include=${[`postgresql-${major}`, "gosu", ...(ha ? HA_PACKAGES(major) : [])].join(",")}`,
     // Debian's package creates a cluster in /var/lib/postgresql/<major>/main; the lab keeps its data in PGDATA.
     `--customize-hook=rm -rf "$1/var/lib/postgresql/${major}/main" "$1/etc/postgresql/${major}/main"`,
     '--customize-hook=chroot "$1" install -d -o postgres -g postgres -m 0700 /var/lib/postgresql/data',
@@ -161,7 +174,7 @@ async function buildFromDebian(engine: ContainerEngine, image: string, args: str
 export async function buildImage(engine: ContainerEngine, major: number, progress: Progress, ha = false): Promise<string> {
   const image = ha ? LOCAL_HA_IMAGE(major) : LOCAL_IMAGE(major);
   const args = mmdebstrapArguments(major, ha);
-  const what = `postgresql-${major} from Debian ${DEBIAN_SUITE_FOR_MAJOR[major] ?? "?"}${ha ? ", Patroni and etcd" : ""}`;
+  const what = `postgresql-${major} from Debian ${DEBIAN_SUITE_FOR_MAJOR[major] ?? "?"}${ha ? ", Patroni, etcd, pg_auto_failover and HAProxy" : ""}`;
   return buildFromDebian(engine, image, args, imageChanges(major, ha), what, progress);
 }
 

@@ -94,7 +94,7 @@ export async function followNewPrimary(lab: LabContext, primary: string, standby
 
 export interface RejoinOutcome {
   /** "patroni": in HA mode Patroni rejoins the node itself (pg_rewind or a new base backup, its choice). */
-  method: "pg_rewind" | "base backup" | "patroni";
+  method: "pg_rewind" | "base backup" | "patroni" | "pg_auto_failover";
   reason: string;
 }
 

@@ -200,7 +200,9 @@ function leftoverWarning(leftover: Leftover): string {
 export async function readLabStatus(lab: LabContext, options: StatusOptions = {}): Promise<LabStatus> {
   const pool = options.pool ?? new SessionPool(lab.runtime.connect, options.timeoutMs ?? 2000);
   try {
-    const ha = lab.ha ? import("./ha.js").then(async ({ ifAnswered, readPatroni, readEtcd }) => Promise.all([ifAnswered(readPatroni(lab)), readEtcd(lab)])) : undefined;
+    const ha = lab.manager === "patroni" ? import("./ha.js").then(async ({ ifAnswered, readPatroni, readEtcd }) => Promise.all([ifAnswered(readPatroni(lab)), readEtcd(lab)])) : undefined;
+    const monitor = lab.monitor ? import("./auto-failover.js").then(({ monitorStatus }) => monitorStatus(lab, pool)) : undefined;
+    const proxy = lab.proxy ? import("./proxy.js").then(({ readProxy }) => readProxy(lab)) : undefined;
     const probes = await Promise.all(lab.nodes.map((node) => probeNode(lab, node, pool)));
     const nodes = probes.map((probe) => probe.status);
     const splitBrain = splitBrainWarning(primariesOf({ nodes }));
@@ -218,6 +220,22 @@ export async function readLabStatus(lab: LabContext, options: StatusOptions = {}
       status.etcd = etcd;
       if (!patroni) status.warnings.push("no node's Patroni answered: nothing can fail over until one does");
       if (!etcd.leader) status.warnings.push("etcd has no Raft leader (fewer than two of three members reachable): Patroni cannot hold or take the leader lock");
+    }
+    if (monitor) {
+      const view = await monitor;
+      view.cannot_reach = unreachableBy(lab.partition?.map)(lab.monitor!.name);
+      status.monitor = view;
+      if (!view.answering) status.warnings.push("pg_auto_failover's monitor does not answer: nobody fails over until it does (the keepers keep the roles they have)");
+      const unhealthy = view.nodes.filter((node) => node.health === "bad").map((node) => node.name);
+      if (unhealthy.length > 0) status.warnings.push(`the monitor's health checks fail for ${unhealthy.join(", ")}`);
+    }
+    if (proxy) {
+      const view = await proxy;
+      if (view) {
+        status.proxy = view;
+        if (view.writer && view.writer.length === 0) status.warnings.push("the proxy has no writer up: its checks find no primary, so the writer port refuses connections");
+        if (view.writer && view.writer.length > 1) status.warnings.push(`the proxy's writer port has ${view.writer.join(" and ")} up at once: clients may write to either`);
+      }
     }
     return status;
   } finally {

@@ -32,10 +32,11 @@ export function promoteRefusal(node: NodeStatus): LabError | undefined {
 export async function promote(runtime: Runtime, options: { lab: string; node: string; signal?: AbortSignal }, progress: Progress = silentProgress): Promise<PromoteResult> {
   const lab = await readLabForChange(runtime, options.lab, progress);
   if (lab.ha) {
-    // HA mode: Patroni promotes (a manual failover to the candidate) and re-points the others.
-    const { patroniChange } = await import("../lab/ha.js");
-    progress.step(`asking Patroni to fail over to ${options.node}`);
-    const change = await patroniChange(lab, "failover", options.node, { progress, signal: options.signal });
+    // HA mode: the manager promotes (a manual failover to the candidate) and re-points the others.
+    const { managerOf, managerTitle } = await import("../lab/managers.js");
+    const manager = await managerOf(lab);
+    progress.step(`asking ${managerTitle(manager.name)} to fail over to ${options.node}`);
+    const change = await manager.change(lab, "failover", options.node, { progress, signal: options.signal });
     const after = await readLabStatus(lab);
     return {
       new_primary: options.node,

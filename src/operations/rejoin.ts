@@ -16,10 +16,11 @@ export async function rejoin(runtime: Runtime, options: { lab: string; node: str
   const started = Date.now();
   const lab = await readLabForChange(runtime, options.lab, progress);
   if (lab.ha) {
-    const { patroniRejoin } = await import("../lab/ha.js");
-    progress.step(`${options.node}: rejoining through Patroni`);
-    const { leader, reason } = await patroniRejoin(lab, requireNode(lab, options.node), Boolean(options.reclone), { signal: options.signal });
-    return { node: options.node, primary: leader, method: "patroni", reason, elapsed_ms: Date.now() - started };
+    const { managerOf, managerTitle } = await import("../lab/managers.js");
+    const manager = await managerOf(lab);
+    progress.step(`${options.node}: rejoining through ${managerTitle(manager.name)}`);
+    const { leader, reason } = await manager.rejoin(lab, requireNode(lab, options.node), Boolean(options.reclone), { signal: options.signal });
+    return { node: options.node, primary: leader, method: manager.name, reason, elapsed_ms: Date.now() - started };
   }
   const status = await readLabStatus(lab);
   const target = nodeStatus(lab, status, options.node);

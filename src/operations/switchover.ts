@@ -28,10 +28,11 @@ export async function switchover(runtime: Runtime, options: { lab: string; node:
   if (lab.ha) {
     // HA mode: Patroni's own switchover (it stops the leader cleanly, promotes the candidate and
     // rewinds the old leader to follow it).
-    const { patroniChange, readPatroni } = await import("../lab/ha.js");
-    const oldPrimary = (await readPatroni(lab)).leader ?? "nobody";
-    progress.step(`asking Patroni to switch over from ${oldPrimary} to ${options.node}`);
-    const change = await patroniChange(lab, "switchover", options.node, { progress, signal: options.signal });
+    const { managerOf, managerTitle } = await import("../lab/managers.js");
+    const manager = await managerOf(lab);
+    const oldPrimary = (await manager.leader(lab)) ?? "nobody";
+    progress.step(`asking ${managerTitle(manager.name)} to switch over from ${oldPrimary} to ${options.node}`);
+    const change = await manager.change(lab, "switchover", options.node, { progress, signal: options.signal });
     return {
       old_primary: oldPrimary,
       new_primary: options.node,
@@ -39,7 +40,10 @@ export async function switchover(runtime: Runtime, options: { lab: string; node:
       promote_ms: change.promote_ms,
       following: change.following.filter((name) => name !== oldPrimary),
       not_following: change.not_following,
-      rejoin: { method: "patroni", reason: change.following.includes(oldPrimary) ? "Patroni restarted it as a replica of the new leader" : "Patroni had not rejoined it yet" },
+      rejoin: {
+        method: manager.name,
+        reason: change.following.includes(oldPrimary) ? `${managerTitle(manager.name)} made it a replica of the new leader` : `${managerTitle(manager.name)} had not rejoined it yet`,
+      },
     };
   }
   const status = await readLabStatus(lab);

@@ -51,6 +51,7 @@ export async function sync(runtime: Runtime, options: { lab: string; change: Syn
   const primary = theOnePrimary(before);
   const standbys = before.nodes.filter((node) => node.name !== primary.name).map((node) => node.name);
   const { settings, spec } = settingsFor(options.change, standbys);
+  if (lab.manager === "pg_auto_failover") return autoFailoverSync(lab, primary.name, options.change, spec, standbys);
   if (lab.ha) return haSync(lab, primary.name, options.change, spec);
   const current = await onNode(lab, primary.name, async (session) => {
     await alterSystem(session, settings);
@@ -124,4 +125,42 @@ async function haSync(lab: LabContext, primary: string, change: SyncChange, spec
     replication: (await readLabStatus(lab)).replication.filter((row) => row.primary === primary),
     settled,
   };
+}
+
+/**
+ * pg_auto_failover: its monitor owns synchronous_standby_names and writes it as ANY n over the
+ * standbys in the write quorum, so the spec becomes each standby's replication-quorum and candidate
+ * priority and the formation's number_sync_standbys (core/auto-failover.ts says what FIRST loses).
+ * Settled when pg_stat_replication shows every standby in the quorum as quorum (or sync), and no
+ * other.
+ */
+async function autoFailoverSync(lab: LabContext, primary: string, change: SyncChange, spec: SyncSpec | null, standbys: string[]): Promise<SyncResult> {
+  if (change.kind === "commit") {
+    throw new UsageError("sync commit: not available with pg_auto_failover yet (it owns the primary's replication settings)", { hint: "use a Patroni lab, or set it per session: SET synchronous_commit = ..." });
+  }
+  const [{ autoFailoverSyncFromSpec }, { setAutoFailoverSync }] = await Promise.all([import("../core/auto-failover.js"), import("../lab/auto-failover.js")]);
+  let mapped;
+  try {
+    mapped = autoFailoverSyncFromSpec(spec, standbys);
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(`sync: ${error.message}`);
+    throw error;
+  }
+  await setAutoFailoverSync(lab, mapped);
+  const quorum = Object.entries(mapped.followers).filter(([, setting]) => setting.replication_quorum).map(([name]) => name);
+  let replication: ReplicationStatus[] = [];
+  const settled = await pollUntil(
+    async () => {
+      replication = (await readLabStatus(lab)).replication.filter((row) => row.primary === primary);
+      const synchronous = replication.filter((row) => row.sync_state === "sync" || row.sync_state === "quorum").length;
+      const names = await onNode(lab, primary, async (session) => (await session.query<{ names: string }>("SELECT current_setting('synchronous_standby_names') AS names"))[0]?.names ?? "");
+      return spec === null ? synchronous === 0 && names === "" : synchronous === quorum.length && names.startsWith(`ANY ${mapped.number_sync_standbys} `);
+    },
+    { timeoutMs: 20_000, intervalMs: 200, clock: lab.runtime.clock },
+  );
+  const current = await onNode(lab, primary, async (session) => {
+    const [row] = await session.query<{ names: string; commit: string }>("SELECT current_setting('synchronous_standby_names') AS names, current_setting('synchronous_commit') AS commit");
+    return row;
+  });
+  return { primary, synchronous_standby_names: current?.names ?? null, synchronous_commit: current?.commit ?? null, replication, settled };
 }

@@ -3,7 +3,12 @@
 import { createServer } from "node:net";
 import { InterruptedError, LabError, PortTakenError, ReplLabError, UsageError } from "../core/errors.js";
 import { CHECK_NODE, helperLabels, labLabels, names } from "../core/labels.js";
-import { dataMountTarget, generateSecrets, planEtcd, planLab } from "../core/node-plan.js";
+import { dataMountTarget, generateSecrets, planEtcd, planLab, planProxy } from "../core/node-plan.js";
+import { WRITABLE_STATES } from "../core/auto-failover.js";
+import { PROXY } from "../core/proxy.js";
+import type { MonitorNode } from "../core/status.js";
+import { monitorStatus, setAutoFailoverSync } from "../lab/auto-failover.js";
+import { readProxy } from "../lab/proxy.js";
 import { silentProgress, type Progress } from "../core/progress.js";
 import { throwIfInterrupted } from "../core/retry.js";
 import { describeExpected, expectedSyncStates, renderSyncSpec } from "../core/sync-spec.js";
@@ -72,7 +77,7 @@ async function upOnce(runtime: Runtime, options: UpOptions, progress: Progress):
   const { engine } = runtime;
   // Independent questions, asked at once: which image, whether the lab exists, which host ports.
   const [resolved, exists, hostPorts] = await Promise.all([
-    resolveImage(engine, topology.image, progress, signal, topology.ha !== undefined),
+    resolveImage(engine, topology.image, progress, signal, topology.manager !== undefined),
     labExists(runtime, topology.lab),
     chooseHostPorts(runtime, topology),
   ]);
@@ -91,6 +96,7 @@ async function upOnce(runtime: Runtime, options: UpOptions, progress: Progress):
   };
   const plans = planLab(topology, planOptions);
   const etcd = planEtcd(topology, planOptions);
+  const proxy = topology.proxy ? [planProxy(topology, planOptions)] : [];
 
   // The network is created first and by name: a second `up` of the same lab fails here, before it
   // could remove what the first one is building.
@@ -107,13 +113,26 @@ async function upOnce(runtime: Runtime, options: UpOptions, progress: Progress):
   }
   try {
     throwIfInterrupted(signal);
-    progress.step(`creating ${plans.length + etcd.length} containers and volumes for lab "${topology.lab}" (${image})`);
-    const checked = [checkSettingNames(runtime, topology, image, signal), ...(topology.ha ? [checkHaPrograms(runtime, topology, image, signal)] : [])];
+    progress.step(`creating ${plans.length + etcd.length + proxy.length} containers and volumes for lab "${topology.lab}" (${image})`);
+    const checked = [checkSettingNames(runtime, topology, image, signal), ...(topology.manager ? [checkHaPrograms(runtime, topology, image, signal)] : [])];
     const created = (async () => {
       await settleAll(plans.map((plan) => engine.createVolume(plan.volumeName, labLabels(topology.lab))));
-      const ids = await settleAll([...plans.map((plan) => plan.container), ...etcd].map((spec) => engine.createContainer(spec)));
+      const ids = await settleAll([...plans.map((plan) => plan.container), ...etcd, ...proxy].map((spec) => engine.createContainer(spec)));
       throwIfInterrupted(signal);
       const [leaderId, ...followerIds] = ids.slice(0, plans.length);
+      if (topology.manager === "pg_auto_failover") {
+        // The monitor first; the leader registers with it and becomes "single"; only then the
+        // followers, so that none of them registers first and becomes the primary itself.
+        progress.step("monitor: pg_auto_failover's monitor initialising");
+        await engine.startContainer(ids[plans.length]!);
+        await waitForMonitorState(runtime, options, () => true, "the monitor answering");
+        await engine.startContainer(leaderId!);
+        progress.step("leader: pg_autoctl registering it with the monitor as the first node (single)");
+        await waitForMonitorState(runtime, options, (nodes) => nodes.some((node) => node.name === LEADER && WRITABLE_STATES.has(node.reported_state)), "leader registered as single");
+        progress.step(`${topology.followers.length} follower(s): pg_autoctl bootstrapping each with pg_basebackup from the primary the monitor names`);
+        await settleAll(followerIds.map((id) => engine.startContainer(id)));
+        return;
+      }
       if (topology.ha) {
         progress.step("etcd1, etcd2, etcd3 starting: three members electing a Raft leader");
         await settleAll(ids.slice(plans.length).map((id) => engine.startContainer(id)));
@@ -134,6 +153,11 @@ async function upOnce(runtime: Runtime, options: UpOptions, progress: Progress):
     await settleAll([...checked, created]);
     throwIfInterrupted(signal);
     await waitUntilReady(runtime, options, progress);
+    if (proxy.length > 0) {
+      progress.step("proxy: HAProxy starting; waiting for its checks to send writers to leader");
+      await engine.startContainer(names.container(topology.lab, PROXY));
+      await waitForProxy(runtime, options);
+    }
   } catch (error) {
     const interrupted = signal?.aborted ?? false;
     progress.step(interrupted ? "interrupted: removing what was created" : "up failed: removing what was created");
@@ -155,6 +179,7 @@ async function upOnce(runtime: Runtime, options: UpOptions, progress: Progress):
   }
   const lab = await readLab(runtime, topology.lab);
   progress.step(`lab "${topology.lab}" is ready`);
+  for (const note of topology.autoFailover?.sync.notes ?? []) progress.step(note);
   return {
     lab: topology.lab,
     image,
@@ -256,7 +281,7 @@ async function checkHaPrograms(runtime: Runtime, topology: Topology, image: stri
     {
       name: `${names.container(topology.lab, CHECK_NODE)}-ha`,
       image,
-      entrypoint: ["sh", "-c", "for p in patroni etcd etcdctl; do command -v $p >/dev/null || echo $p; done"],
+      entrypoint: ["sh", "-c", `for p in ${haPrograms(topology).join(" ")}; do command -v $p >/dev/null || echo $p; done`],
       labels: helperLabels(topology.lab, CHECK_TIMEOUT_MS),
     },
     { timeoutMs: CHECK_TIMEOUT_MS, signal },
@@ -264,9 +289,86 @@ async function checkHaPrograms(runtime: Runtime, topology: Topology, image: stri
   const missing = result.stdout.split("\n").filter(Boolean);
   if (result.exitCode !== 0 || missing.length > 0) {
     const named = missing.length > 1 ? `${missing.slice(0, -1).join(", ")} and ${missing.at(-1)}` : missing[0];
-    throw new LabError(`${image} has no ${named ?? "patroni or etcd"}, which HA mode runs`, {
+    throw new LabError(`${image} has no ${named ?? haPrograms(topology).join(" or ")}, which this HA lab runs`, {
       hint: "build an image that has them with `repl-lab image build --pg 17 --ha`, or leave --ha out",
     });
+  }
+}
+
+/** The programs an HA lab runs: its manager's, and HAProxy with --proxy. */
+function haPrograms(topology: Topology): string[] {
+  return [...(topology.manager === "pg_auto_failover" ? ["pg_autoctl"] : ["patroni", "etcd", "etcdctl"]), ...(topology.proxy ? ["haproxy"] : [])];
+}
+
+/** Until the monitor's view satisfies `done` (fails at once, with its log, if a container exits). */
+async function waitForMonitorState(runtime: Runtime, options: UpOptions, done: (nodes: MonitorNode[]) => boolean, what: string): Promise<MonitorNode[]> {
+  const { topology } = options;
+  let lab = await readLab(runtime, topology.lab);
+  let nodes: MonitorNode[] = [];
+  const reached = await pollUntil(
+    async () => {
+      lab = await readLab(runtime, topology.lab, { secrets: lab.secrets });
+      const stopped = [...lab.nodes, ...(lab.monitor ? [lab.monitor] : [])].find((node) => node.state === "exited" || node.state === "dead");
+      if (stopped) {
+        throw new LabError(`${stopped.name} stopped while the lab was starting`, { details: await logTail(lab, stopped, 20), hint: `see \`repl-lab logs ${stopped.name}\`` });
+      }
+      const view = await monitorStatus(lab);
+      if (!view.answering) return false;
+      nodes = view.nodes;
+      return done(nodes);
+    },
+    { timeoutMs: options.waitTimeoutMs, intervalMs: 200, signal: options.signal },
+  );
+  if (!reached) {
+    throw new LabError(`lab "${topology.lab}" was not ready after ${Math.round(options.waitTimeoutMs / 1000)} s (--wait-timeout): awaited ${what}`, {
+      details: [`last seen: ${nodes.map((node) => `${node.name} ${node.reported_state}/${node.assigned_state}`).join(", ") || "the monitor did not answer"}`, ...(await logTail(lab, lab.monitor ?? requireNode(lab, LEADER)))],
+      hint: "see `repl-lab logs monitor` and `repl-lab logs leader`; a busy machine may need a longer --wait-timeout",
+    });
+  }
+  return nodes;
+}
+
+/**
+ * pg_auto_failover: the leader primary and every follower secondary in the monitor's view (a
+ * secondary streams and has caught up), then the formation's number_sync_standbys set as the sync
+ * spec asks (the monitor rewrites synchronous_standby_names on the primary).
+ */
+async function waitUntilAutoFailoverReady(runtime: Runtime, options: UpOptions, progress: Progress): Promise<void> {
+  const { topology } = options;
+  const all = [LEADER, ...topology.followers];
+  await waitForMonitorState(
+    runtime,
+    options,
+    (nodes) =>
+      all.every((name) => nodes.some((node) => node.name === name)) &&
+      nodes.every((node) => (node.name === LEADER ? node.reported_state === "primary" && node.assigned_state === "primary" : node.reported_state === "secondary" && node.assigned_state === "secondary")),
+    "leader primary and every follower secondary in the monitor's view",
+  );
+  const wanted = topology.autoFailover!.sync.number_sync_standbys;
+  if (wanted > 0) {
+    progress.step(`number_sync_standbys ${wanted}: the monitor rewriting synchronous_standby_names`);
+    const lab = await readLab(runtime, topology.lab);
+    await setAutoFailoverSync(lab, { number_sync_standbys: wanted, followers: {} });
+  }
+}
+
+/** Until HAProxy's checks send the writer port to the leader alone and the reader port to every follower. */
+async function waitForProxy(runtime: Runtime, options: UpOptions): Promise<void> {
+  const { topology } = options;
+  let seen = "HAProxy did not answer";
+  const ready = await pollUntil(
+    async () => {
+      const lab = await readLab(runtime, topology.lab);
+      const view = await readProxy(lab);
+      if (view?.container_state === "exited") throw new LabError("the proxy stopped while the lab was starting", { details: await logTail(lab, lab.proxy!, 20), hint: "see `repl-lab logs proxy`" });
+      if (!view?.writer || !view.reader) return false;
+      seen = `writer: ${view.writer.join(", ") || "none"}; reader: ${view.reader.join(", ") || "none"}`;
+      return view.writer.length === 1 && view.writer[0] === LEADER && view.reader.length === topology.followers.length;
+    },
+    { timeoutMs: options.waitTimeoutMs, intervalMs: 200, signal: options.signal },
+  );
+  if (!ready) {
+    throw new LabError(`the proxy did not send writers to leader within ${Math.round(options.waitTimeoutMs / 1000)} s (--wait-timeout)`, { details: [`last seen: ${seen}`], hint: "see `repl-lab logs proxy`" });
   }
 }
 
@@ -295,6 +397,7 @@ async function waitForLeaderLock(runtime: Runtime, options: UpOptions): Promise<
 
 async function waitUntilReady(runtime: Runtime, options: UpOptions, progress: Progress): Promise<void> {
   const { topology } = options;
+  if (topology.manager === "pg_auto_failover") return waitUntilAutoFailoverReady(runtime, options, progress);
   const lab = await readLab(runtime, topology.lab);
   if (topology.ha) return waitUntilHaReady(lab, options, progress);
   const expected = expectedSyncStates(topology.sync, topology.followers);

@@ -42,7 +42,7 @@ export function downView(removed: RemovedResources, keepVolumes: boolean): strin
 export function lsView(labs: LabSummary[], colour: ChalkInstance): string {
   if (labs.length === 0) return "no labs on this engine (start one with `repl-lab up`)";
   const out = table(["lab", "nodes", "running", "volumes"], colour);
-  for (const lab of labs) out.push([lab.lab, lab.etcd ? `${lab.nodes} + ${lab.etcd} etcd` : lab.nodes, lab.running, lab.volumes]);
+  for (const lab of labs) out.push([lab.lab, [String(lab.nodes), ...(lab.etcd ? [`${lab.etcd} etcd`] : []), ...Object.keys(lab.members ?? {})].join(" + "), lab.running, lab.volumes]);
   return out.toString();
 }
 

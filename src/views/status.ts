@@ -27,7 +27,7 @@ function containerCell(node: { container_state: NodeStatus["container_state"]; i
 
 /** The cut in force, and who cannot reach whom. */
 function partitionLines(status: LabStatus, colour: ChalkInstance): string[] {
-  const isolated = [...status.nodes, ...(status.etcd?.members ?? [])].filter((member) => member.isolated).map((member) => member.name);
+  const isolated = [...status.nodes, ...(status.etcd?.members ?? []), ...(status.monitor?.isolated ? [{ name: "monitor", isolated: true }] : [])].filter((member) => member.isolated).map((member) => member.name);
   const lines: string[] = [];
   if (status.partition) {
     lines.push(colour.bold(`partition (packet filter): ${describeMap(status.partition)}`));
@@ -138,6 +138,40 @@ function haTables(status: LabStatus, colour: ChalkInstance): string[] {
   return parts;
 }
 
+/** pg_auto_failover: the monitor's view as `pg_autoctl show state` prints it. */
+function monitorTable(status: LabStatus, colour: ChalkInstance): string[] {
+  const monitor = status.monitor!;
+  if (!monitor.answering) return [colour.bold(`pg_auto_failover monitor (container ${monitor.container_state})`), colour.yellow("(the monitor does not answer: nobody fails over until it does)")];
+  const parts = [colour.bold(`pg_auto_failover monitor (primary: ${monitor.primary ?? "none"}, number_sync_standbys ${dash(monitor.number_sync_standbys)})`)];
+  const out = table(["Name", "Node", "TLI: LSN", "Health", "Reported State", "Assigned State", "Priority", "Quorum"], colour);
+  for (const node of monitor.nodes) {
+    const settled = node.reported_state === node.assigned_state;
+    out.push([
+      node.name,
+      String(node.node_id),
+      `${node.reported_tli}: ${node.reported_lsn}`,
+      node.health === "good" ? node.health : colour.yellow(node.health),
+      settled ? node.reported_state : colour.yellow(node.reported_state),
+      settled ? node.assigned_state : colour.yellow(node.assigned_state),
+      String(node.candidate_priority),
+      node.replication_quorum ? "yes" : "no",
+    ]);
+  }
+  parts.push(out.toString());
+  return parts;
+}
+
+/** HA mode with --proxy: where HAProxy sends writers and readers now. */
+function proxyLines(status: LabStatus, colour: ChalkInstance): string[] {
+  const proxy = status.proxy!;
+  const servers = (list: string[] | null) => (list === null ? colour.yellow("(HAProxy did not answer)") : list.length === 0 ? colour.yellow("none") : list.join(", "));
+  return [
+    colour.bold(`proxy (HAProxy, container ${proxy.container_state})`),
+    `  writer 127.0.0.1:${dash(proxy.writer_port)} -> ${servers(proxy.writer)}`,
+    `  reader 127.0.0.1:${dash(proxy.reader_port)} -> ${servers(proxy.reader)}`,
+  ];
+}
+
 /** The whole status screen: nodes, then each primary's pg_stat_replication and slots, then warnings. */
 export function renderStatus(status: LabStatus, colour: ChalkInstance): string {
   const parts: string[] = [colour.bold(`lab ${status.lab}`), nodesTable(status.nodes, colour), ...partitionLines(status, colour)];
@@ -154,6 +188,8 @@ export function renderStatus(status: LabStatus, colour: ChalkInstance): string {
     parts.push(slots.length > 0 ? slotsTable(slots, colour) : colour.dim("(no replication slots)"));
   }
   if (status.patroni !== undefined) parts.push(...haTables(status, colour));
+  if (status.monitor) parts.push(...monitorTable(status, colour));
+  if (status.proxy) parts.push(...proxyLines(status, colour));
   for (const node of status.nodes) {
     if (node.error && node.container_state === "running") parts.push(colour.yellow(`${node.name}: could not ask the server: ${node.error}`));
   }

@@ -7,7 +7,7 @@ import { composeSecrets, renderCompose } from "../../src/core/compose.js";
 import { buildTopology } from "../../src/core/topology.js";
 import { runCli } from "../helpers.js";
 
-const secrets = { superuserPassword: "su", replicationPassword: "rep", patroniPassword: "api", etcdPassword: "etcd" };
+const secrets = { superuserPassword: "su", replicationPassword: "rep", patroniPassword: "api", etcdPassword: "etcd", monitorPassword: "mon" };
 
 function rendered(input: Record<string, unknown>) {
   const text = renderCompose(buildTopology(input), { image: "postgres:17", secrets, command: "repl-lab render", file: "lab.yml" });

@@ -308,7 +308,7 @@ describe("the leader lock in etcd and Patroni's configuration", () => {
     await expect(leaderLock(runtime, { lab: LAB })).rejects.toThrow(/no etcd member answered/);
 
     const engine = new FakeEngine();
-    const { topology } = await createHaLab(engine, { lab: LAB, followers: 1 }, { superuserPassword: "su", replicationPassword: "rep", patroniPassword: "", etcdPassword: "" });
+    const { topology } = await createHaLab(engine, { lab: LAB, followers: 1 }, { superuserPassword: "su", replicationPassword: "rep", patroniPassword: "", etcdPassword: "", monitorPassword: "" });
     const old = FakeHa.forTopology(topology);
     const oldRuntime = fakeRuntime(engine, servers(old), { ha: old, clock: old.clock });
     await configurePatroni(oldRuntime, { lab: LAB, change: { ttl: 25 } });

@@ -43,7 +43,12 @@ describe("HA topology", () => {
   });
 
   it("refuses what Patroni would refuse or what has no meaning, naming the field", () => {
-    expect(usage({ ttl: "30s" })).toMatch(/^ttl: Patroni's settings need ha/);
+    expect(usage({ ttl: "30s" })).toMatch(/^ttl: needs ha \(--ha\)/);
+    expect(usage({ manager: "pg_auto_failover" })).toMatch(/^manager: needs ha/);
+    expect(usage({ proxy: true })).toMatch(/^proxy: needs ha/);
+    expect(usage({ ha: true, manager: "pg_auto_failover", ttl: "30s" })).toMatch(/^ttl: Patroni's settings; this lab runs pg_auto_failover/);
+    expect(usage({ ha: true, manager: "pg_auto_failover", settings: { work_mem: "8MB" } })).toMatch(/^settings \(-c\): not available with pg_auto_failover/);
+    expect(usage({ ha: true, manager: "repmgr" })).toMatch(/^manager: must be one of patroni, pg_auto_failover/);
     expect(usage({ ha: true, ttl: "10s" })).toMatch(/^ttl: must be a whole number of seconds from 20/);
     expect(usage({ ha: true, ttl: "20s", retryTimeout: "10s" })).toMatch(/loop_wait \+ 2 × retry_timeout/);
     expect(usage({ ha: true, sync: "ANY 1 (standby1, standby2)", syncMode: "on" })).toMatch(/^syncMode: on is FIRST n/);
@@ -54,7 +59,7 @@ describe("HA topology", () => {
 
 describe("HA plans", () => {
   const topology = buildTopology({ lab: "demo", ha: true, followers: 2, sync: "standby1", settings: { max_connections: "50" } });
-  const options = { image: "img", secrets: { superuserPassword: "su", replicationPassword: "rep", patroniPassword: "api", etcdPassword: "etcd" }, bindIp: "127.0.0.1" };
+  const options = { image: "img", secrets: { superuserPassword: "su", replicationPassword: "rep", patroniPassword: "api", etcdPassword: "etcd", monitorPassword: "mon" }, bindIp: "127.0.0.1" };
 
   it("gives every node a Patroni configuration on the three etcd members, with its own name and the cluster's settings", () => {
     const plans = planLab(topology, options);

@@ -14,6 +14,7 @@ export function registerEnv(program: Command): void {
 Examples:
   $ eval "$(repl-lab env)" && psql "$STANDBY1_URL" -c 'SELECT pg_is_in_recovery()'
   $ psql "$PRIMARY_URL"         libpq finds the primary among all nodes (target_session_attrs=read-write)
+  $ psql "$WRITER_URL"          with up --ha --proxy: HAProxy sends it to the leader (any client, node-postgres too)
   $ repl-lab env --dotenv >> "$GITHUB_ENV"
   $ repl-lab env --json`)
     .action(async (flags: LabFlags & JsonFlags & { dotenv?: boolean }) => {

@@ -20,7 +20,9 @@ Examples:
   $ repl-lab up --lab quorum -n 3 --sync "ANY 2 (standby1, standby2, standby3)" --sync-commit remote_apply
   $ repl-lab up -n 2 --sync "FIRST 1 (standby1, standby2)" --wal-sender-timeout 5s -c max_connections=50
   $ repl-lab up --file lab.yaml --json
-  $ repl-lab up --ha -n 2 --sync standby1         Patroni + etcd: kill leader and a follower takes over by itself`,
+  $ repl-lab up --ha -n 2 --sync standby1         Patroni + etcd: kill leader and a follower takes over by itself
+  $ repl-lab up --ha --manager pg_auto_failover -n 2 --proxy
+                                                 pg_auto_failover's monitor decides; WRITER_URL follows the leader`,
     )
     .action(async (flags: UpFlags) => {
       const [{ topologyFrom }, { durationMs }, { up }, { upView }] = await Promise.all([
