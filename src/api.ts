@@ -24,7 +24,7 @@ import { status, watchStatus } from "./operations/status.js";
 import { switchover, type SwitchoverResult } from "./operations/switchover.js";
 import { sync, type SyncResult } from "./operations/sync.js";
 import { up, type UpResult } from "./operations/up.js";
-import { readLab, requireEndpoint, requireNode, type LabSummary, type RemovedResources } from "./lab/context.js";
+import { readLab, requireEndpoint, requireProxyEndpoint, requireNode, type LabSummary, type RemovedResources } from "./lab/context.js";
 import { dockerRuntime, type Runtime } from "./lab/runtime.js";
 import type { LabTick, TimedLabEvent } from "./lab/watch.js";
 import type { QueryResult, Session } from "./postgres.js";
@@ -159,7 +159,8 @@ export class Lab implements AsyncDisposable {
    */
   async session(node: string, options: { timeoutMs?: number } = {}): Promise<Session> {
     const lab = await readLab(this.runtime, this.name);
-    return this.runtime.connect(requireEndpoint(lab, node), { timeoutMs: options.timeoutMs ?? 120_000 });
+    const endpoint = node === "writer" || node === "reader" ? requireProxyEndpoint(lab, node) : requireEndpoint(lab, node);
+    return this.runtime.connect(endpoint, { timeoutMs: options.timeoutMs ?? 120_000 });
   }
 
   /** Runs SQL on a node (several statements allowed); the rows of the last one. */

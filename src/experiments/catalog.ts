@@ -104,11 +104,12 @@ export const DETECTION = declareExperiment({
 
 export const HA_FAILOVER = declareExperiment({
   name: "ha-failover",
-  summary: "automatic failover by Patroni and etcd, phase by phase: leader lock gone, new holder, promoted, first write (HA mode)",
-  example: "repl-lab experiment ha-failover --trials 10 --settings lab,patroni",
+  summary: "automatic failover by each HA manager, phase by phase: detected, decided, promoted, first write (multi-host URL and proxy)",
+  example: "repl-lab experiment ha-failover --trials 10 --managers patroni,pg_auto_failover",
   options: [
-    list("faults", ["kill", "stop"], { help: "kill (the lock must expire), stop (Patroni releases it)" }),
-    list("settings", ["lab", "patroni"], { default: ["lab"], help: "lab (ttl 20 s, loop_wait 1 s, retry_timeout 3 s), patroni (its defaults 30/10/10)" }),
+    list("managers", ["patroni", "pg_auto_failover"], { default: ["patroni", "pg_auto_failover"], help: "patroni (leader lock in etcd), pg_auto_failover (a monitor's health checks)" }),
+    list("faults", ["kill", "stop"], { help: "kill (SIGKILL), stop (a clean stop: Patroni releases its lock; pg_auto_failover's keeper does not tell the monitor)" }),
+    list("settings", ["lab", "defaults"], { default: ["lab"], help: "lab (each manager's fastest safe timings), defaults (the manager's own: Patroni ttl 30 s, pg_auto_failover 20 s + 30 s)" }),
     count("trials", { default: 10, min: 1, max: 100, help: "repetitions" }),
     count("followers", { default: 2, min: 1, max: 8, help: "followers in the lab it makes" }),
   ],

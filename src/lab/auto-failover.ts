@@ -14,7 +14,7 @@ import { logTail } from "./server.js";
 import type { SessionPool } from "./sessions.js";
 
 /** How many of the monitor's latest events a status carries (the events timeline diffs them by id). */
-const EVENTS_KEPT = 30;
+const EVENTS_KEPT = 50;
 
 function monitorEndpoint(lab: LabContext): Endpoint | undefined {
   const monitor = lab.monitor;

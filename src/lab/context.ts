@@ -236,6 +236,21 @@ export function endpointOf(lab: LabContext, node: LabNode): Endpoint | undefined
   };
 }
 
+/** With --proxy: the HA proxy's writer or reader port, as an endpoint (as the lab's superuser). */
+export function proxyEndpoint(lab: LabContext, which: "writer" | "reader"): Endpoint | undefined {
+  const port = which === "writer" ? lab.proxy?.writerPort : lab.proxy?.readerPort;
+  if (port === undefined) return undefined;
+  return { node: which, host: lab.runtime.host.host, port, user: "postgres", password: lab.secrets.superuserPassword, database: "postgres" };
+}
+
+/** The proxy's endpoint, which must be there and running. */
+export function requireProxyEndpoint(lab: LabContext, which: "writer" | "reader"): Endpoint {
+  const endpoint = proxyEndpoint(lab, which);
+  if (!lab.proxy) throw new LabError(`lab "${lab.name}" has no proxy, so no ${which} endpoint`, { hint: "make one with `repl-lab up --ha --proxy`" });
+  if (!endpoint || lab.proxy.state !== "running") throw new LabError(`the proxy of lab "${lab.name}" is ${lab.proxy.state}`, { hint: "start it with `repl-lab start proxy`" });
+  return endpoint;
+}
+
 /** The endpoint of a node that must be running. */
 export function requireEndpoint(lab: LabContext, name: string): Endpoint {
   const node = requireNode(lab, name);

@@ -2,7 +2,7 @@
 // target_session_attrs=read-write: whichever node is the primary, across a failover) and `standby`
 // (prefer-standby); with --proxy, `writer` and `reader` through HAProxy.
 import { connectionUrl, multiHostUrl, type Endpoint } from "../postgres.js";
-import { endpointOf, readLab } from "../lab/context.js";
+import { endpointOf, proxyEndpoint, readLab } from "../lab/context.js";
 import type { Runtime } from "../lab/runtime.js";
 
 /**
@@ -19,11 +19,7 @@ export async function env(runtime: Runtime, options: { lab: string }): Promise<R
   if (primary && standby) Object.assign(urls, { primary, standby });
   // --proxy: one address each that HAProxy points at the leader, or spreads over the replicas; any
   // client follows a failover through it, node-postgres included.
-  const proxy = lab.proxy;
-  const through = (port: number | undefined) =>
-    port === undefined ? undefined : connectionUrl({ node: "proxy", host: lab.runtime.host.host, port, user: "postgres", password: lab.secrets.superuserPassword, database: "postgres" });
-  const writer = through(proxy?.writerPort);
-  const reader = through(proxy?.readerPort);
-  if (writer && reader) Object.assign(urls, { writer, reader });
+  const [writer, reader] = [proxyEndpoint(lab, "writer"), proxyEndpoint(lab, "reader")];
+  if (writer && reader) Object.assign(urls, { writer: connectionUrl(writer), reader: connectionUrl(reader) });
   return urls;
 }

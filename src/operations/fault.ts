@@ -71,6 +71,26 @@ const ETCD_DONE: Record<FaultAction, string> = {
   unpause: "running again: it rejoins the Raft cluster",
 };
 
+/** What each action means for pg_auto_failover's monitor: it alone decides, so while it is down nobody fails over. */
+const MONITOR_DONE: Record<FaultAction, string> = {
+  kill: "killed with SIGKILL: nobody fails over until it is back (the keepers keep the roles they have)",
+  stop: "stopped: nobody fails over until it is back (the keepers keep the roles they have)",
+  start: "started: it health-checks the nodes again and acts on what it finds (after startup_grace_period)",
+  restart: "restarted: it health-checks the nodes again (after startup_grace_period)",
+  pause: "frozen: its health checks and the keepers' check-ins stop; nobody fails over while it is",
+  unpause: "running again: it health-checks the nodes again",
+};
+
+/** What each action means for the HA proxy: the writer and reader ports are its. */
+const PROXY_DONE: Record<FaultAction, string> = {
+  kill: "killed: WRITER_URL and READER_URL refuse connections until it is started",
+  stop: "stopped: WRITER_URL and READER_URL refuse connections until it is started",
+  start: "started: its checks find the leader again within a second",
+  restart: "restarted: its checks find the leader again within a second",
+  pause: "frozen: connections through it hang until it is unpaused",
+  unpause: "running again",
+};
+
 const REPAIR_HINT: Partial<Record<ContainerState, (node: string) => string>> = {
   exited: (node) => `start it with \`repl-lab start ${node}\``,
   created: (node) => `start it with \`repl-lab start ${node}\``,
@@ -104,10 +124,11 @@ export async function fault(runtime: Runtime, options: { lab: string; node: stri
   if (refused) throw refused;
   const transition = TRANSITIONS[options.action];
   const etcdMember = lab.etcd.includes(node);
+  const done = etcdMember ? ETCD_DONE : node === lab.monitor ? MONITOR_DONE : node === lab.proxy ? PROXY_DONE : undefined;
   await transition.act(runtime.engine, node);
   // A started container has a new network namespace, without the rules of a cut in force.
   if (transition.newNamespace) await reloadCut(lab);
-  if (transition.waitForServer && !etcdMember) {
+  if (transition.waitForServer && !done) {
     progress.step(`${node.name}: waiting until the server accepts connections`);
     await waitForServer(lab, node.name);
   }
@@ -117,7 +138,7 @@ export async function fault(runtime: Runtime, options: { lab: string; node: stri
     action: options.action,
     before: node.state,
     after: after.state,
-    message: `${node.name} ${etcdMember ? ETCD_DONE[options.action] : transition.done}`,
+    message: `${node.name} ${done ? done[options.action] : transition.done}`,
     elapsed_ms: Date.now() - started,
   };
 }
