@@ -195,6 +195,10 @@ export class FakeEngine implements ContainerEngine {
     return false;
   }
 
+  async cpuUsageNs(): Promise<number> {
+    return 0;
+  }
+
   async logs(id: string, tail: number): Promise<string[]> {
     return this.container(id).logs.slice(-tail);
   }

@@ -5,8 +5,9 @@
 //             in wall time (the targets) and CPU time
 //   up:       `repl-lab up` (a new process, as a user runs it) to all-streaming against
 //             bench/baseline-up.sh, the least a person could type with the docker CLI
+//   managers: `up --ha -n 2` with pg_auto_failover against Patroni, and each idle lab's CPU
 //   dashboard: the dashboard on a 16-follower lab in Chromium (see dashboard.ts)
-// BENCH_STARTUP_RUNS (default 8), BENCH_SIZES (default 2,8), BENCH_ROUNDS (default 3), BENCH_ONLY=startup|up|dashboard;
+// BENCH_STARTUP_RUNS (default 8), BENCH_SIZES (default 2,8), BENCH_ROUNDS (default 3), BENCH_ONLY=startup|up|managers|dashboard;
 // BENCH_OTHER_CLI=<another build's bin/repl-lab.cjs> adds its start-up rows, measured in the same rounds.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -134,10 +135,60 @@ async function upToStreaming(): Promise<string> {
   return `up to all-streaming (standby1 sync), ${image}\n${out.toString()}`;
 }
 
+/**
+ * `up --ha -n 2` with each HA manager, alternating, to ready (every follower streaming, as the
+ * manager reports it): pg_auto_failover's against Patroni's in the same run (target 1.5×), and the
+ * CPU an idle lab of each takes over 10 s (the managers' own checks: etcd and Patroni's loop,
+ * the monitor's health checks and the keepers' check-ins).
+ */
+async function managers(): Promise<string> {
+  const runtime = await dockerRuntime();
+  const target = 1.5;
+  const up: Record<string, number[]> = { patroni: [], pg_auto_failover: [] };
+  const idle: Record<string, number[]> = { patroni: [], pg_auto_failover: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? ["patroni", "pg_auto_failover"] : ["pg_auto_failover", "patroni"];
+    for (const manager of order) {
+      const lab = `bench-${manager.replace(/_/g, "-")}-${randomBytes(3).toString("hex")}`;
+      try {
+        const took = (await timed(process.execPath, [CLI, "up", "--lab", lab, "--ha", "--manager", manager, "-n", "2", "--quiet"])).wall;
+        up[manager]!.push(took);
+        idle[manager]!.push(await idleCpu(runtime, lab));
+        process.stderr.write(`  ${manager}: up ${(took / 1000).toFixed(2)} s, idle ${idle[manager]!.at(-1)!.toFixed(0)} % of one core\n`);
+      } finally {
+        await removeLab(runtime, lab);
+      }
+    }
+  }
+  const out = table(["manager", "rounds", "up --ha -n 2 (median)", "ratio to Patroni", "target", "", "idle CPU (median, % of one core)"], colour);
+  const base = median(up.patroni!);
+  for (const manager of ["patroni", "pg_auto_failover"]) {
+    const ratio = median(up[manager]!) / base;
+    out.push([manager, ROUNDS, `${(median(up[manager]!) / 1000).toFixed(2)} s`, `${ratio.toFixed(2)}×`, manager === "patroni" ? "" : `≤ ${target}×`, manager === "patroni" ? "" : verdict(ratio, target), `${median(idle[manager]!).toFixed(0)} %`]);
+  }
+  return `HA managers, leader + 2\n${out.toString()}`;
+}
+
+/** The CPU a lab's containers take over 10 s, from the engine's own counters, in % of one core. */
+async function idleCpu(runtime: Awaited<ReturnType<typeof dockerRuntime>>, lab: string): Promise<number> {
+  const { labLabels } = await import("../core/labels.js");
+  const containers = await runtime.engine.listContainers(labLabels(lab));
+  const usage = async () => {
+    let total = 0;
+    for (const container of containers) total += await runtime.engine.cpuUsageNs(container.id);
+    return total;
+  };
+  const before = await usage();
+  const started = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, 10_000));
+  return ((await usage()) - before) / 1e6 / (performance.now() - started) * 100;
+}
+
 async function main(): Promise<void> {
   const reports: string[] = [];
   if (ONLY === undefined || ONLY === "startup") reports.push(await startup());
   if (ONLY === undefined || ONLY === "up") reports.push(await upToStreaming());
+  if (ONLY === undefined || ONLY === "managers") reports.push(await managers());
   if (ONLY === undefined || ONLY === "dashboard") reports.push(await (await import("./dashboard.js")).dashboardBench());
   process.stdout.write(`repl-lab bench, ${new Date().toISOString()}\n${reports.join("\n")}\n`);
 }

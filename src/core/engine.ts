@@ -126,6 +126,8 @@ export interface ContainerEngine {
   fileExists(id: string, path: string): Promise<boolean>;
   /** The last lines of a container's output, stdout and stderr merged. */
   logs(id: string, tail: number): Promise<string[]>;
+  /** The CPU time a running container has used, in ns (the engine's stats; the bench's idle figures). */
+  cpuUsageNs(id: string): Promise<number>;
   /** A container's output as it comes (stdout and stderr merged, in order); with follow, until it stops. */
   streamLogs(id: string, options: { follow: boolean; tail: number | "all" }): AsyncIterable<Buffer>;
   exec(id: string, cmd: string[], options?: { user?: string; env?: Record<string, string> }): Promise<ExecResult>;

@@ -451,6 +451,11 @@ export class DockerEngine implements ContainerEngine {
     });
   }
 
+  async cpuUsageNs(id: string): Promise<number> {
+    const stats = (await this.call(`stats of ${short(id)}`, () => this.docker.getContainer(id).stats({ stream: false }))) as { cpu_stats?: { cpu_usage?: { total_usage?: number } } };
+    return stats.cpu_stats?.cpu_usage?.total_usage ?? 0;
+  }
+
   async logs(id: string, tail: number): Promise<string[]> {
     const buffer = await this.call(`logs of ${short(id)}`, async () => {
       try {

@@ -186,12 +186,36 @@ const tables = {
     { key: "name", title: "etcd member" }, { key: "container_state", title: "container" }, { key: "cut", title: "partition", value: cutText }, { key: "answering" },
     { key: "is_leader", title: "Raft leader" }, { key: "raft_term", title: "term", num: true }, { key: "raft_index", title: "index", num: true },
   ], { key: (member) => member.name, rowData: (member) => ({ member: member.name }) }),
+  monitor: new KeyedTable($("#monitor"), [
+    { key: "name", title: "Name" }, { key: "node_id", title: "Node", num: true }, { key: "reported_lsn", title: "LSN" }, { key: "reported_tli", title: "TLI", num: true },
+    { key: "health", title: "Health" }, { key: "reported_state", title: "Reported State" }, { key: "assigned_state", title: "Assigned State" },
+    { key: "candidate_priority", title: "Priority", num: true }, { key: "replication_quorum", title: "Quorum" },
+  ], { key: (node) => node.name, rowData: (node) => ({ member: node.name }) }),
 };
+
+/** pg_auto_failover's monitor (status.monitor) and the HA proxy (status.proxy), each shown only when the lab has it. */
+function renderManagerPanels(status) {
+  const monitor = status.monitor;
+  if ($("#monitor-panel").hidden === Boolean(monitor)) $("#monitor-panel").hidden = !monitor;
+  if (monitor) {
+    setText($("#monitor-summary"), monitor.answering
+      ? `primary: ${monitor.primary ?? "none"} · number_sync_standbys ${monitor.number_sync_standbys ?? "–"}`
+      : `the monitor does not answer (container ${monitor.container_state}): nobody fails over until it does`);
+    tables.monitor.update(monitor.nodes);
+  }
+  const proxy = status.proxy;
+  if ($("#proxy-panel").hidden === Boolean(proxy)) $("#proxy-panel").hidden = !proxy;
+  if (proxy) {
+    const servers = (list) => (list === null ? "(HAProxy did not answer)" : list.length === 0 ? "none" : list.join(", "));
+    setText($("#proxy-summary"), `writer 127.0.0.1:${proxy.writer_port ?? "–"} → ${servers(proxy.writer)} · reader 127.0.0.1:${proxy.reader_port ?? "–"} → ${servers(proxy.reader)}`);
+  }
+}
 
 function renderTables(status) {
   tables.nodes.update(status.nodes);
   tables.replication.update(status.replication);
   tables.slots.update(status.slots);
+  renderManagerPanels(status);
   const ha = status.etcd !== undefined;
   if ($("#ha").hidden === ha) $("#ha").hidden = !ha;
   if (!ha) return;
