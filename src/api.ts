@@ -234,6 +234,12 @@ export class Lab implements AsyncDisposable {
     return leaderLock(this.runtime, { lab: this.name });
   }
 
+  /** HA mode, either manager: who it says leads now (Patroni's leader lock, pg_auto_failover's monitor's primary); null while nobody does. */
+  async haLeader(): Promise<string | null> {
+    const { haLeader } = await import("./operations/ha.js");
+    return haLeader(this.runtime, { lab: this.name });
+  }
+
   /** HA mode: a change to Patroni's dynamic configuration, as PATCH /config, e.g. `{ ttl: 30, loop_wait: 10 }`. */
   async configurePatroni(change: Record<string, unknown>): Promise<void> {
     const { configurePatroni } = await import("./operations/ha.js");

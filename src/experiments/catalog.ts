@@ -42,7 +42,7 @@ export const COMMIT_LATENCY = declareExperiment({
 export const FAILOVER_LOSS = declareExperiment({
   name: "failover-loss",
   summary: "acknowledged writes lost when the leader is killed and the most advanced standby promoted, per mode",
-  example: "repl-lab experiment failover-loss --trials 10 --network-delay 20ms   (--ha: Patroni + etcd)",
+  example: "repl-lab experiment failover-loss --trials 10 --network-delay 20ms   (--ha --managers patroni,pg_auto_failover)",
   options: [
     list("modes", ["async", "local", "remote_write", "on", "remote_apply"], { default: ["async", "on", "remote_apply"], help: "async, and synchronous_commit levels under --sync" }),
     count("followers", { default: 2, min: 1, max: 16, help: "followers in each trial's lab; the one that received the most WAL is promoted" }),
@@ -51,7 +51,8 @@ export const FAILOVER_LOSS = declareExperiment({
     count("writers", { default: 8, min: 1, max: 64, help: "concurrent writers" }),
     duration("networkDelay", { default: "20ms", min: "0ms", max: "10s", help: "one-way latency on every standby's link; 0 for none" }),
     duration("warmup", { default: "1.5s", min: "100ms", max: "60s", help: "how long the writers run before the kill" }),
-    flag("ha", { help: "HA mode: Patroni fails over by itself (sync modes become Patroni's synchronous mode)" }),
+    flag("ha", { help: "HA mode: the manager fails over by itself (sync modes become Patroni's synchronous mode, or pg_auto_failover's write quorum)" }),
+    list("managers", ["patroni", "pg_auto_failover"], { default: ["patroni"], help: "with --ha: patroni, pg_auto_failover (which takes modes async and on, and --network-delay 0)" }),
   ],
 });
 
@@ -120,7 +121,10 @@ export const SPLIT_BRAIN = declareExperiment({
   summary: "writes on the losing side of a partition: the leader cut from every other member, a writer on each node, the ledger read after the heal",
   example: "repl-lab experiment split-brain --trials 10 --modes ha-sync",
   options: [
-    list("modes", ["ha-async", "ha-sync", "manual"], { help: "ha-async, ha-sync (Patroni's synchronous mode), manual (nobody fails over)" }),
+    list("modes", ["ha-async", "ha-sync", "paf-async", "paf-sync", "manual"], {
+      default: ["ha-async", "ha-sync", "manual"],
+      help: "ha-async, ha-sync (Patroni's synchronous mode), paf-async, paf-sync (pg_auto_failover, its write quorum), manual (nobody fails over)",
+    }),
     count("trials", { default: 3, min: 1, max: 50, help: "repetitions" }),
     duration("hold", { default: "35s", min: "1s", max: "600s", help: "how long the cut lasts (Patroni's lock expires after ttl 20 s)" }),
     duration("warmup", { default: "2s", min: "100ms", max: "60s", help: "how long the writers run before the cut" }),

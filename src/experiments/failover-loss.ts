@@ -4,6 +4,7 @@
 // most recent acknowledged writes (at most the replication lag); with a synchronous standby promoted,
 // none. https://www.postgresql.org/docs/current/warm-standby.html#SYNCHRONOUS-REPLICATION
 import type { Lab } from "../api.js";
+import type { HaManager } from "../core/constants.js";
 import { NodeUnavailableError, UsageError } from "../core/errors.js";
 import { parseSyncSpec, SyncSpecError } from "../core/sync-spec.js";
 import type { Session } from "../postgres.js";
@@ -61,15 +62,15 @@ async function mostAdvanced(lab: Lab, followers: readonly string[]): Promise<str
   return received.sort((a, b) => Number((lsnBytes(b.lsn) ?? 0n) - (lsnBytes(a.lsn) ?? 0n)))[0]!.node;
 }
 
-/** The member Patroni gives the leader lock once the killed leader's expires (within ttl and a minute). */
-async function patroniChoice(lab: Lab, signal?: AbortSignal): Promise<string> {
+/** The member the HA manager makes the leader after the kill (Patroni once the killed leader's lock expires, within ttl and a minute; the monitor within seconds). */
+async function managerChoice(lab: Lab, signal?: AbortSignal): Promise<string> {
   return waitUntil(
     async () => {
-      const holder = await lab.leaderLock().catch(() => null);
+      const holder = await lab.haLeader().catch(() => null);
       return holder && holder !== "leader" ? holder : undefined;
     },
     90_000,
-    "Patroni giving another member the leader lock after the kill",
+    "the HA manager making another member the leader after the kill",
     signal,
     100,
   );
@@ -80,7 +81,7 @@ const followersOf = (config: Config) => Array.from({ length: config.followers },
 /** The synchronous modes' synchronous_standby_names: --sync, else FIRST 1 over every follower. */
 const syncSpecOf = (config: Config) => config.sync ?? `FIRST 1 (${followersOf(config).join(", ")})`;
 
-async function trial(context: ExperimentContext, config: Config, mode: Mode, number: number): Promise<Row> {
+async function trial(context: ExperimentContext, config: Config, mode: Mode, number: number, manager?: HaManager): Promise<Row> {
   const lab = await context.lab(
     {
       followers: config.followers,
@@ -88,7 +89,7 @@ async function trial(context: ExperimentContext, config: Config, mode: Mode, num
       syncCommit: mode === "async" ? "on" : mode,
       // 0 is no relay at all: the standbys stream straight from the leader.
       networkDelay: config.network_delay_ms || undefined,
-      ...(config.ha ? { ha: true } : {}),
+      ...(config.ha ? { ha: true, manager } : {}),
     },
     { fresh: true },
   );
@@ -109,7 +110,7 @@ async function trial(context: ExperimentContext, config: Config, mode: Mode, num
 
     // As an operator would: promote the standby that received the most WAL. In HA mode nobody
     // does: Patroni's leader race (in synchronous mode, among synchronous standbys only) chooses.
-    const best = config.ha ? await patroniChoice(lab, context.signal) : await mostAdvanced(lab, followersOf(config));
+    const best = config.ha ? await managerChoice(lab, context.signal) : await mostAdvanced(lab, followersOf(config));
     const probe = await lab.session(best, { timeoutMs: 30_000 });
     let unavailableMs = 0;
     try {
@@ -134,6 +135,7 @@ async function trial(context: ExperimentContext, config: Config, mode: Mode, num
       const lost = acked.filter((write) => !present.has(write.id));
       const forkAt = lsnBytes(fork);
       return {
+        ...(manager ? { manager } : {}),
         mode,
         trial: number,
         acked: acked.length,
@@ -169,25 +171,30 @@ export const failoverLoss: Experiment<Config> = {
         throw error;
       }
     }
-    return trialsByMode(config.trials, config.modes, (mode, number) => trial(context, config, mode, number));
+    if (!config.ha) return trialsByMode(config.trials, config.modes, (mode, number) => trial(context, config, mode, number));
+    const rows: Row[] = [];
+    for (const manager of config.managers) rows.push(...(await trialsByMode(config.trials, config.modes, (mode, number) => trial(context, config, mode, number, manager))));
+    return rows;
   },
 
   conclude(rows: Row[], config: Config): string {
-    const parts = config.modes.map((mode) => {
-      const trials = rows.filter((row) => row.mode === mode);
+    const managers = config.ha ? config.managers : [undefined];
+    const parts = managers.flatMap((manager) => config.modes.map((mode) => ({ manager, mode }))).map(({ manager, mode }) => {
+      const trials = rows.filter((row) => row.mode === mode && (manager === undefined || row.manager === manager));
       const lost = sum(trials, "lost");
       const acked = sum(trials, "acked");
       const beyond = sum(trials, "lost_beyond_fork");
-      return { mode, lost, acked, beyond, trials: trials.length };
+      return { mode, label: manager && managers.length > 1 ? `${manager} ${mode}` : mode, lost, acked, beyond, trials: trials.length };
     });
-    const sentences = parts.map(({ mode, lost, acked, beyond, trials }) =>
+    const sentences = parts.map(({ label, lost, acked, beyond, trials }) =>
       lost === 0
-        ? `${mode} lost none of ${acked} acknowledged writes`
-        : `${mode} lost ${lost} of ${acked} acknowledged writes (${round(lost / trials, 1)} per failover${beyond === lost ? ", all past the new timeline's fork point" : `, ${beyond} past the fork point`})`,
+        ? `${label} lost none of ${acked} acknowledged writes`
+        : `${label} lost ${lost} of ${acked} acknowledged writes (${round(lost / trials, 1)} per failover${beyond === lost ? ", all past the new timeline's fork point" : `, ${beyond} past the fork point`})`,
     );
     const syncLoss = parts.filter((part) => part.mode !== "async" && part.mode !== "local" && part.lost > 0);
     const link = config.network_delay_ms ? `${config.network_delay_ms} ms each way on the replication links` : "no delay on the replication links";
-    const who = config.ha ? ", Patroni failing over by itself (synchronous modes as Patroni's synchronous mode)" : "";
+    const titles = config.managers.map((manager) => (manager === "patroni" ? "Patroni (synchronous modes as its synchronous mode)" : "pg_auto_failover (synchronous modes as its write quorum)"));
+    const who = config.ha ? `, ${titles.join(" and ")} failing over by itself` : "";
     const synchronous = parts.some((part) => part.mode !== "async");
     const spec = synchronous ? `, ${config.followers} follower${config.followers === 1 ? "" : "s"}, synchronous modes under '${syncSpecOf(config)}'` : "";
     let text = `Over ${config.trials} trial${config.trials === 1 ? "" : "s"} with ${link}${spec}${who}: ${sentences.join("; ")}.`;
@@ -197,7 +204,7 @@ export const failoverLoss: Experiment<Config> = {
         " Under ANY n a commit waits for any n of the listed standbys, so a given standby may lack it; the one that received the most WAL has every commit acknowledged before the kill, and promoting it is what loses none.";
     }
     if (syncLoss.length > 0) {
-      text += ` FINDING: ${syncLoss.map((part) => part.mode).join(", ")} lost acknowledged writes although each commit waited for a synchronous standby; this should not happen.`;
+      text += ` FINDING: ${syncLoss.map((part) => part.label).join(", ")} lost acknowledged writes although each commit waited for a synchronous standby; this should not happen.`;
     } else if (parts.every((part) => part.lost === 0) && !config.network_delay_ms) {
       text +=
         " Nothing was lost even asynchronously: with no latency on the link, the walsender's send right after the local flush usually reaches the standby before the client hears back; losses need latency, a lagging link, or many trials.";

@@ -43,6 +43,9 @@ interface Phases {
 
 const PHASES = ["detected_ms", "decided_ms", "promoted_ms", "first_write_ms", "first_write_proxy_ms"] as const;
 
+/** How often a phase watched through a whole status is looked at (the writers' own timings are exact). */
+const STATUS_INTERVAL_MS = 250;
+
 /** Where a write went: a session's server address on the lab network. */
 const SERVER = "SELECT host(inet_server_addr()) AS server";
 
@@ -193,6 +196,8 @@ async function settled(lab: Lab, manager: HaManager, members: number, signal?: A
     180_000,
     "every member following one leader",
     signal,
+    // A look is a whole status (every node, the manager, the proxy): often enough, and no load of its own on the lab being timed.
+    STATUS_INTERVAL_MS,
   );
 }
 
@@ -264,6 +269,7 @@ async function promotedAndWritten(context: ExperimentContext, lab: Lab, writers:
     timeoutMs,
     "a new primary",
     context.signal,
+    STATUS_INTERVAL_MS,
   );
   phases.promoted_ms = round(performance.now() - at, 0);
   phases.new_leader ??= leader;

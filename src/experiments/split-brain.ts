@@ -73,11 +73,18 @@ class NodeWriter {
   }
 }
 
-/** HA: the member holding the leader lock, running, with every other member streaming from it on its timeline. */
+/**
+ * HA: the leader, with every other member following it: Patroni's lock holder running and the others
+ * streaming on its timeline, or the monitor's primary with every other node secondary.
+ */
 async function haSettled(lab: Lab, signal?: AbortSignal): Promise<string> {
   return waitUntil(
     async () => {
-      const { patroni } = await lab.status();
+      const { patroni, monitor } = await lab.status();
+      if (monitor) {
+        const primary = monitor.nodes.find((node) => node.name === monitor.primary && node.reported_state === "primary");
+        return primary && monitor.nodes.every((node) => node === primary || (node.reported_state === "secondary" && node.assigned_state === "secondary")) ? primary.name : undefined;
+      }
       const leader = patroni?.members.find((member) => member.role === "leader" && member.state === "running");
       if (!patroni || !leader) return undefined;
       const following = patroni.members.filter((member) => member !== leader && member.state === "streaming" && member.timeline === leader.timeline);
@@ -91,8 +98,11 @@ async function haSettled(lab: Lab, signal?: AbortSignal): Promise<string> {
 
 async function trial(context: ExperimentContext, config: Config, mode: Mode, number: number): Promise<Row> {
   const ha = mode !== "manual";
+  const manager = mode.startsWith("paf-") ? "pg_auto_failover" : "patroni";
+  // Synchronous: Patroni's synchronous mode over both followers, or pg_auto_failover's write quorum of both (ANY 1).
+  const sync = mode === "ha-sync" ? "FIRST 1 (standby1, standby2)" : mode === "paf-sync" ? "ANY 1 (standby1, standby2)" : undefined;
   const lab = await context.lab(
-    { followers: 2, ...(ha ? { ha: true } : {}), ...(mode === "ha-sync" ? { sync: "FIRST 1 (standby1, standby2)" } : {}) },
+    { followers: 2, ...(ha ? { ha: true, manager } : {}), ...(sync ? { sync } : {}) },
     { fresh: true },
   );
   try {

@@ -14,9 +14,9 @@ export const NETFILTER_IMAGE = "repl-lab/netfilter:1";
 
 const HELPER_TIMEOUT_MS = 30_000;
 
-/** Every PostgreSQL node and etcd member of the lab, by name. */
+/** Every PostgreSQL node, etcd member and pg_auto_failover monitor of the lab, by name (the proxy is a client, on no side). */
 export function labMembers(lab: LabContext): LabNode[] {
-  return [...lab.nodes, ...lab.etcd];
+  return [...lab.nodes, ...lab.etcd, ...(lab.monitor ? [lab.monitor] : [])];
 }
 
 export async function requireNetfilterImage(engine: ContainerEngine): Promise<void> {

@@ -1,5 +1,6 @@
-// HA mode's own questions and changes, for the library and the experiments: who holds the leader
-// lock in etcd, and a change to Patroni's dynamic configuration (PATCH /config).
+// HA mode's own questions and changes, for the library and the experiments: who leads by the
+// manager's word, who holds the leader lock in etcd, and a change to Patroni's dynamic configuration
+// (PATCH /config).
 import { LabError } from "../core/errors.js";
 import { readLab, type LabContext } from "../lab/context.js";
 import { patchPatroniConfig, readLeaderKey } from "../lab/ha.js";
@@ -9,6 +10,13 @@ async function readHaLab(runtime: Runtime, name: string): Promise<LabContext> {
   const lab = await readLab(runtime, name);
   if (!lab.ha) throw new LabError(`lab "${name}" is not in HA mode`, { hint: "make one with `repl-lab up --ha`" });
   return lab;
+}
+
+/** Who the lab's HA manager says leads now: Patroni's lock holder, or the monitor's primary; null while nobody does. */
+export async function haLeader(runtime: Runtime, options: { lab: string }): Promise<string | null> {
+  const lab = await readHaLab(runtime, options.lab);
+  const { managerOf } = await import("../lab/managers.js");
+  return (await managerOf(lab)).leader(lab);
 }
 
 /** The member holding the leader lock (etcd's /service/<lab>/leader key); null while nobody does. */

@@ -60,6 +60,12 @@ function requireAttachable(member: LabNode, action: string): void {
 function consequence(lab: LabContext, map: PartitionMap): string {
   if (map.one_way) return "";
   if (!lab.ha) return "; nobody fails over in a manual lab: a primary cut off keeps its role and accepts writes from the clients that still reach it";
+  if (lab.monitor) {
+    const withMonitor = map.groups.find((group) => group.includes(lab.monitor!.name));
+    return withMonitor
+      ? `; pg_auto_failover's monitor is on the side with ${withMonitor.filter((name) => name !== lab.monitor!.name).join(", ") || "nobody else"}: it can promote a standby there; a primary cut from the monitor and from every standby demotes itself after network_partition_timeout`
+      : "; the monitor is cut from everyone: nobody fails over, and a primary that reaches no standby either demotes itself after network_partition_timeout";
+  }
   const majority = Math.floor(lab.etcd.length / 2) + 1;
   const withMajority = map.groups.find((group) => group.filter((name) => lab.etcd.some((member) => member.name === name)).length >= majority);
   return withMajority

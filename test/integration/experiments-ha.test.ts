@@ -15,6 +15,17 @@ describe("experiment", () => {
     expect(num(row("on"), "lost")).toBe(0);
     // Nobody promoted: the window is the killed leader's lock expiring (ttl 20 s).
     for (const mode of ["async", "on"]) expect(num(row(mode), "unavailable_ms")).toBeGreaterThan(15_000);
-    expect(result.conclusion).toMatch(/Patroni failing over by itself/);
+    expect(result.conclusion).toMatch(/Patroni \(synchronous modes as its synchronous mode\) failing over by itself/);
+  });
+
+  it("failover-loss --ha --managers pg_auto_failover: the monitor fails over within seconds, and its write quorum loses nothing", async () => {
+    const result = await experiment(["failover-loss", "--ha", "--managers", "pg_auto_failover", "--trials", "1", "--modes", "on", "--followers", "2", "--sync", "ANY 1 (standby1, standby2)", "--network-delay", "0", "--warmup", "1s"]);
+    const row = by(result.results, "mode", "on");
+    expect(row.manager).toBe("pg_auto_failover");
+    expect(num(row, "acked")).toBeGreaterThan(0);
+    expect(num(row, "lost")).toBe(0);
+    // Health checks, not a lock's ttl: well under Patroni's 20 s.
+    expect(num(row, "unavailable_ms")).toBeLessThan(15_000);
+    expect(result.conclusion).toMatch(/pg_auto_failover \(synchronous modes as its write quorum\) failing over by itself/);
   });
 });

@@ -2,6 +2,7 @@
 // keepers' and monitor's command lines, HAProxy's configuration and its statistics read back, and
 // the monitor's transitions in the events timeline.
 import { describe, expect, it } from "vitest";
+import { renderCompose } from "../../src/core/compose.js";
 import { AUTO_FAILOVER_DEFAULTS, autoFailoverSyncFromSpec, keeperEntrypoint, LAB_AUTO_FAILOVER_DEFAULTS, monitorConfLines } from "../../src/core/auto-failover.js";
 import { diffStatus } from "../../src/core/events.js";
 import { planEtcd, planLab, planProxy } from "../../src/core/node-plan.js";
@@ -68,6 +69,12 @@ describe("pg_auto_failover's containers", () => {
     expect(standby1.container.mounts?.[0]?.target).toBe("/var/lib/postgresql");
     const proxy = planProxy(topology, options);
     expect(proxy.ports?.map((port) => port.containerPort)).toEqual([5000, 5001, 8404]);
+  });
+
+  it("is not rendered to compose yet, and says so rather than rendering a file that races", () => {
+    const render = (input: Record<string, unknown>) => () => renderCompose(buildTopology(input), { image: "img", secrets: options.secrets, command: "repl-lab render", file: "docker-compose.yml" });
+    expect(render({ ha: true, manager: "pg_auto_failover" })).toThrow(/pg_auto_failover lab is not rendered to compose yet/);
+    expect(render({ ha: true, proxy: true })).toThrow(/--proxy is not rendered to compose yet/);
   });
 
   it("a keeper sets network_partition_timeout before it runs, and the passwords only on a primary", () => {
