@@ -50,41 +50,43 @@ const STATUS_INTERVAL_MS = 250;
 const SERVER = "SELECT host(inet_server_addr()) AS server";
 
 /**
- * Writes as a client with a multi-host URL and target_session_attrs=read-write does: each node in
- * turn, the first that is not read-only, one row at a time; on an error it looks again. Records the
- * first write acknowledged by a node other than `old` after the fault.
+ * Writes one row at a time as a client does, reconnecting after an error: through `hosts` in turn to
+ * the first that is not read-only, as libpq does with a multi-host URL and
+ * target_session_attrs=read-write, or through the HA proxy's writer (hosts ["writer"]), where
+ * HAProxy picks the node. Records the first write after the fault acknowledged by a server other
+ * than the old leader's (by its address on the lab network).
  */
 class Writer {
   private stopped = false;
   private session: Session | undefined;
-  private node: string | undefined;
+  private server: string | undefined;
   private faultAt: number | undefined;
-  private old: string | undefined;
+  private oldServer: string | undefined;
   firstWriteMs: number | null = null;
   private readonly done: Promise<void>;
 
   constructor(
     private readonly lab: Lab,
-    private readonly nodes: string[],
+    private readonly hosts: string[],
   ) {
     this.done = this.loop();
   }
 
-  /** From now on, the first write acknowledged by a node other than `old` is timed from `at`. */
-  watch(old: string, at: number): void {
-    this.old = old;
+  /** From now on, the first write acknowledged by a server other than `oldServer` is timed from `at`. */
+  watch(oldServer: string, at: number): void {
+    this.oldServer = oldServer;
     this.faultAt = at;
     this.firstWriteMs = null;
   }
 
   private async connect(): Promise<void> {
-    for (const node of this.nodes) {
+    for (const host of this.hosts) {
       try {
-        const session = await this.lab.session(node, { timeoutMs: 5000 });
-        const [row] = await session.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro").catch(() => []);
+        const session = await this.lab.session(host, { timeoutMs: 5000 });
+        const [row] = await session.query<{ ro: string; server: string }>(`SELECT current_setting('transaction_read_only') AS ro, host(inet_server_addr()) AS server`).catch(() => []);
         if (row?.ro === "off") {
           this.session = session;
-          this.node = node;
+          this.server = row.server;
           return;
         }
         await session.close();
@@ -105,7 +107,7 @@ class Writer {
       }
       try {
         await this.session.query("INSERT INTO ha_writes (at) VALUES (now())");
-        if (this.faultAt !== undefined && this.firstWriteMs === null && this.node !== this.old) this.firstWriteMs = performance.now() - this.faultAt;
+        if (this.faultAt !== undefined && this.firstWriteMs === null && this.server !== this.oldServer) this.firstWriteMs = performance.now() - this.faultAt;
       } catch {
         await this.session.close().catch(() => undefined);
         this.session = undefined;
@@ -119,56 +121,6 @@ class Writer {
     await this.done;
   }
 }
-
-
-/**
- * Writes through the HA proxy's writer port, one row at a time, reconnecting on an error as any
- * client would: HAProxy picks the node. Records the first write after the fault acknowledged by a
- * server other than the old leader's address.
- */
-class ProxyWriter {
-  private stopped = false;
-  private session: Session | undefined;
-  private server: string | undefined;
-  private faultAt: number | undefined;
-  private oldServer: string | undefined;
-  firstWriteMs: number | null = null;
-  private readonly done: Promise<void>;
-
-  constructor(private readonly lab: Lab) {
-    this.done = this.loop();
-  }
-
-  watch(oldServer: string, at: number): void {
-    this.oldServer = oldServer;
-    this.faultAt = at;
-    this.firstWriteMs = null;
-  }
-
-  private async loop(): Promise<void> {
-    while (!this.stopped) {
-      try {
-        if (!this.session) {
-          this.session = await this.lab.session("writer", { timeoutMs: 2000 });
-          this.server = (await this.session.query<{ server: string }>(SERVER))[0]?.server;
-        }
-        await this.session.query("INSERT INTO ha_writes (at) VALUES (now())");
-        if (this.faultAt !== undefined && this.firstWriteMs === null && this.server !== this.oldServer) this.firstWriteMs = performance.now() - this.faultAt;
-      } catch {
-        await this.session?.close().catch(() => undefined);
-        this.session = undefined;
-        await sleep(20);
-      }
-    }
-    await this.session?.close().catch(() => undefined);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.done;
-  }
-}
-
 
 /**
  * Until the manager reports one leader and every other node following it: Patroni's members
@@ -203,7 +155,7 @@ async function settled(lab: Lab, manager: HaManager, members: number, signal?: A
 
 interface Writers {
   multiHost: Writer;
-  proxy: ProxyWriter;
+  proxy: Writer;
 }
 
 async function trial(context: ExperimentContext, lab: Lab, manager: HaManager, writers: Writers, fault: Fault, timeoutMs: number): Promise<Phases> {
@@ -214,7 +166,7 @@ async function trial(context: ExperimentContext, lab: Lab, manager: HaManager, w
   const phases: Phases = { detected_ms: null, decided_ms: null, promoted_ms: null, first_write_ms: null, first_write_proxy_ms: null, new_leader: null };
   const wall = Date.now();
   const at = performance.now();
-  writers.multiHost.watch(old, at);
+  writers.multiHost.watch(oldServer, at);
   writers.proxy.watch(oldServer, at);
   const faulted = lab[fault](old);
   try {
@@ -294,7 +246,7 @@ export const haFailover: Experiment<Config> = {
         const lab = await context.lab({ ha: true, manager, managerDefaults: settings === "defaults", proxy: true, followers: config.followers });
         const leader = await settled(lab, manager, lab.nodes.length, context.signal);
         await lab.sql(leader, "CREATE TABLE IF NOT EXISTS ha_writes (at timestamptz)");
-        const writers: Writers = { multiHost: new Writer(lab, lab.nodes), proxy: new ProxyWriter(lab) };
+        const writers: Writers = { multiHost: new Writer(lab, lab.nodes), proxy: new Writer(lab, ["writer"]) };
         try {
           for (const fault of config.faults) {
             const all: Phases[] = [];

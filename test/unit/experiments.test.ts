@@ -27,11 +27,11 @@ describe("experiment options", () => {
     const all = (declaration: ExperimentDeclaration) => declaration.parse({});
     expect(EXPERIMENTS.map((declaration) => [declaration.name, all(declaration)])).toEqual([
       ["commit-latency", { sync: "standby1", followers: 2, levels: ["off", "local", "remote_write", "on", "remote_apply"], clients: 4, duration_ms: 5000, apply_delay_ms: null, network_delay_ms: null }],
-      ["failover-loss", { modes: ["async", "on", "remote_apply"], followers: 2, sync: undefined, trials: 10, writers: 8, network_delay_ms: 20, warmup_ms: 1500, ha: false }],
+      ["failover-loss", { modes: ["async", "on", "remote_apply"], followers: 2, sync: undefined, trials: 10, writers: 8, network_delay_ms: 20, warmup_ms: 1500, ha: false, managers: ["patroni"] }],
       ["stale-reads", { policies: ["replica", "primary", "lsn-wait", "sticky", "remote_apply"], clients: 4, duration_ms: 10_000, apply_delay_ms: 2000, lsn_wait_timeout_ms: 10_000 }],
       ["slot-retention", { modes: ["slot", "no-slot", "max-slot-wal-keep-size"], wal_bytes: 320 * MB, keep_bytes: 80 * MB }],
       ["detection", { faults: ["kill", "stop", "pause", "partition"], wal_sender_timeouts_ms: [5000, 10_000] }],
-      ["ha-failover", { faults: ["kill", "stop"], settings: ["lab"], trials: 10, followers: 2 }],
+      ["ha-failover", { managers: ["patroni", "pg_auto_failover"], faults: ["kill", "stop"], settings: ["lab"], trials: 10, followers: 2 }],
       ["split-brain", { modes: ["ha-async", "ha-sync", "manual"], trials: 3, hold_ms: 35_000, warmup_ms: 2000 }],
       ["lag", { rates_bytes_per_s: [1 * MB, 2 * MB, 4 * MB], apply_delay_ms: 2000, duration_ms: 10_000 }],
     ]);
@@ -50,7 +50,7 @@ describe("experiment options", () => {
       "--duration <d>": "measuring time per rate (default 10s)",
     });
     expect(help(COMMIT_LATENCY)).toMatchObject({ "--sync <spec>": 'synchronous_standby_names (default "standby1")', "--apply-delay <d>": "recovery_min_apply_delay on every standby, e.g. 200ms" });
-    expect(help(FAILOVER_LOSS)["--ha"]).toBe("HA mode: Patroni fails over by itself (sync modes become Patroni's synchronous mode)");
+    expect(help(FAILOVER_LOSS)["--ha"]).toBe("HA mode: the manager fails over by itself (sync modes become Patroni's synchronous mode, or pg_auto_failover's write quorum)");
     expect(help(DETECTION)["--faults <list>"]).toBe("kill, stop, pause, partition (default all)");
   });
 
