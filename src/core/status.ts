@@ -162,6 +162,18 @@ export interface ProxyView {
   reader: string[] | null;
 }
 
+/** A switchover or failover done by an HA manager (Patroni or pg_auto_failover), as it was watched to the end. */
+export interface ManagerChange {
+  /** From the request until the candidate answers as the primary. */
+  promote_ms: number;
+  /** The manager's own answer. */
+  said: string;
+  /** Members following the new leader once the manager reports them so, and those that do not (yet). */
+  following: string[];
+  not_following: string[];
+  timeline: number | null;
+}
+
 export interface LabStatus {
   lab: string;
   nodes: NodeStatus[];

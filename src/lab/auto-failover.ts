@@ -6,7 +6,7 @@ import { FORMATION, MONITOR_DATABASE, WRITABLE_STATES } from "../core/auto-failo
 import { LabError } from "../core/errors.js";
 import { silentProgress, type Progress } from "../core/progress.js";
 import { pollUntil } from "../core/retry.js";
-import type { MonitorEvent, MonitorNode, MonitorView } from "../core/status.js";
+import type { ManagerChange, MonitorEvent, MonitorNode, MonitorView } from "../core/status.js";
 import { NodeUnavailableError } from "../core/errors.js";
 import type { Endpoint, Session } from "../postgres.js";
 import { listNodes, type LabContext, type LabNode } from "./context.js";
@@ -128,15 +128,6 @@ async function readMonitorIfAnswering(lab: LabContext): Promise<Awaited<ReturnTy
   }
 }
 
-export interface MonitorChange {
-  /** From the request until the candidate reports primary. */
-  promote_ms: number;
-  said: string;
-  following: string[];
-  not_following: string[];
-  timeline: number | null;
-}
-
 /**
  * A switchover or a promotion of a chosen node, asked of the monitor
  * (pgautofailover.perform_promotion: the monitor runs its failover with the candidate first),
@@ -147,7 +138,7 @@ export async function autoFailoverChange(
   kind: "switchover" | "failover",
   candidate: string,
   options: { timeoutMs?: number; progress?: Progress; signal?: AbortSignal } = {},
-): Promise<MonitorChange> {
+): Promise<ManagerChange> {
   const { clock } = lab.runtime;
   const progress = options.progress ?? silentProgress;
   const before = await readMonitor(lab);

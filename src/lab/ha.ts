@@ -17,7 +17,7 @@ import {
 } from "../core/ha-client.js";
 import { silentProgress, type Progress } from "../core/progress.js";
 import { pollUntil } from "../core/retry.js";
-import { unreachableBy, type EtcdView, type PatroniView } from "../core/status.js";
+import { unreachableBy, type EtcdView, type ManagerChange, type PatroniView } from "../core/status.js";
 import type { LabContext, LabNode } from "./context.js";
 import { reloadCut } from "./partition.js";
 
@@ -184,17 +184,6 @@ export async function readLeaderKey(lab: LabContext): Promise<{ holder: string |
   return { holder: answer.value, revision: answer.revision };
 }
 
-export interface PatroniChange {
-  /** From the request to Patroni until the new leader answers as a primary. */
-  promote_ms: number;
-  /** Patroni's own answer. */
-  said: string;
-  /** Members streaming from the new leader once Patroni reports them so, and those that do not (yet). */
-  following: string[];
-  not_following: string[];
-  timeline: number | null;
-}
-
 /**
  * In Patroni's synchronous mode only a synchronous standby may take over (Patroni answers 412
  * otherwise). A member that has just come back streaming is made one by the leader's Patroni within
@@ -236,7 +225,7 @@ export async function patroniChange(
   kind: "switchover" | "failover",
   candidate: string,
   options: { timeoutMs?: number; progress?: Progress; signal?: AbortSignal } = {},
-): Promise<PatroniChange> {
+): Promise<ManagerChange> {
   const { clock } = lab.runtime;
   const before = await readPatroni(lab);
   if (before.leader === candidate) throw new LabError(`${candidate} already holds the leader lock`, { hint: "name one of the replicas" });

@@ -2,18 +2,9 @@
 // (Patroni through its REST API, pg_auto_failover through its monitor), in one shape, so the
 // operations above do not tell the managers apart.
 import type { Progress } from "../core/progress.js";
+import type { ManagerChange } from "../core/status.js";
 import type { HaManager } from "../core/topology.js";
 import type { LabContext, LabNode } from "./context.js";
-
-export interface ManagerChange {
-  /** From the request until the candidate answers as the primary. */
-  promote_ms: number;
-  /** The manager's own answer. */
-  said: string;
-  following: string[];
-  not_following: string[];
-  timeline: number | null;
-}
 
 export interface Manager {
   readonly name: HaManager;
