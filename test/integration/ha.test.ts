@@ -94,7 +94,7 @@ describe("HA mode (Patroni + etcd)", () => {
   it("refuses Patroni's settings without --ha, a ttl Patroni would refuse, and an image without Patroni, leaving nothing behind", async () => {
     const noHa = await runCli(["up", "--lab", newLab("haflags"), "--ttl", "30s"]);
     expect(noHa.code).toBe(2);
-    expect(noHa.stderr).toMatch(/ttl: Patroni's settings need ha \(--ha\)/);
+    expect(noHa.stderr).toMatch(/^error: ttl: needs ha \(--ha\)$/m);
     const short = await runCli(["up", "--lab", newLab("hattl"), "--ha", "--ttl", "20s", "--retry-timeout", "10s"]);
     expect(short.code).toBe(2);
     expect(short.stderr).toMatch(/loop_wait \+ 2 × retry_timeout/);
