@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { durationMs } from "./core/duration.js";
 import { LabError, ReplLabError } from "./core/errors.js";
 import { progressTo } from "./core/progress.js";
-import type { LabStatus } from "./core/status.js";
+import type { LabStatus, MonitorEvent } from "./core/status.js";
 import { buildTopology, type LabSpecInput } from "./core/topology.js";
 import type { FaultAction } from "./core/constants.js";
 import type { LabAction } from "./core/action.js";
@@ -238,6 +238,12 @@ export class Lab implements AsyncDisposable {
   async haLeader(): Promise<string | null> {
     const { haLeader } = await import("./operations/ha.js");
     return haLeader(this.runtime, { lab: this.name });
+  }
+
+  /** HA mode on pg_auto_failover: every event its monitor logged at or after `since` (as `pg_autoctl show events`), oldest first. */
+  async monitorEvents(since: Date): Promise<MonitorEvent[]> {
+    const { monitorEvents } = await import("./operations/ha.js");
+    return monitorEvents(this.runtime, { lab: this.name, since });
   }
 
   /** HA mode: a change to Patroni's dynamic configuration, as PATCH /config, e.g. `{ ttl: 30, loop_wait: 10 }`. */

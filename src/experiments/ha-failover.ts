@@ -197,14 +197,13 @@ async function patroniDecision(context: ExperimentContext, lab: Lab, old: string
 }
 
 /**
- * pg_auto_failover: read from the monitor's own log of transitions afterwards (its clock is this
- * machine's): detected when it marked the old primary unhealthy, decided at its first order to
+ * pg_auto_failover: read from the monitor's own log of transitions since the fault, afterwards (its
+ * clock is this machine's): detected when it marked the old primary unhealthy, decided at its first order to
  * promote another node.
  */
 async function monitorDecision(lab: Lab, old: string, wall: number, phases: Phases): Promise<void> {
-  const events = (await lab.status()).monitor?.events ?? [];
-  const after = events.filter((event) => Date.parse(event.time) >= wall);
-  const since = (event: (typeof events)[number] | undefined) => (event ? Math.max(0, Date.parse(event.time) - wall) : null);
+  const after = await lab.monitorEvents(new Date(wall));
+  const since = (event: (typeof after)[number] | undefined) => (event ? Math.max(0, Date.parse(event.time) - wall) : null);
   phases.detected_ms = since(after.find((event) => event.node === old && /unhealthy/.test(event.description)));
   phases.decided_ms = since(after.find((event) => event.node !== old && ["prepare_promotion", "stop_replication", "wait_primary"].includes(event.goal_state)));
   // A clean stop can be noticed by the keepers' check-ins before any health check fails.

@@ -59,6 +59,36 @@ interface StateRow {
 
 const HEALTH: Record<number, MonitorNode["health"]> = { 1: "good", 0: "bad", [-1]: "unknown" };
 
+interface EventRow {
+  eventid: string;
+  eventtime: Date;
+  nodename: string;
+  reportedstate: string;
+  goalstate: string;
+  description: string;
+}
+
+/** The formation's events (pgautofailover.event, what `pg_autoctl show events` reads), filtered and ordered by `tail` ($2 on). */
+async function queryEvents(session: Session, tail: string, values: unknown[]): Promise<MonitorEvent[]> {
+  const rows = await session.query<EventRow>(
+    `select eventid::text, eventtime, nodename, reportedstate::text, goalstate::text, description from pgautofailover.event where formationid = $1 ${tail}`,
+    [FORMATION, ...values],
+  );
+  return rows.map((row) => ({
+    id: Number(row.eventid),
+    time: new Date(row.eventtime).toISOString(),
+    node: row.nodename,
+    reported_state: row.reportedstate,
+    goal_state: row.goalstate,
+    description: row.description,
+  }));
+}
+
+/** Every event the monitor logged at or after `since`, oldest first (no window: a busy failover logs dozens). */
+export async function monitorEventsSince(lab: LabContext, since: Date): Promise<MonitorEvent[]> {
+  return onMonitor(lab, (session) => queryEvents(session, "and eventtime >= $2 order by eventid", [since]));
+}
+
 /** The monitor's view: each node's reported and assigned state, health and LSN, and its latest events. Throws when the monitor does not answer. */
 export async function readMonitor(lab: LabContext, pool?: SessionPool): Promise<Omit<MonitorView, "container_state" | "isolated" | "cannot_reach">> {
   return onMonitor(
@@ -69,10 +99,7 @@ export async function readMonitor(lab: LabContext, pool?: SessionPool): Promise<
         [FORMATION],
       );
       const [formation] = await session.query<{ number_sync_standbys: number }>("select number_sync_standbys from pgautofailover.formation where formationid = $1", [FORMATION]);
-      const events = await session.query<{ eventid: string; eventtime: Date; nodename: string; reportedstate: string; goalstate: string; description: string }>(
-        "select eventid::text, eventtime, nodename, reportedstate::text, goalstate::text, description from pgautofailover.event where formationid = $1 order by eventid desc limit $2",
-        [FORMATION, EVENTS_KEPT],
-      );
+      const events = await queryEvents(session, "order by eventid desc limit $2", [EVENTS_KEPT]);
       const nodes: MonitorNode[] = states.map((row) => ({
         name: row.nodename,
         node_id: Number(row.node_id),
@@ -90,16 +117,7 @@ export async function readMonitor(lab: LabContext, pool?: SessionPool): Promise<
         primary: nodes.find((node) => WRITABLE_STATES.has(node.assigned_state) && WRITABLE_STATES.has(node.reported_state))?.name ?? null,
         number_sync_standbys: formation ? Number(formation.number_sync_standbys) : null,
         nodes,
-        events: events.reverse().map(
-          (row): MonitorEvent => ({
-            id: Number(row.eventid),
-            time: new Date(row.eventtime).toISOString(),
-            node: row.nodename,
-            reported_state: row.reportedstate,
-            goal_state: row.goalstate,
-            description: row.description,
-          }),
-        ),
+        events: events.reverse(),
       };
     },
     pool,

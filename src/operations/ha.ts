@@ -2,6 +2,7 @@
 // manager's word, who holds the leader lock in etcd, and a change to Patroni's dynamic configuration
 // (PATCH /config).
 import { LabError } from "../core/errors.js";
+import type { MonitorEvent } from "../core/status.js";
 import { readLab, type LabContext } from "../lab/context.js";
 import { patchPatroniConfig, readLeaderKey } from "../lab/ha.js";
 import type { Runtime } from "../lab/runtime.js";
@@ -17,6 +18,14 @@ export async function haLeader(runtime: Runtime, options: { lab: string }): Prom
   const lab = await readHaLab(runtime, options.lab);
   const { managerOf } = await import("../lab/managers.js");
   return (await managerOf(lab)).leader(lab);
+}
+
+/** pg_auto_failover: every event its monitor logged at or after `since`, oldest first. */
+export async function monitorEvents(runtime: Runtime, options: { lab: string; since: Date }): Promise<MonitorEvent[]> {
+  const lab = await readHaLab(runtime, options.lab);
+  if (!lab.monitor) throw new LabError(`lab "${options.lab}" runs ${lab.manager}, which has no monitor`, { hint: "make one with `repl-lab up --ha --manager pg_auto_failover`" });
+  const { monitorEventsSince } = await import("../lab/auto-failover.js");
+  return monitorEventsSince(lab, options.since);
 }
 
 /** The member holding the leader lock (etcd's /service/<lab>/leader key); null while nobody does. */

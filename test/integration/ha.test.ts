@@ -103,7 +103,7 @@ describe("HA mode (Patroni + etcd)", () => {
     const image = (await engine.inspectImage("postgres:17")) ? "postgres:17" : "repl-lab/postgres:17";
     const plain = await runCli(["up", "--lab", lab, "--ha", "--image", image]);
     expect(plain.code).toBe(1);
-    expect(plain.stderr).toContain(`${image} has no patroni, etcd and etcdctl, which HA mode runs`);
+    expect(plain.stderr).toContain(`${image} has no patroni, etcd and etcdctl, which this HA lab runs`);
     expect(plain.stderr).toMatch(/repl-lab image build --pg 17 --ha/);
     const labels = labLabels(lab);
     const [containers, volumes, networks] = await Promise.all([engine.listContainers(labels), engine.listVolumes(labels), engine.listNetworks(labels)]);
