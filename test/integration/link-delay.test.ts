@@ -69,7 +69,10 @@ describe("delay --network", () => {
 
     // The link's ends are started by every node's entrypoint, and the delay is in primary_conninfo.
     expect((await runCli(["restart", "--lab", name, "standby1"])).code).toBe(0);
-    await statusUntil(name, (status) => status.replication.some((row) => row.application_name === "standby1" && row.state === "streaming" && row.sync_state === "sync"));
+    await statusUntil(
+      name,
+      (status) => status.replication.some((row) => row.application_name === "standby1" && row.state === "streaming" && row.sync_state === "sync") && link(status)[1] === "standby1:leader:50",
+    );
     expect(link(await runJson<StatusJson>(["status", "--lab", name]))).toEqual(["leader:-:-", "standby1:leader:50", "standby2:leader:-"]);
 
     // A re-pointed standby keeps its distance: the link now goes to the new primary.
@@ -79,7 +82,12 @@ describe("delay --network", () => {
 
     const cleared = await runJson<DelayResult>(["delay", "--lab", name, "standby1", "--clear"]);
     expect(cleared).toMatchObject({ network_delay_ms: null, upstream: "standby2" });
-    const after = await statusUntil(name, (status) => status.replication.some((row) => row.application_name === "standby1" && row.state === "streaming"));
+    // Both ends: standby2's walsender streaming to standby1 (an old one can still say so for a moment
+    // after the reload restarts standby1's walreceiver), and standby1's walreceiver naming standby2.
+    const after = await statusUntil(
+      name,
+      (status) => status.replication.some((row) => row.application_name === "standby1" && row.state === "streaming") && link(status)[1] === "standby1:standby2:-",
+    );
     expect(link(after)).toEqual(["leader:-:-", "standby1:standby2:-", "standby2:-:-"]);
   });
 
