@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import LongestFirst from "./test/sequencer.js";
 
 // Labs are CPU-bound on a two-core machine, but most of an integration test's time is spent
 // waiting: for servers to start, for a lock's ttl, for a timeout to pass. So independent files run
@@ -22,6 +23,8 @@ export default defineConfig({
     minWorkers: 1,
     ...shared,
     globalSetup: ["test/global-setup.ts"],
+    // Longest files first (test/sequencer.ts), so the workers end together.
+    sequence: { sequencer: LongestFirst },
     reporters: ["default", "./test/summary-reporter.ts"],
     projects: [
       {
