@@ -3,16 +3,22 @@ import { expect } from "vitest";
 import type { ScenarioRunResult } from "../src/scenario/run.js";
 import { engine, runCli, TEST_LAB_PREFIX } from "./helpers.js";
 
-/** The labs these scenarios make are named with this prefix (the suite's cleanup knows the run's prefix). */
-const PREFIX = `${TEST_LAB_PREFIX}shipped-`;
+/**
+ * The labs a scenario file makes are named with a prefix of that file's own (the suite's cleanup
+ * knows the run's prefix), so that files run side by side each look only at their own labs.
+ */
+function prefixOf(file: string): string {
+  return `${TEST_LAB_PREFIX}shipped-${file.replace(/^.*\//, "").replace(/\.yaml$/, "").slice(0, 8)}-`;
+}
 
-export async function shippedLabs(): Promise<string[]> {
+async function labsNamed(prefix: string): Promise<string[]> {
   const containers = await engine.listContainers({ "repl-lab.managed": "true" });
-  return [...new Set(containers.map((container) => container.labels["repl-lab.lab"] ?? ""))].filter((lab) => lab.startsWith(PREFIX));
+  return [...new Set(containers.map((container) => container.labels["repl-lab.lab"] ?? ""))].filter((lab) => lab.startsWith(prefix));
 }
 
 /** Runs one shipped scenario file; every step must pass, and its lab must be gone afterwards. */
 export async function runShipped(file: string): Promise<void> {
+  const PREFIX = prefixOf(file);
   // --json prints the result whether or not every step passed: a failed step's message shows in the assertion.
   const run = await runCli(["scenario", "run", file, "--quiet", "--json"], { env: { REPL_LAB_NAME_PREFIX: PREFIX }, timeoutMs: 600_000 });
   const result = JSON.parse(run.stdout) as ScenarioRunResult;
@@ -22,5 +28,5 @@ export async function runShipped(file: string): Promise<void> {
   }
   expect(run.code).toBe(0);
   expect(result.passed).toBe(true);
-  expect(await shippedLabs()).toEqual([]);
+  expect(await labsNamed(PREFIX)).toEqual([]);
 }

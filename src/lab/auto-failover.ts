@@ -11,7 +11,7 @@ import { NodeUnavailableError } from "../core/errors.js";
 import type { Endpoint, Session } from "../postgres.js";
 import { listNodes, type LabContext, type LabNode } from "./context.js";
 import { logTail } from "./server.js";
-import type { SessionPool } from "./sessions.js";
+import { SessionPool } from "./sessions.js";
 
 /** How many of the monitor's latest events a status carries (the events timeline diffs them by id). */
 const EVENTS_KEPT = 50;
@@ -137,9 +137,9 @@ export async function monitorStatus(lab: LabContext, pool?: SessionPool): Promis
 }
 
 /** The monitor's view, or undefined while it does not answer (for waits). */
-async function readMonitorIfAnswering(lab: LabContext): Promise<Awaited<ReturnType<typeof readMonitor>> | undefined> {
+async function readMonitorIfAnswering(lab: LabContext, pool: SessionPool): Promise<Awaited<ReturnType<typeof readMonitor>> | undefined> {
   try {
-    return await readMonitor(lab);
+    return await readMonitor(lab, pool);
   } catch (error) {
     if (error instanceof NodeUnavailableError || error instanceof LabError) return undefined;
     throw error;
@@ -171,9 +171,11 @@ export async function autoFailoverChange(
   const timeoutMs = options.timeoutMs ?? 60_000;
   let promoteMs: number | undefined;
   let last = before;
+  // One kept session to the monitor for the looks, not a new connection every 100 ms.
+  const pool = new SessionPool(lab.runtime.connect, 3000);
   const settled = await pollUntil(
     async () => {
-      const view = await readMonitorIfAnswering(lab);
+      const view = await readMonitorIfAnswering(lab, pool);
       if (!view) return false;
       last = view;
       const me = view.nodes.find((entry) => entry.name === candidate);
@@ -182,7 +184,7 @@ export async function autoFailoverChange(
       return view.nodes.every((entry) => entry.name === candidate || (entry.reported_state === "secondary" && entry.assigned_state === "secondary")) && me.reported_state === "primary";
     },
     { timeoutMs, intervalMs: 100, clock, signal: options.signal },
-  );
+  ).finally(() => pool.close());
   if (promoteMs === undefined) {
     throw new LabError(`pg_auto_failover's monitor did not make ${candidate} the primary within ${timeoutMs / 1000} s`, { hint: `see \`repl-lab events\` and \`repl-lab logs ${candidate}\`` });
   }
@@ -224,18 +226,19 @@ export async function autoFailoverRejoin(lab: LabContext, node: LabNode, reclone
   } else {
     reason = "left to its keeper, which rejoins a running node by itself";
   }
+  const pool = new SessionPool(lab.runtime.connect, 3000);
   const joined = await pollUntil(
     async () => {
       const now = (await listNodes(lab.runtime, lab.name)).find((candidate) => candidate.name === node.name);
       if (now && (now.state === "exited" || now.state === "dead")) {
         throw new LabError(`${node.name} stopped again while rejoining`, { details: await logTail(lab, now, 15), hint: `see \`repl-lab logs ${node.name}\`` });
       }
-      const view = await readMonitorIfAnswering(lab);
+      const view = await readMonitorIfAnswering(lab, pool);
       const entry = view?.nodes.find((candidate) => candidate.name === node.name);
       return entry?.reported_state === "secondary" && entry.assigned_state === "secondary";
     },
     { timeoutMs, intervalMs: 200, clock: lab.runtime.clock, signal: options.signal },
-  );
+  ).finally(() => pool.close());
   if (!joined) throw new LabError(`${node.name} was not a secondary within ${timeoutMs / 1000} s`, { hint: `see \`repl-lab logs ${node.name}\`` });
   return { leader: before.primary, reason };
 }

@@ -18,6 +18,7 @@ import { endpointOf, labExists, readLab, removeLab, requireNode } from "../lab/c
 import { resolveImage } from "../lab/image.js";
 import type { Runtime } from "../lab/runtime.js";
 import { logTail, waitForStreaming } from "../lab/server.js";
+import { SessionPool } from "../lab/sessions.js";
 import { ifAnswered, readLeaderKey, readPatroni } from "../lab/ha.js";
 import { NobodyAnsweredError } from "../core/ha-client.js";
 import { expectedSynchronousStandbys } from "../core/ha.js";
@@ -305,6 +306,8 @@ async function waitForMonitorState(runtime: Runtime, options: UpOptions, done: (
   const { topology } = options;
   let lab = await readLab(runtime, topology.lab);
   let nodes: MonitorNode[] = [];
+  // One kept session to the monitor for the looks (a new one every 200 ms costs a backend and a SCRAM exchange).
+  const pool = new SessionPool(runtime.connect, 3000);
   const reached = await pollUntil(
     async () => {
       lab = await readLab(runtime, topology.lab, { secrets: lab.secrets });
@@ -312,13 +315,13 @@ async function waitForMonitorState(runtime: Runtime, options: UpOptions, done: (
       if (stopped) {
         throw new LabError(`${stopped.name} stopped while the lab was starting`, { details: await logTail(lab, stopped, 20), hint: `see \`repl-lab logs ${stopped.name}\`` });
       }
-      const view = await monitorStatus(lab);
+      const view = await monitorStatus(lab, pool);
       if (!view.answering) return false;
       nodes = view.nodes;
       return done(nodes);
     },
     { timeoutMs: options.waitTimeoutMs, intervalMs: 200, signal: options.signal },
-  );
+  ).finally(() => pool.close());
   if (!reached) {
     throw new LabError(`lab "${topology.lab}" was not ready after ${Math.round(options.waitTimeoutMs / 1000)} s (--wait-timeout): awaited ${what}`, {
       details: [`last seen: ${nodes.map((node) => `${node.name} ${node.reported_state}/${node.assigned_state}`).join(", ") || "the monitor did not answer"}`, ...(await logTail(lab, lab.monitor ?? requireNode(lab, LEADER)))],
