@@ -47,7 +47,9 @@ const PHASES = ["detected_ms", "decided_ms", "promoted_ms", "first_write_ms", "f
 const STATUS_INTERVAL_MS = 250;
 
 /** Where a write went: a session's server address on the lab network. */
-const SERVER = "SELECT host(inet_server_addr()) AS server";
+/** The server's own address on the lab network: tells which node a session (through the proxy too) reached. */
+const SERVER_ADDRESS = "host(inet_server_addr()) AS server";
+const SERVER = `SELECT ${SERVER_ADDRESS}`;
 
 /**
  * Writes one row at a time as a client does, reconnecting after an error: through `hosts` in turn to
@@ -83,7 +85,7 @@ class Writer {
     for (const host of this.hosts) {
       try {
         const session = await this.lab.session(host, { timeoutMs: 5000 });
-        const [row] = await session.query<{ ro: string; server: string }>(`SELECT current_setting('transaction_read_only') AS ro, host(inet_server_addr()) AS server`).catch(() => []);
+        const [row] = await session.query<{ ro: string; server: string }>(`SELECT current_setting('transaction_read_only') AS ro, ${SERVER_ADDRESS}`).catch(() => []);
         if (row?.ro === "off") {
           this.session = session;
           this.server = row.server;

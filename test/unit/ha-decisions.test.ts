@@ -10,7 +10,7 @@ import { LABEL, names } from "../../src/core/labels.js";
 import { readLab } from "../../src/lab/context.js";
 import { patroniChange } from "../../src/lab/ha.js";
 import { readLabStatus } from "../../src/lab/status.js";
-import { configurePatroni, leaderLock } from "../../src/operations/ha.js";
+import { configurePatroni, leaderLock, monitorEvents } from "../../src/operations/ha.js";
 import { promote } from "../../src/operations/promote.js";
 import { rejoin } from "../../src/operations/rejoin.js";
 import { switchover } from "../../src/operations/switchover.js";
@@ -283,6 +283,15 @@ describe("up in HA mode", () => {
 });
 
 describe("the leader lock in etcd and Patroni's configuration", () => {
+  it("refuses the monitor's events on a Patroni lab, which has no monitor, with what to run instead", async () => {
+    const { runtime } = await haLab();
+    await expect(monitorEvents(runtime, { lab: LAB, since: new Date(0) })).rejects.toMatchObject({
+      message: `lab "${LAB}" runs patroni, which has no monitor`,
+      hint: "make one with `repl-lab up --ha --manager pg_auto_failover`",
+    });
+  });
+
+
   it("reads the leader key from the first etcd member that answers; null while nobody holds it", async () => {
     const { ha, runtime } = await haLab();
     ha.etcdMembers[0]!.answers = false;
