@@ -49,6 +49,13 @@ export function haproxyConfig(manager: HaManager, nodes: readonly string[]): str
     "  timeout client 1h",
     "  timeout server 1h",
     "  timeout check 1s",
+    // A connection to a server that has just gone (a stopped leader, before its check fails) is
+    // retried once, on another server if one is up, else refused: with HAProxy's default of 3
+    // retries a second apart, a client that connected in that window waited out its own connect
+    // timeout (Patroni, clean stop, one follower: first write through the proxy 3.6 s after the
+    // promotion; 0.3 s with these two lines).
+    "  retries 1",
+    "  option redispatch 1",
     // One failed check marks a server down and closes the sessions through it, so a client's
     // connection to a demoted or dead leader ends and its next one goes to the new leader; one good
     // check puts a server in.

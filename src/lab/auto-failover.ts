@@ -253,14 +253,33 @@ export async function setAutoFailoverSync(
   change: { number_sync_standbys: number; followers: Record<string, { replication_quorum: boolean; candidate_priority: number }> },
 ): Promise<void> {
   await onMonitor(lab, async (session) => {
+    // Each change puts the primary through apply_settings, and the monitor refuses the next one
+    // (SQLSTATE 55000) until the nodes have reached the states assigned to them: each waits for that
+    // (of the nodes the monitor finds healthy: a dead one never gets there).
+    const steady = async (what: string) => {
+      const reached = await pollUntil(
+        async () => {
+          const rows = await session.query<{ moving: number }>("select count(*)::int as moving from pgautofailover.node where formationid = $1 and health = 1 and reportedstate <> goalstate", [FORMATION]);
+          return rows[0]?.moving === 0;
+        },
+        { timeoutMs: 20_000, intervalMs: 100, clock: lab.runtime.clock },
+      );
+      if (!reached) throw new LabError(`pg_auto_failover's monitor: a node did not reach its assigned state within 20 s, before ${what}`, { hint: "see `repl-lab status` (the monitor's view) and `repl-lab events`" });
+    };
+    const ask = async (what: string, sql: string, params: unknown[]) => {
+      await steady(what);
+      await session.query(sql, params);
+    };
     const [{ current = 0 } = {}] = await session.query<{ current: number }>("select number_sync_standbys as current from pgautofailover.formation where formationid = $1", [FORMATION]);
+    const setNumber = () => ask("number_sync_standbys", "select pgautofailover.set_formation_number_sync_standbys($1, $2)", [FORMATION, change.number_sync_standbys]);
     // Lower the number before taking standbys out of the quorum, raise it after putting them in: the
     // monitor refuses a number its quorum cannot meet.
-    if (change.number_sync_standbys < Number(current)) await session.query("select pgautofailover.set_formation_number_sync_standbys($1, $2)", [FORMATION, change.number_sync_standbys]);
+    if (change.number_sync_standbys < Number(current)) await setNumber();
     for (const [name, setting] of Object.entries(change.followers)) {
-      await session.query("select pgautofailover.set_node_replication_quorum($1, $2, $3)", [FORMATION, name, setting.replication_quorum]);
-      await session.query("select pgautofailover.set_node_candidate_priority($1, $2, $3)", [FORMATION, name, setting.candidate_priority]);
+      await ask(`${name}'s replication-quorum`, "select pgautofailover.set_node_replication_quorum($1, $2, $3)", [FORMATION, name, setting.replication_quorum]);
+      await ask(`${name}'s candidate-priority`, "select pgautofailover.set_node_candidate_priority($1, $2, $3)", [FORMATION, name, setting.candidate_priority]);
     }
-    if (change.number_sync_standbys > Number(current)) await session.query("select pgautofailover.set_formation_number_sync_standbys($1, $2)", [FORMATION, change.number_sync_standbys]);
+    if (change.number_sync_standbys > Number(current)) await setNumber();
+    await steady("returning");
   });
 }

@@ -113,6 +113,23 @@ describe("HA mode (pg_auto_failover + HAProxy)", () => {
     const count = await runJson<{ n: string }[]>(["sql", "--lab", lab, "leader", "SELECT count(*) AS n FROM writes"]);
     expect(Number(count[0]!.n)).toBeGreaterThan(0);
 
+    // sync goes through the monitor: off takes every standby out of the write quorum, and the
+    // monitor empties synchronous_standby_names; FIRST 1 of two becomes a quorum of both (pg_auto_failover
+    // writes ANY n), their order the candidate priorities.
+    const off = await runJson<{ synchronous_standby_names: string; settled: boolean }>(["sync", "off", "--lab", lab]);
+    expect(off).toMatchObject({ synchronous_standby_names: "", settled: true });
+    const unsynced = await runJson<AutoFailoverStatus>(["status", "--lab", lab]);
+    expect(unsynced.replication.map((row) => row.sync_state)).toEqual(["async", "async"]);
+    expect(unsynced.monitor.number_sync_standbys).toBe(0);
+    expect(unsynced.monitor.nodes.filter((node) => node.name !== "leader").every((node) => !node.replication_quorum)).toBe(true);
+    const set = await runJson<{ synchronous_standby_names: string; settled: boolean }>(["sync", "set", "--lab", lab, "FIRST 1 (standby2, standby1)"]);
+    expect(set.settled).toBe(true);
+    expect(set.synchronous_standby_names).toMatch(/^ANY 1 \(/);
+    const synced = await runJson<AutoFailoverStatus>(["status", "--lab", lab]);
+    expect(synced.replication.map((row) => row.sync_state)).toEqual(["quorum", "quorum"]);
+    const priority = (name: string) => synced.monitor.nodes.find((node) => node.name === name)!.candidate_priority;
+    expect(priority("standby2")).toBeGreaterThan(priority("standby1"));
+
     await runJson(["down", "--lab", lab]);
     expect(await labResources(lab)).toEqual(nothing);
   });
