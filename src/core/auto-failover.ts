@@ -148,9 +148,14 @@ const PREAMBLE = [
  * Users of the published ports log in with a password (the lab's superuser); the lines pg_autoctl
  * writes cover its own roles. On a node, the HA proxy's role check (core/proxy.ts) logs in without
  * one from the lab network: a role with no privileges, which can run `select pg_is_in_recovery()`.
+ * Replication connections log in with a password from any address too: pg_autoctl's own lines name
+ * each node's address when it registered, and a node restarted with another address (the engine
+ * gives a started container any free one) was refused by its new primary ("no pg_hba.conf entry for
+ * replication connection") until pg_autoctl on that primary had added a line for the new address:
+ * for over a minute, once, in `experiment ha-failover` (the old primary, killed and started again).
  */
 const hbaLines = (withCheck: boolean) =>
-  `grep -q "^host all all all scram-sha-256" "$PGDATA/pg_hba.conf" || printf '%s\\n' ${withCheck ? `'host postgres ${CHECK_ROLE} samenet trust' ` : ""}'host all all all scram-sha-256' >> "$PGDATA/pg_hba.conf"`;
+  `grep -q "^host all all all scram-sha-256" "$PGDATA/pg_hba.conf" || printf '%s\\n' ${withCheck ? `'host postgres ${CHECK_ROLE} samenet trust' ` : ""}'host all all all scram-sha-256' 'host replication all all scram-sha-256' >> "$PGDATA/pg_hba.conf"`;
 
 /**
  * The monitor's entrypoint: `pg_autoctl create monitor` once (then the settings appended to its

@@ -82,6 +82,8 @@ describe("pg_auto_failover's containers", () => {
     expect(script).toMatch(/config set --pgdata "\$PGDATA" timeout\.network_partition_timeout 1/);
     expect(script.indexOf("standby.signal")).toBeLessThan(script.indexOf("ALTER ROLE"));
     expect(script.trimEnd().split("\n").at(-1)).toMatch(/^exec .*pg_autoctl run/);
+    // Replication logs in with a password from any address: pg_autoctl's lines name addresses, which a restart can change.
+    expect(script).toContain("'host replication all all scram-sha-256'");
   });
 });
 
