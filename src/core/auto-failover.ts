@@ -46,12 +46,19 @@ export const AUTO_FAILOVER_DEFAULTS: AutoFailoverSettings = {
 };
 
 /**
- * The lab's: the fastest the manager takes and stays correct with. The monitor checks every node each
- * second and calls it unhealthy after 2 s without an answer; a primary that can reach neither the
- * monitor nor a standby for network_partition_timeout (1 s) demotes itself, before the monitor has
- * waited primary_demote_timeout (2 s) to promote a standby: an isolated primary stops taking writes
- * before another one starts (split-brain safe). Below this the keepers' one-second check-ins set
- * the floor.
+ * The lab's: the fastest the manager takes. The monitor checks every node each second, calls it
+ * unhealthy after 2 s without an answer, and waits primary_demote_timeout (2 s) before the standby it
+ * promotes takes writes: a killed primary is replaced in about 5 s. Below this the keepers'
+ * one-second check-ins set the floor.
+ *
+ * Not split-brain safe under a cut that drops packets: a primary that has lost the monitor demotes
+ * itself once it has seen no standby in pg_stat_replication for network_partition_timeout (1 s), and
+ * a walsender whose standby went silent stays there for wal_sender_timeout, which pg_autoctl sets to
+ * 30 s. `experiment split-brain --modes paf-async`: the cut-off primary acknowledged writes for 30 s,
+ * 23 s of them beside the new primary, and all were lost. A shorter wal_sender_timeout does not help:
+ * the keeper counts from the last time it saw a standby after losing the monitor, and with the
+ * walsenders gone before its first look (2 s) it never demoted during a 35 s cut. (pg_autoctl's
+ * keeper.c, is_network_healthy and in_network_partition.) The write quorum (`--sync`) loses nothing.
  */
 export const LAB_AUTO_FAILOVER_DEFAULTS: AutoFailoverSettings = {
   health_check_period: 1000,

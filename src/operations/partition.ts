@@ -63,8 +63,8 @@ function consequence(lab: LabContext, map: PartitionMap): string {
   if (lab.monitor) {
     const withMonitor = map.groups.find((group) => group.includes(lab.monitor!.name));
     return withMonitor
-      ? `; pg_auto_failover's monitor is on the side with ${withMonitor.filter((name) => name !== lab.monitor!.name).join(", ") || "nobody else"}: it can promote a standby there; a primary cut from the monitor and from every standby demotes itself after network_partition_timeout`
-      : "; the monitor is cut from everyone: nobody fails over, and a primary that reaches no standby either demotes itself after network_partition_timeout";
+      ? `; pg_auto_failover's monitor is on the side with ${withMonitor.filter((name) => name !== lab.monitor!.name).join(", ") || "nobody else"}: it can promote a standby there; a primary cut from the monitor and from every standby demotes itself once no standby has shown in pg_stat_replication for network_partition_timeout, and a walsender outlives a silent standby by wal_sender_timeout (pg_autoctl sets 30 s)`
+      : "; the monitor is cut from everyone: nobody fails over, and a primary that reaches no standby either demotes itself once none has shown in pg_stat_replication for network_partition_timeout";
   }
   const majority = Math.floor(lab.etcd.length / 2) + 1;
   const withMajority = map.groups.find((group) => group.filter((name) => lab.etcd.some((member) => member.name === name)).length >= majority);

@@ -48,7 +48,9 @@ describe("pg_auto_failover's containers", () => {
   const topology = buildTopology({ lab: "l", ha: true, manager: "pg_auto_failover", followers: 2, sync: "ANY 1 (standby1, standby2)", proxy: true });
   const options = { image: "img", secrets: { superuserPassword: "su", replicationPassword: "rep", patroniPassword: "api", etcdPassword: "etcd", monitorPassword: "mon" }, bindIp: "127.0.0.1" };
 
-  it("the lab's fastest timings are split-brain safe: a primary demotes itself before a standby is promoted", () => {
+  it("a primary that has lost the monitor and sees no standby demotes itself within network_partition_timeout, before the monitor's primary_demote_timeout", () => {
+    // This covers standbys whose connections end (stopped, killed); a cut that drops packets keeps
+    // their walsenders for wal_sender_timeout first (test/integration/experiments-split-brain-paf.test.ts).
     for (const settings of [LAB_AUTO_FAILOVER_DEFAULTS, AUTO_FAILOVER_DEFAULTS]) {
       expect(settings.network_partition_timeout * 1000).toBeLessThan(settings.primary_demote_timeout);
     }
