@@ -18,8 +18,9 @@ export const MONITOR_NODE_USER = "autoctl_node";
 export const REPLICATION_USER = "pgautofailover_replicator";
 
 /**
- * The monitor's settings (postgresql.conf of the monitor, `pgautofailover.*`, milliseconds) and the
- * keepers' `timeout.network_partition_timeout` (seconds), in the manager's own names.
+ * The monitor's settings (postgresql.conf of the monitor, `pgautofailover.*`, milliseconds), the
+ * keepers' `timeout.network_partition_timeout` (seconds), in the manager's own names, and the nodes'
+ * `wal_sender_timeout` (milliseconds; pg_autoctl writes 30 s into postgresql-auto-failover.conf).
  * https://pg-auto-failover.readthedocs.io/en/main/ref/configuration.html
  */
 export interface AutoFailoverSettings {
@@ -31,6 +32,7 @@ export interface AutoFailoverSettings {
   primary_demote_timeout: number;
   startup_grace_period: number;
   network_partition_timeout: number;
+  wal_sender_timeout: number;
 }
 
 /** pg_auto_failover's own defaults (2.2). */
@@ -43,6 +45,7 @@ export const AUTO_FAILOVER_DEFAULTS: AutoFailoverSettings = {
   primary_demote_timeout: 30000,
   startup_grace_period: 10000,
   network_partition_timeout: 20,
+  wal_sender_timeout: 30000,
 };
 
 /**
@@ -51,14 +54,16 @@ export const AUTO_FAILOVER_DEFAULTS: AutoFailoverSettings = {
  * promotes takes writes: a killed primary is replaced in about 5 s. Below this the keepers'
  * one-second check-ins set the floor.
  *
- * Not split-brain safe under a cut that drops packets: a primary that has lost the monitor demotes
- * itself once it has seen no standby in pg_stat_replication for network_partition_timeout (1 s), and
- * a walsender whose standby went silent stays there for wal_sender_timeout, which pg_autoctl sets to
- * 30 s. `experiment split-brain --modes paf-async`: the cut-off primary acknowledged writes for 30 s,
- * 23 s of them beside the new primary, and all were lost. A shorter wal_sender_timeout does not help:
- * the keeper counts from the last time it saw a standby after losing the monitor, and with the
- * walsenders gone before its first look (2 s) it never demoted during a 35 s cut. (pg_autoctl's
- * keeper.c, is_network_healthy and in_network_partition.) The write quorum (`--sync`) loses nothing.
+ * A primary cut off by a partition that drops packets must stop before that. Its keeper, once it has
+ * lost the monitor, demotes it when it has seen no standby in pg_stat_replication for
+ * network_partition_timeout (1 s), counting from the last look that still saw one (pg_autoctl's
+ * keeper.c, is_network_healthy and in_network_partition); a walsender whose standby went silent stays
+ * there until wal_sender_timeout. Measured with `experiment split-brain --modes paf-async`:
+ * - pg_autoctl's 30 s: the cut-off primary took writes for 30 s, 23 s of them beside the new one;
+ * - 2 s: the walsenders were gone before the keeper's first look (its failed connection to the
+ *   monitor takes 2 s), so it never started counting and took writes for the whole 35 s cut;
+ * - 4 s: it stopped 5.8 to 6.6 s after the cut, the new primary's first write came 7.7 to 8.4 s
+ *   after it (3 trials): no overlap.
  */
 export const LAB_AUTO_FAILOVER_DEFAULTS: AutoFailoverSettings = {
   health_check_period: 1000,
@@ -69,6 +74,7 @@ export const LAB_AUTO_FAILOVER_DEFAULTS: AutoFailoverSettings = {
   primary_demote_timeout: 2000,
   startup_grace_period: 2000,
   network_partition_timeout: 1,
+  wal_sender_timeout: 4000,
 };
 
 /** What the monitor is told about synchronous replication, and each keeper about itself. */
@@ -192,6 +198,8 @@ export interface KeeperOptions {
   candidatePriority: number;
   replicationQuorum: boolean;
   networkPartitionTimeout: number;
+  /** wal_sender_timeout, ms, appended to postgresql.conf after pg_autoctl's include, so that it wins. */
+  walSenderTimeoutMs: number;
 }
 
 /**
@@ -215,6 +223,8 @@ export function keeperEntrypoint(options: KeeperOptions): string[] {
         `--auth scram-sha-256 --no-ssl --pg-hba-lan --monitor "${monitorUrl}" ` +
         `--candidate-priority ${options.candidatePriority} --replication-quorum ${options.replicationQuorum}`,
       `  $as_postgres pg_autoctl config set --pgdata "$PGDATA" timeout.network_partition_timeout ${options.networkPartitionTimeout} >/dev/null`,
+      // A standby's postgresql.conf comes from its primary's base backup, line included.
+      `  grep -q "^wal_sender_timeout = " "$PGDATA/postgresql.conf" || echo "wal_sender_timeout = '${options.walSenderTimeoutMs}ms'" >> "$PGDATA/postgresql.conf"`,
       `  ${hbaLines(true)}`,
       '  if [ ! -f "$PGDATA/standby.signal" ]; then',
       `    printf "ALTER ROLE ${REPLICATION_USER} PASSWORD '%s';\\nALTER ROLE postgres PASSWORD '%s';\\nCREATE ROLE ${CHECK_ROLE} LOGIN;\\n" "$${ENV.replicationPassword}" "$${ENV.superuserPassword}" | $as_postgres postgres --single -D "$PGDATA" postgres >/dev/null`,

@@ -236,6 +236,7 @@ function planKeeperNode(topology: Topology, node: NodeSpec, options: PlanOptions
         candidatePriority: follower?.candidate_priority ?? 50,
         replicationQuorum: follower?.replication_quorum ?? true,
         networkPartitionTimeout: spec.settings.network_partition_timeout,
+        walSenderTimeoutMs: spec.settings.wal_sender_timeout,
       }),
       cmd: [],
       env: {

@@ -158,6 +158,9 @@ async function trial(context: ExperimentContext, config: Config, mode: Mode, num
 /** Whether every mode that waits for a standby's flush (remote_write, on, remote_apply) lost nothing. */
 const syncLossless = (parts: { mode: string; lost: number }[]) => parts.filter((part) => part.mode !== "async" && part.mode !== "local").every((part) => part.lost === 0);
 
+/** A row's mode, with its manager in front when the row has one. */
+const modeLabel = (row: Row) => (row.manager ? `${row.manager} ${row.mode}` : String(row.mode));
+
 export const failoverLoss: Experiment<Config> = {
   usesGivenLab: false,
 
@@ -218,7 +221,8 @@ export const failoverLoss: Experiment<Config> = {
   },
 
   columns: [
-    { key: "mode" },
+    // In HA mode each row is one manager's: "patroni async", "pg_auto_failover on".
+    { key: "mode", format: (_value, row) => modeLabel(row) },
     { key: "trial" },
     { key: "acked" },
     { key: "lost" },
@@ -230,6 +234,8 @@ export const failoverLoss: Experiment<Config> = {
   ],
 
   figures(rows: Row[], config: Config) {
-    return [lostPerTrialFigure(rows, config.modes, "failover-loss", `Acknowledged writes lost per failover (${config.writers} writers, link ${config.network_delay_ms ?? 0} ms each way)`)];
+    const labelled = rows.map((row) => ({ ...row, mode: modeLabel(row) }));
+    const series = [...new Set(labelled.map((row) => String(row.mode)))];
+    return [lostPerTrialFigure(labelled, series.length > 0 ? series : config.modes, "failover-loss", `Acknowledged writes lost per failover (${config.writers} writers, link ${config.network_delay_ms ?? 0} ms each way)`)];
   },
 };

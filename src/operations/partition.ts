@@ -63,7 +63,7 @@ function consequence(lab: LabContext, map: PartitionMap): string {
   if (lab.monitor) {
     const withMonitor = map.groups.find((group) => group.includes(lab.monitor!.name));
     return withMonitor
-      ? `; pg_auto_failover's monitor is on the side with ${withMonitor.filter((name) => name !== lab.monitor!.name).join(", ") || "nobody else"}: it can promote a standby there; a primary cut from the monitor and from every standby demotes itself once no standby has shown in pg_stat_replication for network_partition_timeout, and a walsender outlives a silent standby by wal_sender_timeout (pg_autoctl sets 30 s)`
+      ? `; pg_auto_failover's monitor is on the side with ${withMonitor.filter((name) => name !== lab.monitor!.name).join(", ") || "nobody else"}: it can promote a standby there; a primary cut from the monitor and from every standby demotes itself once no standby has shown in pg_stat_replication for network_partition_timeout, and a walsender outlives a silent standby by wal_sender_timeout (the lab's 4 s; 30 s with --manager-defaults)`
       : "; the monitor is cut from everyone: nobody fails over, and a primary that reaches no standby either demotes itself once none has shown in pg_stat_replication for network_partition_timeout";
   }
   const majority = Math.floor(lab.etcd.length / 2) + 1;

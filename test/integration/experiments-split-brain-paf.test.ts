@@ -8,16 +8,17 @@ import { by, experimentsRemovingTheirLabs, num } from "../experiment-runs.js";
 describe("experiment", () => {
   const experiment = experimentsRemovingTheirLabs("sbp", afterAll);
 
-  it("split-brain --modes paf-async,paf-sync: asynchronous, the cut-off primary keeps taking writes beside the new one and loses them; the write quorum loses nothing", async () => {
+  it("split-brain --modes paf-async,paf-sync: asynchronous, the cut-off primary stops before the new one starts and loses what it took meanwhile; the write quorum loses nothing", async () => {
     const result = await experiment(["split-brain", "--modes", "paf-async,paf-sync", "--trials", "1", "--hold", "15s"]);
     const async = by(result.results, "mode", "paf-async");
     const sync = by(result.results, "mode", "paf-sync");
-    // The monitor promotes a standby within seconds, while the cut-off primary still sees its standbys'
-    // walsenders (wal_sender_timeout, 30 s as pg_autoctl sets it) and so does not think itself cut off:
-    // two primaries take writes at once, and the old one's are discarded when it is rewound.
+    // The cut-off primary's keeper, which has lost the monitor, demotes it once its walsenders are gone
+    // (the lab's wal_sender_timeout, 4 s) for network_partition_timeout: before the monitor's standby
+    // takes writes. What it acknowledged until then never reached the other side, and is discarded
+    // when it is rewound.
     expect(num(async, "old_leader_acked_after_cut")).toBeGreaterThan(0);
-    expect(num(async, "new_leader_first_write_ms")).toBeLessThan(num(async, "old_leader_writable_ms"));
-    expect(num(async, "dual_primary_ms")).toBeGreaterThan(0);
+    expect(num(async, "old_leader_writable_ms")).toBeLessThan(num(async, "new_leader_first_write_ms"));
+    expect(num(async, "dual_primary_ms")).toBe(0);
     expect(num(async, "lost")).toBeGreaterThanOrEqual(num(async, "old_leader_acked_after_cut"));
     expect(num(async, "lost_from_old_leader")).toBe(num(async, "lost"));
     // The write quorum: a commit on the cut-off primary waits for a standby it cannot reach.
@@ -27,6 +28,5 @@ describe("experiment", () => {
       expect(row.new_primary).not.toBe(row.old_leader);
       expect(num(row, "new_leader_first_write_ms")).toBeGreaterThan(0);
     }
-    expect(result.conclusion).toContain("two nodes acknowledged writes at the same time in 1 of 1 trials");
   });
 });

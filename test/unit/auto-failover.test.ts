@@ -48,12 +48,17 @@ describe("pg_auto_failover's containers", () => {
   const topology = buildTopology({ lab: "l", ha: true, manager: "pg_auto_failover", followers: 2, sync: "ANY 1 (standby1, standby2)", proxy: true });
   const options = { image: "img", secrets: { superuserPassword: "su", replicationPassword: "rep", patroniPassword: "api", etcdPassword: "etcd", monitorPassword: "mon" }, bindIp: "127.0.0.1" };
 
-  it("a primary that has lost the monitor and sees no standby demotes itself within network_partition_timeout, before the monitor's primary_demote_timeout", () => {
-    // This covers standbys whose connections end (stopped, killed); a cut that drops packets keeps
-    // their walsenders for wal_sender_timeout first (test/integration/experiments-split-brain-paf.test.ts).
-    for (const settings of [LAB_AUTO_FAILOVER_DEFAULTS, AUTO_FAILOVER_DEFAULTS]) {
-      expect(settings.network_partition_timeout * 1000).toBeLessThan(settings.primary_demote_timeout);
-    }
+  it("a cut-off primary demotes itself before the monitor lets a standby take writes", () => {
+    // The keeper's first look after losing the monitor (a failed connection of 2 s, then its loop of
+    // 1 s) must still see the walsenders, or it never starts counting; then they go at
+    // wal_sender_timeout, and network_partition_timeout later it demotes. The monitor: unhealthy,
+    // then primary_demote_timeout. Measured in test/integration/experiments-split-brain-paf.test.ts.
+    const settings = LAB_AUTO_FAILOVER_DEFAULTS;
+    expect(settings.wal_sender_timeout).toBeGreaterThan(3000);
+    expect(settings.network_partition_timeout * 1000).toBeLessThan(settings.primary_demote_timeout);
+    const script = keeperEntrypoint({ node: "leader", candidatePriority: 50, replicationQuorum: true, networkPartitionTimeout: 1, walSenderTimeoutMs: settings.wal_sender_timeout })[2]!;
+    expect(script).toContain(`echo "wal_sender_timeout = '4000ms'" >> "$PGDATA/postgresql.conf"`);
+    expect(script.indexOf("wal_sender_timeout")).toBeLessThan(script.indexOf("pg_autoctl run"));
     expect(monitorConfLines(LAB_AUTO_FAILOVER_DEFAULTS)).toContain("pgautofailover.node_considered_unhealthy_timeout = 2000");
     expect(buildTopology({ ha: true, manager: "pg_auto_failover", managerDefaults: true }).autoFailover?.settings).toEqual(AUTO_FAILOVER_DEFAULTS);
   });
@@ -80,7 +85,7 @@ describe("pg_auto_failover's containers", () => {
   });
 
   it("a keeper sets network_partition_timeout before it runs, and the passwords only on a primary", () => {
-    const script = keeperEntrypoint({ node: "standby1", candidatePriority: 50, replicationQuorum: true, networkPartitionTimeout: 1 })[2]!;
+    const script = keeperEntrypoint({ node: "standby1", candidatePriority: 50, replicationQuorum: true, networkPartitionTimeout: 1, walSenderTimeoutMs: 4000 })[2]!;
     expect(script).toMatch(/config set --pgdata "\$PGDATA" timeout\.network_partition_timeout 1/);
     expect(script.indexOf("standby.signal")).toBeLessThan(script.indexOf("ALTER ROLE"));
     expect(script.trimEnd().split("\n").at(-1)).toMatch(/^exec .*pg_autoctl run/);

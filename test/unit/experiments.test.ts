@@ -114,6 +114,19 @@ describe("experiment conclusions", () => {
     expect(failoverLoss.conclude([row("on", 0)], quorum)).toContain("the one that received the most WAL has every commit acknowledged before the kill");
     expect(failoverLoss.conclude([row("on", 2)], quorum)).not.toContain("promoting it is what loses none");
   });
+
+  it("failover-loss with two managers: the table's mode and the figure's series name each row's manager", () => {
+    const row = (manager: string, mode: string, lost: number): Row => ({ manager, mode, trial: 1, acked: 100, lost, in_doubt: 0, unavailable_ms: 600, promoted: "standby1", fork_lsn: "0/5000000", lost_beyond_fork: lost });
+    const rows = [row("patroni", "async", 3), row("patroni", "on", 0), row("pg_auto_failover", "async", 5), row("pg_auto_failover", "on", 0)];
+    const mode = failoverLoss.columns.find((column) => column.key === "mode")!;
+    expect(rows.map((each) => mode.format!(each.mode ?? null, each))).toEqual(["patroni async", "patroni on", "pg_auto_failover async", "pg_auto_failover on"]);
+    const config = FAILOVER_LOSS.parse({ trials: 1, modes: "async,on", ha: true, managers: "patroni,pg_auto_failover", networkDelay: 0 });
+    const [figure] = failoverLoss.figures!(rows, config);
+    const series = (figure!.option as { series: { name: string; data: number[] }[] }).series;
+    expect(series.map((each) => [each.name, each.data])).toEqual([["patroni async", [3]], ["patroni on", [0]], ["pg_auto_failover async", [5]], ["pg_auto_failover on", [0]]]);
+    // Without a manager the mode is the mode.
+    expect(mode.format!("async", { mode: "async", trial: 1 })).toBe("async");
+  });
 });
 
 describe("split-brain", () => {
