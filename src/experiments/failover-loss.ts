@@ -208,7 +208,7 @@ export const failoverLoss: Experiment<Config> = {
     }
     if (syncLoss.length > 0) {
       text += ` FINDING: ${syncLoss.map((part) => part.label).join(", ")} lost acknowledged writes although each commit waited for a synchronous standby; this should not happen.`;
-    } else if (parts.every((part) => part.lost === 0) && !config.network_delay_ms) {
+    } else if (parts.every((part) => part.lost === 0) && !config.network_delay_ms && config.modes.includes("async")) {
       text +=
         " Nothing was lost even asynchronously: with no latency on the link, the walsender's send right after the local flush usually reaches the standby before the client hears back; losses need latency, a lagging link, or many trials.";
     } else if (parts.some((part) => part.lost > 0)) {

@@ -124,6 +124,9 @@ describe("experiment conclusions", () => {
     const [figure] = failoverLoss.figures!(rows, config);
     const series = (figure!.option as { series: { name: string; data: number[] }[] }).series;
     expect(series.map((each) => [each.name, each.data])).toEqual([["patroni async", [3]], ["patroni on", [0]], ["pg_auto_failover async", [5]], ["pg_auto_failover on", [0]]]);
+    // Nothing lost with no async mode run: no word about asynchronous replication.
+    const syncOnly = FAILOVER_LOSS.parse({ trials: 1, modes: "on", ha: true, managers: "patroni,pg_auto_failover", networkDelay: 0 });
+    expect(failoverLoss.conclude([row("patroni", "on", 0), row("pg_auto_failover", "on", 0)], syncOnly)).not.toContain("asynchronously");
     // Without a manager the mode is the mode.
     expect(mode.format!("async", { mode: "async", trial: 1 })).toBe("async");
   });
