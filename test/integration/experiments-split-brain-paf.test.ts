@@ -8,25 +8,19 @@ import { by, experimentsRemovingTheirLabs, num } from "../experiment-runs.js";
 describe("experiment", () => {
   const experiment = experimentsRemovingTheirLabs("sbp", afterAll);
 
-  it("split-brain --modes paf-async,paf-sync: asynchronous, the cut-off primary stops before the new one starts and loses what it took meanwhile; the write quorum loses nothing", async () => {
-    const result = await experiment(["split-brain", "--modes", "paf-async,paf-sync", "--trials", "1", "--hold", "15s"]);
+  it("split-brain --modes paf-async: the cut-off primary stops before the new one starts, and loses what it took meanwhile", async () => {
+    const result = await experiment(["split-brain", "--modes", "paf-async", "--trials", "1", "--hold", "12s"]);
     const async = by(result.results, "mode", "paf-async");
-    const sync = by(result.results, "mode", "paf-sync");
     // The cut-off primary's keeper, which has lost the monitor, demotes it once its walsenders are gone
     // (the lab's wal_sender_timeout, 4 s) for network_partition_timeout: before the monitor's standby
     // takes writes. What it acknowledged until then never reached the other side, and is discarded
-    // when it is rewound.
+    // when it is rewound. (The write quorum, paf-sync, lost nothing in the 4 trials of
+    // docs/experiments/split-brain.md; a synchronous commit's wait is tested with Patroni beside.)
     expect(num(async, "old_leader_acked_after_cut")).toBeGreaterThan(0);
     expect(num(async, "old_leader_writable_ms")).toBeLessThan(num(async, "new_leader_first_write_ms"));
     expect(num(async, "dual_primary_ms")).toBe(0);
     expect(num(async, "lost")).toBeGreaterThanOrEqual(num(async, "old_leader_acked_after_cut"));
     expect(num(async, "lost_from_old_leader")).toBe(num(async, "lost"));
-    // The write quorum: a commit on the cut-off primary waits for a standby it cannot reach.
-    expect(num(sync, "old_leader_acked_after_cut")).toBe(0);
-    expect(num(sync, "lost")).toBe(0);
-    for (const row of [async, sync]) {
-      expect(row.new_primary).not.toBe(row.old_leader);
-      expect(num(row, "new_leader_first_write_ms")).toBeGreaterThan(0);
-    }
+    expect(async.new_primary).not.toBe(async.old_leader);
   });
 });
