@@ -226,8 +226,10 @@ async function promotedAndWritten(context: ExperimentContext, lab: Lab, writers:
   );
   phases.promoted_ms = round(performance.now() - at, 0);
   phases.new_leader ??= leader;
-  await waitUntil(async () => (writers.multiHost.firstWriteMs === null ? undefined : true), 30_000, "a write on the new leader", context.signal);
-  await waitUntil(async () => (writers.proxy.firstWriteMs === null ? undefined : true), 30_000, "a write through the proxy", context.signal);
+  // The trial's own bound, not a shorter one: pg_auto_failover at its own defaults takes writes on the
+  // new primary 30 s (primary_demote_timeout) after promoting it.
+  await waitUntil(async () => (writers.multiHost.firstWriteMs === null ? undefined : true), timeoutMs, "a write on the new leader", context.signal);
+  await waitUntil(async () => (writers.proxy.firstWriteMs === null ? undefined : true), timeoutMs, "a write through the proxy", context.signal);
   phases.first_write_ms = round(writers.multiHost.firstWriteMs!, 0);
   phases.first_write_proxy_ms = round(writers.proxy.firstWriteMs!, 0);
   // The promotion is seen by polling; a write the new leader accepted is proof of it, and may come first.
