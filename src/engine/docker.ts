@@ -245,36 +245,44 @@ export class DockerEngine implements ContainerEngine {
   }
 
   async removeNetwork(id: string): Promise<void> {
-    await this.call(`remove network ${short(id)}`, async () => {
-      // The engine may still be detaching a container that was just removed ("has active endpoints").
-      // An endpoint left over after that (its container gone: seen once after removing a lab of
-      // seventeen nodes) is disconnected by force, which the engine accepts for an endpoint it still
-      // lists, and the removal tried again.
-      let busy: unknown;
-      let busySince: number | undefined;
-      let forced = false;
+    const what = `remove network ${short(id)}`;
+    await this.call(what, async () => {
       const network = this.docker.getNetwork(id);
-      await retryUntil(
-        async () => {
-          try {
-            await network.remove();
-            return true;
-          } catch (error) {
-            if (statusCode(error) === 404) return true;
-            if (!/active endpoints/.test(engineMessage(error))) throw error;
-            busy = error;
-            busySince ??= performance.now();
-            // Left to the engine for 2 s first: a container just removed is usually detached by then.
-            if (!forced && performance.now() - busySince > 2000) {
-              forced = true;
-              const details = (await network.inspect().catch(() => undefined)) as { Containers?: Record<string, { Name?: string }> } | undefined;
-              await Promise.all(Object.entries(details?.Containers ?? {}).map(([endpoint, entry]) => network.disconnect({ Container: entry.Name ?? endpoint, Force: true }).catch(() => undefined)));
-            }
-            return undefined;
-          }
-        },
-        { timeoutMs: 10_000, intervalMs: 250, onTimeout: () => busy as Error },
-      );
+      let busy: unknown;
+      const removed = async (): Promise<true | undefined> => {
+        try {
+          await network.remove();
+          return true;
+        } catch (error) {
+          if (statusCode(error) === 404) return true;
+          if (!/active endpoints/.test(engineMessage(error))) throw error;
+          busy = error;
+          return undefined;
+        }
+      };
+      // The engine may still be detaching a container that was just removed ("has active endpoints").
+      const patience = performance.now() + 2000;
+      const detached = await retryUntil(async () => (await removed()) ?? (performance.now() > patience ? false : undefined), {
+        timeoutMs: 5000,
+        intervalMs: 250,
+        onTimeout: () => busy as Error,
+      });
+      if (detached) return;
+      // Still attached after that: a container from outside the lab (one a user connected to the lab's
+      // network), disconnected by force. An endpoint the engine lists on no container (Docker 20.10
+      // kept one once after a seventeen-node lab's removal) cannot be disconnected, and only a restart
+      // of the engine clears it: the error says so.
+      const details = (await network.inspect().catch(() => undefined)) as { Containers?: Record<string, { Name?: string }> } | undefined;
+      await Promise.all(Object.entries(details?.Containers ?? {}).map(([endpoint, entry]) => network.disconnect({ Container: entry.Name ?? endpoint, Force: true }).catch(() => undefined)));
+      await retryUntil(removed, {
+        timeoutMs: 8000,
+        intervalMs: 250,
+        onTimeout: () =>
+          new LabError(`Docker engine: ${what}: ${engineMessage(busy)}`, {
+            hint: "no container is attached to it any more: the engine kept a stale endpoint; restarting the Docker engine clears it, then run `repl-lab down` again",
+            cause: busy,
+          }),
+      });
     });
   }
 

@@ -1,6 +1,6 @@
-// The Docker adapter's network removal on the real engine: an endpoint that stays on a lab's network
-// (once, after removing a lab of seventeen nodes, the engine still listed one and refused the removal
-// with "has active endpoints") is disconnected by force and the network removed.
+// The Docker adapter's network removal on the real engine: a container still attached to a lab's
+// network when the lab goes (one a user connected to it) is disconnected by force and the network
+// removed, where the engine would refuse with "has active endpoints".
 import { afterAll, describe, expect, it } from "vitest";
 import { labLabels } from "../../src/core/labels.js";
 import { engine, labsRemovedAfterAll } from "../helpers.js";

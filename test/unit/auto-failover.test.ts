@@ -48,11 +48,12 @@ describe("pg_auto_failover's containers", () => {
   const topology = buildTopology({ lab: "l", ha: true, manager: "pg_auto_failover", followers: 2, sync: "ANY 1 (standby1, standby2)", proxy: true });
   const options = { image: "img", secrets: { superuserPassword: "su", replicationPassword: "rep", patroniPassword: "api", etcdPassword: "etcd", monitorPassword: "mon" }, bindIp: "127.0.0.1" };
 
-  it("a cut-off primary demotes itself before the monitor lets a standby take writes", () => {
+  it("the walsenders outlast the keeper's first look after losing the monitor, and network_partition_timeout is under primary_demote_timeout", () => {
     // The keeper's first look after losing the monitor (a failed connection of 2 s, then its loop of
     // 1 s) must still see the walsenders, or it never starts counting; then they go at
     // wal_sender_timeout, and network_partition_timeout later it demotes. The monitor: unhealthy,
-    // then primary_demote_timeout. Measured in test/integration/experiments-split-brain-paf.test.ts.
+    // then primary_demote_timeout. On a quiet machine the cut-off primary stopped first; under load
+    // the first look can come too late (docs/experiments/split-brain.md): these bound nothing there.
     const settings = LAB_AUTO_FAILOVER_DEFAULTS;
     expect(settings.wal_sender_timeout).toBeGreaterThan(3000);
     expect(settings.network_partition_timeout * 1000).toBeLessThan(settings.primary_demote_timeout);
