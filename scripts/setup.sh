@@ -4,7 +4,7 @@
 # compose tool, PostgreSQL's client tools, Chromium (for the dashboard's browser tests), and a
 # PostgreSQL image (the official postgres:17 where a registry answers, else repl-lab/postgres:17
 # built from Debian's packages), the packet-filter helper repl-lab/netfilter:1 (for partition); with
-# --ha also repl-lab/postgres-ha:17 (Patroni and etcd).
+# --ha also repl-lab/postgres-ha:17 (Patroni and etcd) and repl-lab/engine:1 (engines for the tests of labs across engines).
 # Safe to run again: a ready machine takes ~1 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -118,4 +118,13 @@ if [ "${1:-}" = "--ha" ] && ! ha_image_current; then
   say "building repl-lab/postgres-ha:17 (PostgreSQL 17, Patroni, etcd, pg_auto_failover, HAProxy) from Debian's packages (about 90 s)"
   command -v mmdebstrap > /dev/null || { root_on_debian && apt_install mmdebstrap; }
   node bin/repl-lab.cjs image build --pg 17 --ha > /dev/null
+fi
+
+# 8. With --ha (the test suite asks for it): repl-lab/engine:1, Debian's Docker engine, which the
+#    tests of labs across engines run three of as the lab's hosts (test/engines.ts). About 40 s once.
+engine_image_current() { [ "$(docker image inspect -f '{{index .Config.Labels "repl-lab.image"}}' repl-lab/engine:1 2> /dev/null)" = "engine-2" ]; }
+if [ "${1:-}" = "--ha" ] && ! engine_image_current; then
+  say "building repl-lab/engine:1 (Docker's engine from Debian's packages, for the tests of labs across engines; about 40 s)"
+  command -v mmdebstrap > /dev/null || { root_on_debian && apt_install mmdebstrap; }
+  node bin/repl-lab.cjs image build --engine > /dev/null
 fi

@@ -46,6 +46,10 @@ local all         all                 trust
 host  replication replicator samenet  scram-sha-256
 host  all         all        samenet  scram-sha-256
 HBA
+  # Clients on other machines (a lab across engines, a remote engine): passwords from any address.
+  if [ "${REPL_LAB_CLIENTS_FROM:-}" = all ]; then
+    echo "host  all         all        all      scram-sha-256" >> "$PGDATA/pg_hba.conf"
+  fi
   log "creating role replicator"
   echo "CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD '$REPL_LAB_REPLICATION_PASSWORD';" |
     "${as_postgres[@]}" postgres --single -D "$PGDATA" -j postgres > /dev/null

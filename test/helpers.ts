@@ -2,7 +2,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { LABEL, labLabels } from "../src/core/labels.js";
+import { HOSTS_ROLE, LABEL, labLabels, names } from "../src/core/labels.js";
 import { removeLab } from "../src/lab/context.js";
 import { dockerRuntime } from "../src/lab/runtime.js";
 
@@ -132,8 +132,18 @@ export async function removeTestLabs(stale: (run: string) => boolean): Promise<v
   ]);
   for (const lab of labs) {
     const run = TEST_LAB.exec(lab)?.[1];
-    if (run !== undefined && stale(run)) await removeLab(runtime, lab);
+    if (run === undefined || !stale(run)) continue;
+    try {
+      await removeLab(runtime, lab);
+    } catch (error) {
+      // A lab across test engines that are gone (or whose addresses another run's engines now
+      // hold): what was on them went with them; its record stays here.
+      if (!(await engine.listVolumes({ ...labLabels(lab), [LABEL.role]: HOSTS_ROLE })).length) throw error;
+      await engine.removeVolume(names.hostsRecord(lab));
+    }
   }
+  const { removeTestEngines } = await import("./engines.js");
+  await removeTestEngines(stale);
 }
 
 export interface StatusJson {

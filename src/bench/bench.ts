@@ -7,7 +7,9 @@
 //             bench/baseline-up.sh, the least a person could type with the docker CLI
 //   managers: `up --ha -n 2` with pg_auto_failover against Patroni, and each idle lab's CPU
 //   dashboard: the dashboard on a 16-follower lab in Chromium (see dashboard.ts)
-// BENCH_STARTUP_RUNS (default 8), BENCH_SIZES (default 2,8), BENCH_ROUNDS (default 3), BENCH_ONLY=startup|up|managers|dashboard;
+//   hosts:    `up -n 2` across three engines against one engine (BENCH_HOSTS=a=URL,b=URL,c=URL, or
+//             three engines in containers here)
+// BENCH_STARTUP_RUNS (default 8), BENCH_SIZES (default 2,8), BENCH_ROUNDS (default 3), BENCH_ONLY=startup|up|managers|dashboard|hosts;
 // BENCH_OTHER_CLI=<another build's bin/repl-lab.cjs> adds its start-up rows, measured in the same rounds.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -184,12 +186,74 @@ async function idleCpu(runtime: Awaited<ReturnType<typeof dockerRuntime>>, lab: 
   return ((await usage()) - before) / 1e6 / (performance.now() - started) * 100;
 }
 
+/**
+ * `up` of leader + 2 across three engines against the same lab on one engine, alternating: three
+ * engines in containers on this machine (repl-lab/engine:1, one swarm), or the engines BENCH_HOSTS
+ * names ("a=URL,b=URL,c=URL", already one swarm). Rows: this machine's own engine (the target's
+ * baseline), one of the engines (the same kind of engine, alone), and all three.
+ */
+async function hosts(): Promise<string> {
+  const runtime = await dockerRuntime();
+  const { image } = await resolveImage(runtime.engine, undefined, silentProgress);
+  const target = 1.5;
+  const given = process.env.BENCH_HOSTS?.split(",").map((entry) => entry.trim()).filter(Boolean);
+  const { startEngines, TEST_ENGINE_LABEL, removeTestEngines } = await import("./engines.js");
+  const owner = `bench-${randomBytes(2).toString("hex")}`;
+  const engines = given ? undefined : await startEngines(3, owner);
+  const flags = given ? given.flatMap((host) => ["--host", host]) : engines!.flags;
+  try {
+    if (engines) {
+      const init = await timed(process.execPath, [CLI, "host", "init", ...flags, "--yes", "--quiet"]);
+      process.stderr.write(`  three engines in containers (${TEST_ENGINE_LABEL}=${owner}) in one swarm; joined in ${(init.wall / 1000).toFixed(2)} s\n`);
+    }
+    const kinds: [string, string[]][] = [
+      ["this machine's engine", []],
+      ["one engine (host a alone)", flags.slice(0, 2)],
+      ["three engines (a, b, c)", flags],
+    ];
+    // A first lab on each copies the image to the engines that lack it: not timed.
+    for (const [, hostFlags] of kinds.slice(1)) {
+      const lab = `bench-warm-${randomBytes(3).toString("hex")}`;
+      try {
+        await timed(process.execPath, [CLI, "up", "--lab", lab, "-n", "2", "--image", image, "--quiet", ...hostFlags]);
+      } finally {
+        await removeLab(runtime, lab);
+      }
+    }
+    const times = kinds.map((): number[] => []);
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? [0, 1, 2] : [2, 1, 0];
+      for (const index of order) {
+        const lab = `bench-hosts-${randomBytes(3).toString("hex")}`;
+        try {
+          const took = (await timed(process.execPath, [CLI, "up", "--lab", lab, "-n", "2", "--sync", "standby1", "--image", image, "--quiet", ...kinds[index]![1]])).wall;
+          times[index]!.push(took);
+          process.stderr.write(`  ${kinds[index]![0]}: ${(took / 1000).toFixed(2)} s\n`);
+        } finally {
+          await removeLab(runtime, lab);
+        }
+      }
+    }
+    const base = median(times[0]!);
+    const out = table(["leader + 2 on", "rounds", "up (median)", "ratio to this machine's engine", "target", ""], colour);
+    kinds.forEach(([name], index) => {
+      const ratio = median(times[index]!) / base;
+      const last = index === kinds.length - 1;
+      out.push([name, ROUNDS, `${(median(times[index]!) / 1000).toFixed(2)} s`, `${ratio.toFixed(2)}×`, last ? `≤ ${target}×` : "", last ? verdict(ratio, target) : ""]);
+    });
+    return `up across engines (standby1 sync), ${image}\n${out.toString()}`;
+  } finally {
+    if (engines) await removeTestEngines((run) => run === owner);
+  }
+}
+
 async function main(): Promise<void> {
   const reports: string[] = [];
   if (ONLY === undefined || ONLY === "startup") reports.push(await startup());
   if (ONLY === undefined || ONLY === "up") reports.push(await upToStreaming());
   if (ONLY === undefined || ONLY === "managers") reports.push(await managers());
   if (ONLY === undefined || ONLY === "dashboard") reports.push(await (await import("./dashboard.js")).dashboardBench());
+  if (ONLY === undefined || ONLY === "hosts") reports.push(await hosts());
   process.stdout.write(`repl-lab bench, ${new Date().toISOString()}\n${reports.join("\n")}\n`);
 }
 

@@ -60,5 +60,7 @@ export function addTopologyOptions(command: Command): Command {
     .option("--retry-timeout <duration>", "HA: Patroni's retry_timeout for etcd and PostgreSQL (lab default 3s, Patroni's 10s)")
     .option("--maximum-lag-on-failover <size>", "HA: a replica further behind than this is not promoted (default 1MB)")
     .addOption(new Option("--sync-mode <mode>", "HA: Patroni's synchronous mode (default: on with --sync FIRST n, quorum with ANY n, else off)").choices(["off", "on", "strict", "quorum"]))
-    .option("--patroni-defaults", "HA: Patroni's production defaults (ttl 30s, loop_wait 10s, retry_timeout 10s) instead of the lab's");
+    .option("--patroni-defaults", "HA: Patroni's production defaults (ttl 30s, loop_wait 10s, retry_timeout 10s) instead of the lab's")
+    .option("--host <name=engine-url>", "run the lab across engines of one swarm: a host and its engine URL, as DOCKER_HOST takes it (repeatable; tcp://, ssh://, unix://)", (value: string, all: string[] = []) => [...all, value])
+    .option("--place <member=host>", "with --host: put a member on a host (repeatable; default round-robin: leader on the first host, standbyN on host N…)", (value: string, all: string[] = []) => [...all, value]);
 }

@@ -10,6 +10,7 @@ import { registerEnv } from "./commands/env.js";
 import { registerEvents } from "./commands/events.js";
 import { registerExperiment } from "./commands/experiment.js";
 import { registerFault } from "./commands/faults.js";
+import { registerHost } from "./commands/host.js";
 import { registerImage } from "./commands/image.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerLs } from "./commands/ls.js";
@@ -46,6 +47,7 @@ const COMMANDS: [string, (program: Command) => void][] = [
   ["rejoin", registerRejoin],
   ["switchover", registerSwitchover],
   ["events", registerEvents],
+  ["host", registerHost],
   ["dashboard", registerDashboard],
   ["render", registerRender],
   ["check", registerCheck],

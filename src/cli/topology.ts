@@ -5,6 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { defaultLabName } from "../core/constants.js";
 import { UsageError } from "../core/errors.js";
 import { buildTopology, parseSettingFlags, type Topology } from "../core/topology.js";
+import { parsePlaceFlag } from "../core/hosts.js";
 
 export interface TopologyFlags {
   lab?: string;
@@ -28,6 +29,8 @@ export interface TopologyFlags {
   manager?: string;
   managerDefaults?: boolean;
   proxy?: boolean;
+  host?: string[];
+  place?: string[];
 }
 
 function readLabFile(file: string): Record<string, unknown> {
@@ -71,6 +74,10 @@ export function topologyFrom(flags: TopologyFlags): Topology {
     proxy: flags.proxy,
   };
   for (const [key, value] of Object.entries(given)) if (value !== undefined) input[key] = value;
+  if (flags.host && flags.host.length > 0) input.hosts = flags.host;
+  if (flags.place && flags.place.length > 0) {
+    input.place = { ...((input.place as Record<string, unknown> | undefined) ?? {}), ...Object.fromEntries(flags.place.map(parsePlaceFlag)) };
+  }
   input.lab ??= defaultLabName();
   if (flags.setting && flags.setting.length > 0) {
     input.settings = { ...((input.settings as Record<string, unknown> | undefined) ?? {}), ...parseSettingFlags(flags.setting) };

@@ -55,4 +55,6 @@ export const ENV = {
   /** pg_auto_failover: the password keepers log in to the monitor with (its autoctl_node role). */
   monitorPassword: "REPL_LAB_MONITOR_PASSWORD",
   networkDelay: "REPL_LAB_NETWORK_DELAY",
+  /** "all" when clients reach the nodes from other machines (a lab across engines, a remote engine): pg_hba.conf then takes passwords from any address. */
+  clientsFrom: "REPL_LAB_CLIENTS_FROM",
 } as const;

@@ -53,6 +53,8 @@ export interface ContainerSummary {
   networks: string[];
   /** Its IPv4 address on each of them. */
   addresses: Record<string, string>;
+  /** A lab across engines: the host it runs on, and the address its published ports are reached at. */
+  host?: { name: string; address: string };
 }
 
 export interface ContainerDetails {
@@ -96,7 +98,8 @@ export interface ContainerEngine {
   pullImage(image: string, options: { signal?: AbortSignal; timeoutMs: number }): Promise<boolean>;
   importImage(tarball: Readable, repo: string, tag: string, changes: string[]): Promise<void>;
 
-  createNetwork(name: string, labels: Record<string, string>): Promise<void>;
+  /** A bridge network on this engine, or with driver "overlay" an attachable overlay network of its swarm (a manager's). */
+  createNetwork(name: string, labels: Record<string, string>, options?: { driver?: "bridge" | "overlay" }): Promise<void>;
   listNetworks(labels: Record<string, string>): Promise<(NamedResource & { id: string })[]>;
   removeNetwork(id: string): Promise<void>;
   connectNetwork(network: string, container: string, aliases: string[]): Promise<void>;

@@ -21,7 +21,20 @@ export const LABEL = {
   expires: "repl-lab.expires",
   /** On the lab's partition marker: the cut in force (core/partition.ts), as JSON. */
   partition: "repl-lab.partition",
+  /** A lab across engines: on each of its containers and volumes, the name of the host it is on. */
+  host: "repl-lab.host",
+  /** On a lab's hosts record (core/hosts.ts): its hosts and their engine URLs, as JSON. */
+  hosts: "repl-lab.hosts",
+  /** On a lab's hosts record: the members placed by hand, as JSON. */
+  place: "repl-lab.place",
 } as const;
+
+/**
+ * The role label of a lab's hosts record: a volume on the engine repl-lab talks to by default
+ * (DOCKER_HOST), holding nothing, whose labels name the engines the lab runs on. It is how every
+ * later command finds the lab's parts on every host.
+ */
+export const HOSTS_ROLE = "hosts";
 
 /** The role label of an HA lab's etcd members, which are containers of the lab but not PostgreSQL nodes. */
 export const ETCD_ROLE = "etcd";
@@ -57,6 +70,7 @@ export const names = {
   container: (lab: string, node: string) => `repl-lab-${lab}-${node}`,
   volume: (lab: string, node: string) => `repl-lab-${lab}-${node}-data`,
   partitionMarker: (lab: string) => `repl-lab-${lab}-partition`,
+  hostsRecord: (lab: string) => `repl-lab-${lab}-hosts`,
 };
 
 /** A lab's name: it goes into container, volume and network names and the engine API's paths. */

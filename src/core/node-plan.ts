@@ -137,6 +137,9 @@ function planNode(topology: Topology, node: NodeSpec, options: PlanOptions): Nod
         [ENV.superuserPassword]: options.secrets.superuserPassword,
         [ENV.replicationPassword]: options.secrets.replicationPassword,
         ...(node.role === "standby" && topology.networkDelayMs !== undefined ? { [ENV.networkDelay]: String(topology.networkDelayMs) } : {}),
+        // Published beyond loopback, a node's clients come from other machines' addresses (a port
+        // published by a host's engine keeps the client's own address), not from its own subnets.
+        ...(options.bindIp !== "127.0.0.1" || topology.hosts ? { [ENV.clientsFrom]: "all" } : {}),
       },
       labels,
       mounts: [{ volume: volumeName, target: options.mountTarget ?? PGDATA }],

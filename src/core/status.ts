@@ -31,6 +31,8 @@ export interface NodeStatus {
   receiver_status: string | null;
   /** Why the server could not be asked, when it could not. */
   error: string | null;
+  /** A lab across engines: the host it runs on. */
+  host?: string;
 }
 
 /** A row of pg_stat_replication, keyed by PostgreSQL's own column names. */
@@ -189,6 +191,31 @@ export interface LabStatus {
   monitor?: MonitorView;
   /** HA mode with --proxy. */
   proxy?: ProxyView;
+  /** A lab across engines: each host, its members and whether they run. */
+  hosts?: HostView[];
+}
+
+/** A host of a lab across engines, as status shows it. */
+export interface HostView {
+  name: string;
+  url: string;
+  /** Where its published ports are reached. */
+  address: string;
+  /** up: every member of the lab on it runs; down: none does (`host down`, or a crash); partly up otherwise. */
+  state: "up" | "down" | "partly up";
+  members: string[];
+  running: number;
+}
+
+/** Each host's state from its members' containers (the engines answered: status read them). */
+export function hostsView(hosts: { name: string; url: string; address: string }[], members: { name: string; state: ContainerState; host?: { name: string } | undefined }[]): HostView[] {
+  return hosts.map((host) => {
+    const on = members.filter((member) => member.host?.name === host.name);
+    const running = on.filter((member) => member.state === "running").length;
+    // A host with none of the lab's members is up: its engine answered.
+    const state = running === on.length ? "up" : running === 0 ? "down" : "partly up";
+    return { name: host.name, url: host.url, address: host.address, state, members: on.map((member) => member.name), running };
+  });
 }
 
 /** The node(s) that answer as primaries; more than one is a split brain. */

@@ -8,6 +8,7 @@ import { parseSyncSpec, SyncSpecError, type SyncSpec } from "./sync-spec.js";
 import { haSyncFromSpec, LAB_HA_DEFAULTS, PATRONI_DEFAULTS, type HaSpec } from "./ha.js";
 import { AUTO_FAILOVER_DEFAULTS, autoFailoverSyncFromSpec, LAB_AUTO_FAILOVER_DEFAULTS, type AutoFailoverSpec } from "./auto-failover.js";
 import { parseSize } from "./size.js";
+import { checkHosts, parseHostFlag, type LabHosts } from "./hosts.js";
 
 export { HA_MANAGERS, LEADER, MAX_FOLLOWERS, SYNC_COMMIT_LEVELS, type HaManager, type Role, type SyncCommit };
 
@@ -118,6 +119,12 @@ const LabSpecSchema = z
     managerDefaults: z.boolean().default(false),
     /** An HAProxy container with a writer port that follows the leader and a reader port over the replicas (HA mode). */
     proxy: z.boolean().default(false),
+    /** A lab across engines: its hosts, each "NAME=ENGINE_URL" or { name, url } (core/hosts.ts). */
+    hosts: z
+      .array(z.union([z.string().transform((flag) => parseHostFlag(flag)), z.object({ name: z.string(), url: z.string() }).strict()]))
+      .optional(),
+    /** Members placed on a host by hand: { standby2: b }; the rest go round-robin. */
+    place: z.record(z.string(), z.string()).optional(),
   })
   .strict();
 
@@ -150,6 +157,18 @@ export interface Topology {
   autoFailover: AutoFailoverSpec | undefined;
   /** HA mode: an HAProxy container whose writer port follows the leader. */
   proxy: boolean;
+  /** A lab across engines: its hosts and where its members run; undefined for a lab on one engine. */
+  hosts: LabHosts | undefined;
+}
+
+/** Every member of a lab: its PostgreSQL nodes, and in HA mode etcd's members, the monitor, the proxy. */
+export function membersOf(topology: Pick<Topology, "nodes" | "manager" | "proxy">): string[] {
+  return [
+    ...topology.nodes.map((node) => node.name),
+    ...(topology.manager === "patroni" ? ["etcd1", "etcd2", "etcd3"] : []),
+    ...(topology.manager === "pg_auto_failover" ? ["monitor"] : []),
+    ...(topology.proxy ? ["proxy"] : []),
+  ];
 }
 
 function invalid(message: string): UsageError {
@@ -227,6 +246,9 @@ export function buildTopology(input: unknown): Topology {
       hostPort: port === undefined ? undefined : port + index + 1,
     })),
   ];
+  if (spec.place && !spec.hosts) throw invalid("place: needs hosts (--host)");
+  const members = membersOf({ nodes, manager, proxy: spec.proxy });
+  const hosts = spec.hosts ? checkHosts(spec.hosts, spec.place ?? {}, members) : undefined;
   return {
     lab: spec.lab,
     image: spec.image,
@@ -242,6 +264,7 @@ export function buildTopology(input: unknown): Topology {
     ha,
     autoFailover,
     proxy: spec.proxy,
+    hosts,
   };
 }
 

@@ -1,9 +1,13 @@
-// The Docker adapter: the only module that knows dockerode. Every call is logged around (with
-// DEBUG) and every failure becomes one of repl-lab's errors: an engine that does not answer is
-// EngineUnreachableError (exit 3), anything the engine refuses is a LabError (exit 1) in its words.
+// The Docker adapter: the only module of the product that knows dockerode (src/bench/engines.ts,
+// which runs engines inside containers for the tests and the bench, aside). Every call is logged
+// around (with DEBUG) and every failure becomes one of repl-lab's errors: an engine that does not
+// answer is EngineUnreachableError (exit 3), anything the engine refuses is a LabError (exit 1) in
+// its words.
 import Docker from "dockerode";
 import dockerModemSshAgent from "docker-modem/lib/ssh.js";
+import { readFileSync } from "node:fs";
 import { Agent, type ClientRequestArgs } from "node:http";
+import { join } from "node:path";
 import { PassThrough, type Duplex, type Readable } from "node:stream";
 import { EngineUnreachableError, InterruptedError, LabError, PortTakenError, ReplLabError } from "../core/errors.js";
 import { retryUntil } from "../core/retry.js";
@@ -142,8 +146,102 @@ function localDocker(): Docker {
   return new Docker({ agent } as Docker.DockerOptions);
 }
 
+/**
+ * A client of the engine at `url`, written as DOCKER_HOST takes it: unix:///path, tcp://host:port
+ * (TLS when DOCKER_TLS_VERIFY is set, with DOCKER_CERT_PATH's ca.pem, cert.pem and key.pem, as the
+ * docker CLI does) or ssh://user@host. One lab's hosts each get one (engine/hosts.ts).
+ */
+export function dockerAt(url: string): Docker {
+  try {
+    if (url.startsWith("ssh://")) return new Docker({ protocol: "http", agent: new SshEngineAgent(url) } as Docker.DockerOptions);
+    if (url.startsWith("unix://")) return new Docker({ socketPath: url.slice("unix://".length) });
+    const parsed = new URL(url.replace(/^tcp:/, "http:"));
+    const tls = Boolean(process.env.DOCKER_TLS_VERIFY) || parsed.protocol === "https:";
+    const certs = process.env.DOCKER_CERT_PATH;
+    return new Docker({
+      protocol: tls ? "https" : "http",
+      host: parsed.hostname.replace(/^\[|\]$/g, ""),
+      port: Number(parsed.port || (tls ? 2376 : 2375)),
+      ...(tls && certs ? { ca: readFileSync(join(certs, "ca.pem")), cert: readFileSync(join(certs, "cert.pem")), key: readFileSync(join(certs, "key.pem")) } : {}),
+    });
+  } catch (error) {
+    throw new EngineUnreachableError(`cannot use the Docker engine at ${url} (${engineMessage(error)})`, {
+      hint: "an engine URL is unix:///path, tcp://host:port or ssh://user@host; with TLS, set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH",
+      cause: error,
+    });
+  }
+}
+
+/** An engine's place in a swarm, from its `docker info`. */
+export interface SwarmState {
+  /** inactive, pending, active, error, locked */
+  state: string;
+  nodeId: string;
+  /** A manager: it can create overlay networks. */
+  manager: boolean;
+  /** The swarm's id (managers only know it). */
+  clusterId: string | undefined;
+  /** Address:port of the managers it knows. */
+  managers: string[];
+}
+
 export class DockerEngine implements ContainerEngine {
   constructor(private readonly docker: Docker = localDocker()) {}
+
+  /** This engine's swarm membership (engine/hosts.ts checks a lab's hosts share one). */
+  async swarm(): Promise<SwarmState> {
+    const info = (await this.call("engine info", () => this.docker.info())) as {
+      Swarm?: { LocalNodeState?: string; NodeID?: string; ControlAvailable?: boolean; Cluster?: { ID?: string }; RemoteManagers?: { Addr?: string }[] | null };
+    };
+    const swarm = info.Swarm ?? {};
+    return {
+      state: swarm.LocalNodeState ?? "inactive",
+      nodeId: swarm.NodeID ?? "",
+      manager: swarm.ControlAvailable === true,
+      clusterId: swarm.Cluster?.ID || undefined,
+      managers: (swarm.RemoteManagers ?? []).map((manager) => manager.Addr ?? "").filter(Boolean),
+    };
+  }
+
+  /** On a manager: the ids of the swarm's nodes (`docker node ls`). */
+  async swarmNodeIds(): Promise<string[]> {
+    const nodes = (await this.call("list swarm nodes", () => this.docker.listNodes())) as { ID?: string }[];
+    return nodes.map((node) => node.ID ?? "").filter(Boolean);
+  }
+
+  /** `docker swarm init`: this engine becomes a swarm's first manager; returns the worker join token. */
+  async swarmInit(advertiseAddr: string | undefined): Promise<string> {
+    return this.call("swarm init", async () => {
+      await this.docker.swarmInit({ ListenAddr: "0.0.0.0:2377", ...(advertiseAddr ? { AdvertiseAddr: advertiseAddr } : {}) });
+      const swarm = (await this.docker.swarmInspect()) as { JoinTokens?: { Worker?: string } };
+      return swarm.JoinTokens?.Worker ?? "";
+    });
+  }
+
+  /** The worker join token of the swarm this engine manages. */
+  async swarmWorkerToken(): Promise<string> {
+    return this.call("swarm inspect", async () => ((await this.docker.swarmInspect()) as { JoinTokens?: { Worker?: string } }).JoinTokens?.Worker ?? "");
+  }
+
+  /** `docker swarm join` as a worker of the swarm whose manager is at `manager` (host:2377). */
+  async swarmJoin(manager: string, token: string, advertiseAddr: string | undefined): Promise<void> {
+    await this.call(`swarm join ${manager}`, () =>
+      this.docker.swarmJoin({ ListenAddr: "0.0.0.0:2377", RemoteAddrs: [manager], JoinToken: token, ...(advertiseAddr ? { AdvertiseAddr: advertiseAddr } : {}) }),
+    );
+  }
+
+  /** An image as `docker save` writes it (a tar stream), for another engine's loadImage. */
+  async saveImage(image: string): Promise<Readable> {
+    return this.call(`save image ${image}`, () => this.docker.getImage(image).get() as Promise<Readable>);
+  }
+
+  /** Loads what saveImage wrote (`docker load`). */
+  async loadImage(tarball: Readable): Promise<void> {
+    await this.call("load image", async () => {
+      const stream = (await this.docker.loadImage(tarball as never, { quiet: true } as never)) as unknown as NodeJS.ReadableStream;
+      await new Promise<void>((resolve, reject) => this.docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())));
+    });
+  }
 
   /**
    * Runs one engine call with debug lines around it and maps its failure: no engine is
@@ -228,10 +326,12 @@ export class DockerEngine implements ContainerEngine {
     });
   }
 
-  async createNetwork(name: string, labels: Record<string, string>): Promise<void> {
+  async createNetwork(name: string, labels: Record<string, string>, options: { driver?: "bridge" | "overlay" } = {}): Promise<void> {
     await this.call(`create network ${name}`, async () => {
       try {
-        await this.docker.createNetwork({ Name: name, Driver: "bridge", Labels: labels, CheckDuplicate: true });
+        const overlay = options.driver === "overlay";
+        // An overlay network is attachable: containers that plain engines of the swarm create join it.
+        await this.docker.createNetwork({ Name: name, Driver: overlay ? "overlay" : "bridge", ...(overlay ? { Attachable: true } : {}), Labels: labels, CheckDuplicate: true });
       } catch (error) {
         if (statusCode(error) === 409) throw new LabError(`network ${name} already exists`, { cause: error });
         throw error;

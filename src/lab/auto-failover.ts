@@ -9,7 +9,7 @@ import { pollUntil } from "../core/retry.js";
 import type { ManagerChange, MonitorEvent, MonitorNode, MonitorView } from "../core/status.js";
 import { NodeUnavailableError } from "../core/errors.js";
 import type { Endpoint, Session } from "../postgres.js";
-import { listNodes, type LabContext, type LabNode } from "./context.js";
+import { listNodes, reachedAt, type LabContext, type LabNode } from "./context.js";
 import { logTail } from "./server.js";
 import { SessionPool } from "./sessions.js";
 
@@ -19,7 +19,7 @@ const EVENTS_KEPT = 50;
 function monitorEndpoint(lab: LabContext): Endpoint | undefined {
   const monitor = lab.monitor;
   if (!monitor || monitor.state !== "running" || monitor.isolated || monitor.apiPort === undefined) return undefined;
-  return { node: monitor.name, host: lab.runtime.host.host, port: monitor.apiPort, user: "postgres", password: lab.secrets.superuserPassword, database: MONITOR_DATABASE };
+  return { node: monitor.name, host: reachedAt(lab, monitor), port: monitor.apiPort, user: "postgres", password: lab.secrets.superuserPassword, database: MONITOR_DATABASE };
 }
 
 /** Why the monitor cannot be asked, or undefined when it can. */

@@ -1,8 +1,10 @@
 // A lab as the engine knows it, read once: its containers, by their labels (nothing is read from a
 // state file), how to reach each node's server, and the lab's secrets from a container's environment.
 import type { ContainerDetails, ContainerState, ContainerSummary } from "../core/engine.js";
-import { LabError } from "../core/errors.js";
-import { CHECK_NODE, checkLabName, ETCD_ROLE, LABEL, labLabels, MONITOR_ROLE, names, PARTITION_NODE, PROXY_ROLE } from "../core/labels.js";
+import { EngineUnreachableError, LabError } from "../core/errors.js";
+import { decodeHosts, type LabHosts } from "../core/hosts.js";
+import { hostsEngine, removeFrom } from "./hosts.js";
+import { CHECK_NODE, checkLabName, ETCD_ROLE, HOSTS_ROLE, LABEL, labLabels, MONITOR_ROLE, names, PARTITION_NODE, PROXY_ROLE } from "../core/labels.js";
 import type { HaManager } from "../core/topology.js";
 import { decodeMap, type PartitionMap } from "../core/partition.js";
 import { ENV, ETCD_CLIENT_PORT, LEADER, PATRONI_PORT, POSTGRES_PORT, PROXY_READER_PORT, PROXY_STATS_PORT, PROXY_WRITER_PORT } from "../core/constants.js";
@@ -30,6 +32,8 @@ export interface LabNode {
   address: string | undefined;
   /** HA mode: the host port of Patroni's REST API (a PostgreSQL node) or of etcd's client API (a member). */
   apiPort: number | undefined;
+  /** A lab across engines: the host it runs on, and the address its ports are published at. */
+  host: { name: string; address: string } | undefined;
 }
 
 export interface LabContext {
@@ -53,6 +57,8 @@ export interface LabContext {
   leftovers: Leftover[];
   /** The cut by packet filter in force (`repl-lab partition`), and its marker container. */
   partition: { map: PartitionMap; marker: string } | undefined;
+  /** A lab across engines: its hosts and their placement; undefined for a lab on one engine. */
+  hosts: LabHosts | undefined;
 }
 
 /**
@@ -89,6 +95,7 @@ function labNode(lab: string, container: ContainerSummary): LabNode {
     isolated: attachable && !container.networks.includes(names.network(lab)),
     address: container.addresses[names.network(lab)],
     apiPort,
+    host: container.host,
   };
 }
 
@@ -168,6 +175,8 @@ export async function readLab(runtime: Runtime, lab: string, known?: { secrets: 
     proxy: proxy ? { ...labNode(lab, proxy), writerPort: publishedPort(proxy, PROXY_WRITER_PORT), readerPort: publishedPort(proxy, PROXY_READER_PORT), statsPort: publishedPort(proxy, PROXY_STATS_PORT) } : undefined,
     leftovers,
     partition,
+    // Read by the listing above: no further request.
+    hosts: await hostsEngine(runtime)?.labHosts(lab, false),
   };
 }
 
@@ -223,12 +232,17 @@ export function requireRunning(node: LabNode): void {
   }
 }
 
+/** The address a member's published ports are reached at: its host's in a lab across engines, else the engine's. */
+export function reachedAt(lab: LabContext, member: LabNode): string {
+  return member.host?.address ?? lab.runtime.host.host;
+}
+
 /** How to reach a node's server from this host as the lab's superuser; undefined when it has no port. */
 export function endpointOf(lab: LabContext, node: LabNode): Endpoint | undefined {
   if (node.hostPort === undefined) return undefined;
   return {
     node: node.name,
-    host: lab.runtime.host.host,
+    host: reachedAt(lab, node),
     port: node.hostPort,
     user: "postgres",
     password: lab.secrets.superuserPassword,
@@ -240,7 +254,7 @@ export function endpointOf(lab: LabContext, node: LabNode): Endpoint | undefined
 export function proxyEndpoint(lab: LabContext, which: "writer" | "reader"): Endpoint | undefined {
   const port = which === "writer" ? lab.proxy?.writerPort : lab.proxy?.readerPort;
   if (port === undefined) return undefined;
-  return { node: which, host: lab.runtime.host.host, port, user: "postgres", password: lab.secrets.superuserPassword, database: "postgres" };
+  return { node: which, host: reachedAt(lab, lab.proxy!), port, user: "postgres", password: lab.secrets.superuserPassword, database: "postgres" };
 }
 
 /** The proxy's endpoint, which must be there and running. */
@@ -279,26 +293,34 @@ export interface RemovedResources {
   networks: string[];
 }
 
-/** Removes everything carrying the lab's label: containers first, then networks and (unless kept) volumes. */
+/**
+ * Removes everything carrying the lab's label, on every host of a lab across engines: containers
+ * first, then networks and (unless kept) volumes. When a host of the lab does not answer, what is on
+ * the others is removed, the lab's record is kept (so that `down` can finish once the host is
+ * back), and an EngineUnreachableError names the host.
+ */
 export async function removeLab(runtime: Runtime, lab: string, options: { keepVolumes?: boolean } = {}): Promise<RemovedResources> {
   checkLabName(lab);
-  const { engine } = runtime;
-  const labels = labLabels(lab);
-  const containers = await engine.listContainers(labels);
-  // Killed all at once, removed one by one: many concurrent force-removals on one bridge network
-  // can leave the engine (20.10) with a phantom endpoint that blocks removing the network.
-  await Promise.all(containers.filter((container) => container.state === "running").map((container) => engine.killContainer(container.id)));
-  for (const container of containers) await engine.removeContainer(container.id);
-  const networks = await engine.listNetworks(labels);
-  await Promise.all(networks.map((network) => engine.removeNetwork(network.id)));
-  const volumes = options.keepVolumes ? [] : await engine.listVolumes(labels);
-  await Promise.all(volumes.map((volume) => engine.removeVolume(volume.name)));
-  return {
-    lab,
-    containers: containers.map((container) => container.name),
-    volumes: volumes.map((volume) => volume.name),
-    networks: networks.map((network) => network.name),
-  };
+  const hosts = hostsEngine(runtime);
+  const reports = hosts ? await hosts.reach(lab) : [];
+  const unreachable = reports.filter((report) => !report.reachable);
+  if (unreachable.length === 0) return { lab, ...(await removeFrom(runtime.engine, lab, options)) };
+  const cleaned: string[] = [];
+  const failed: string[] = [];
+  for (const report of reports.filter((entry) => entry.reachable)) {
+    try {
+      // The overlay network stays: containers on the silent host are still attached to it.
+      await removeFrom(hosts!.hostEngine(report), lab, { ...options, networks: false });
+      cleaned.push(report.name);
+    } catch (error) {
+      failed.push(`${report.name} (${(error as Error).message})`);
+    }
+  }
+  const silent = unreachable.map((report) => `${report.name} (${report.url})`).join(", ");
+  throw new EngineUnreachableError(
+    `lab "${lab}": ${cleaned.length > 0 ? `removed from host${cleaned.length > 1 ? "s" : ""} ${cleaned.join(", ")}; ` : ""}not cleaned: host${unreachable.length > 1 ? "s" : ""} ${silent} did not answer${failed.length > 0 ? `, and removing from ${failed.join(", ")} failed` : ""}`,
+    { hint: `run \`repl-lab down --lab ${lab}\` again once it answers (if it is gone for good, forget the lab with \`docker volume rm ${names.hostsRecord(lab)}\`)` },
+  );
 }
 
 export interface LabSummary {
@@ -311,6 +333,9 @@ export interface LabSummary {
   etcd?: number;
   /** HA labs only: their other members by role (pg_auto_failover's monitor, the proxy), not counted as nodes. */
   members?: Record<string, number>;
+  /** Labs across engines only: their hosts, and those whose engine did not answer (what is there is not counted). */
+  hosts?: string[];
+  silent_hosts?: string[];
 }
 
 export async function listLabs(runtime: Runtime): Promise<LabSummary[]> {
@@ -340,6 +365,14 @@ export async function listLabs(runtime: Runtime): Promise<LabSummary[]> {
     summary.nodes += 1;
     if (container.state === "running") summary.running += 1;
   }
-  for (const volume of volumes) entry(volume.labels[LABEL.lab] ?? "").volumes += 1;
+  for (const volume of volumes) {
+    const summary = entry(volume.labels[LABEL.lab] ?? "");
+    // A lab across engines: its record names its hosts (and is not one of its data volumes).
+    if (volume.labels[LABEL.role] === HOSTS_ROLE) {
+      summary.hosts = decodeHosts(volume.labels[LABEL.hosts], volume.labels[LABEL.place])?.hosts.map((host) => host.name) ?? [];
+      const silent = hostsEngine(runtime)?.silentHosts(summary.lab).map((host) => host.name) ?? [];
+      if (silent.length > 0) summary.silent_hosts = silent;
+    } else summary.volumes += 1;
+  }
   return [...labs.values()].sort((a, b) => (a.lab < b.lab ? -1 : a.lab > b.lab ? 1 : 0));
 }

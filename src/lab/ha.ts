@@ -18,7 +18,7 @@ import {
 import { silentProgress, type Progress } from "../core/progress.js";
 import { pollUntil } from "../core/retry.js";
 import { unreachableBy, type EtcdView, type ManagerChange, type PatroniView } from "../core/status.js";
-import type { LabContext, LabNode } from "./context.js";
+import { reachedAt, type LabContext, type LabNode } from "./context.js";
 import { reloadCut } from "./partition.js";
 
 /** Why a member's API cannot be asked at all from here, or undefined when it can. */
@@ -31,7 +31,7 @@ function notAskable(node: LabNode): string | undefined {
 
 /** A member's published API, with the lab's user for it (none for a lab made before it had one). */
 function endpointOf(lab: LabContext, node: LabNode, username: string, password: string): HaEndpoint {
-  return { member: node.name, host: lab.runtime.host.host, port: node.apiPort!, ...(password ? { credentials: { username, password } } : {}) };
+  return { member: node.name, host: reachedAt(lab, node), port: node.apiPort!, ...(password ? { credentials: { username, password } } : {}) };
 }
 
 const patroniOf = (lab: LabContext) => (node: LabNode) => lab.runtime.ha.patroni(endpointOf(lab, node, PATRONI_API_USER, lab.secrets.patroniPassword));

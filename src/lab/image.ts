@@ -186,3 +186,19 @@ export async function buildNetfilterImage(engine: ContainerEngine, image: string
   const args = ["--variant=minbase", "--include=nftables", "bookworm"];
   return buildFromDebian(engine, image, args, ["LABEL repl-lab.image=netfilter", 'CMD ["nft", "list", "ruleset"]'], "nftables", progress);
 }
+
+/** The engine image a lab's test hosts run (Docker-in-Docker): Debian's docker.io, for labs across engines. */
+export const ENGINE_IMAGE = "repl-lab/engine:1";
+
+/**
+ * Builds repl-lab/engine:1: Debian bookworm's Docker engine (docker.io) and iptables, run as
+ * `dockerd`, its storage in a volume. The multi-host tests start three of them as the lab's hosts
+ * (test/support/engines.ts); no registry has to answer. About 40 s once.
+ */
+export async function buildEngineImage(engine: ContainerEngine, image: string, progress: Progress): Promise<string> {
+  const args = ["--variant=minbase", "--include=docker.io,iptables,ca-certificates,procps", "bookworm"];
+  // /var/run is cleared at each start, as a machine's is at boot: after the container was killed,
+  // dockerd's stale pid file and containerd's state there stop the engine from starting again.
+  const changes = ["LABEL repl-lab.image=engine-2", "VOLUME /var/lib/docker", 'ENTRYPOINT ["sh", "-c", "rm -rf /var/run/docker.pid /var/run/docker /run/containerd; exec dockerd \\"$@\\"", "dockerd"]'];
+  return buildFromDebian(engine, image, args, changes, "Docker's engine (docker.io)", progress);
+}

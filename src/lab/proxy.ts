@@ -3,7 +3,7 @@
 import { HaApiError } from "../core/ha-client.js";
 import { upServers } from "../core/proxy.js";
 import type { ProxyView } from "../core/status.js";
-import type { LabContext } from "./context.js";
+import { reachedAt, type LabContext } from "./context.js";
 
 export async function readProxy(lab: LabContext): Promise<ProxyView | undefined> {
   const proxy = lab.proxy;
@@ -17,7 +17,7 @@ export async function readProxy(lab: LabContext): Promise<ProxyView | undefined>
   };
   if (proxy.state !== "running" || proxy.statsPort === undefined) return view;
   try {
-    const csv = await lab.runtime.ha.proxyStats({ member: proxy.name, host: lab.runtime.host.host, port: proxy.statsPort });
+    const csv = await lab.runtime.ha.proxyStats({ member: proxy.name, host: reachedAt(lab, proxy), port: proxy.statsPort });
     return { ...view, ...upServers(csv) };
   } catch (error) {
     if (error instanceof HaApiError) return view;

@@ -18,16 +18,17 @@ export interface Runtime {
   clock: Clock;
 }
 
-/** The real runtime: the Docker engine (DOCKER_HOST honoured), node-postgres, the resolved host, HTTP to Patroni and etcd. */
+/** The real runtime: the Docker engine (DOCKER_HOST honoured; a lab's other hosts' engines through it), node-postgres, the resolved host, HTTP to Patroni and etcd. */
 export async function dockerRuntime(): Promise<Runtime> {
   // Both loaded on demand, for start-up: `--help` needs neither, `ls` no PostgreSQL. node-postgres
   // loads on the event loop's next turn, once the first engine request has gone out, so that its
   // loading overlaps the engine's answer; it is awaited at first use.
-  const { DockerEngine } = await import("../engine/docker.js");
+  const [{ DockerEngine, dockerAt }, { HostsEngine }] = await Promise.all([import("../engine/docker.js"), import("../engine/hosts.js")]);
   const postgres = nextTurn().then(() => import("../postgres.js"));
   postgres.catch(() => undefined);
   return {
-    engine: new DockerEngine(),
+    // The engine DOCKER_HOST names, and through it the hosts of any lab that spans engines.
+    engine: new HostsEngine(new DockerEngine(), (url) => new DockerEngine(dockerAt(url))),
     connect: async (endpoint, options) => (await postgres).openSession(endpoint, options),
     host: engineHost(),
     ha: httpHaClients(),

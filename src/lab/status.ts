@@ -2,7 +2,8 @@
 // each server, pg_stat_replication and pg_replication_slots from every primary. Each node is asked
 // with its own timeout and all at once, so a stopped, paused or cut-off node never makes status hang.
 import { PGDATA } from "../core/constants.js";
-import { primariesOf, splitBrainWarning, unreachableBy, type LabStatus, type NodeStatus, type ReplicationStatus, type SlotStatus } from "../core/status.js";
+import { hostAddress } from "../core/hosts.js";
+import { hostsView, primariesOf, splitBrainWarning, unreachableBy, type LabStatus, type NodeStatus, type ReplicationStatus, type SlotStatus } from "../core/status.js";
 import { endpointOf, type LabContext, type LabNode } from "./context.js";
 import type { Leftover } from "./leftovers.js";
 import { SessionPool } from "./sessions.js";
@@ -204,7 +205,7 @@ export async function readLabStatus(lab: LabContext, options: StatusOptions = {}
     const monitor = lab.monitor ? import("./auto-failover.js").then(({ monitorStatus }) => monitorStatus(lab, pool)) : undefined;
     const proxy = lab.proxy ? import("./proxy.js").then(({ readProxy }) => readProxy(lab)) : undefined;
     const probes = await Promise.all(lab.nodes.map((node) => probeNode(lab, node, pool)));
-    const nodes = probes.map((probe) => probe.status);
+    const nodes = probes.map((probe, index) => (lab.nodes[index]!.host ? { ...probe.status, host: lab.nodes[index]!.host!.name } : probe.status));
     const splitBrain = splitBrainWarning(primariesOf({ nodes }));
     const status: LabStatus = {
       lab: lab.name,
@@ -228,6 +229,11 @@ export async function readLabStatus(lab: LabContext, options: StatusOptions = {}
       if (!view.answering) status.warnings.push("pg_auto_failover's monitor does not answer: nobody fails over until it does (the keepers keep the roles they have)");
       const unhealthy = view.nodes.filter((node) => node.health === "bad").map((node) => node.name);
       if (unhealthy.length > 0) status.warnings.push(`the monitor's health checks fail for ${unhealthy.join(", ")}`);
+    }
+    if (lab.hosts) {
+      const members = [...lab.nodes, ...lab.etcd, ...(lab.monitor ? [lab.monitor] : []), ...(lab.proxy ? [lab.proxy] : [])];
+      status.hosts = hostsView(lab.hosts.hosts.map((host) => ({ ...host, address: hostAddress(host.url) })), members);
+      for (const host of status.hosts.filter((entry) => entry.state === "down")) status.warnings.push(`host ${host.name} is down: none of ${host.members.join(", ")} runs (bring it back with \`repl-lab host up ${host.name}\`)`);
     }
     if (proxy) {
       const view = await proxy;

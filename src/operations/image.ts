@@ -1,7 +1,7 @@
-// repl-lab image build --pg 17|15 [--ha] | --netfilter
+// repl-lab image build --pg 17|15 [--ha] | --netfilter | --engine
 import { UsageError } from "../core/errors.js";
 import { silentProgress, type Progress } from "../core/progress.js";
-import { buildImage, buildNetfilterImage, DEBIAN_SUITE_FOR_MAJOR } from "../lab/image.js";
+import { buildEngineImage, buildImage, buildNetfilterImage, DEBIAN_SUITE_FOR_MAJOR, ENGINE_IMAGE } from "../lab/image.js";
 import { NETFILTER_IMAGE } from "../lab/partition.js";
 import type { Runtime } from "../lab/runtime.js";
 
@@ -15,9 +15,14 @@ export function checkMajor(pg: string | number): number {
 
 export async function imageBuild(
   runtime: Runtime,
-  options: { pg: string | number; ha?: boolean; netfilter?: boolean },
+  options: { pg: string | number; ha?: boolean; netfilter?: boolean; engine?: boolean },
   progress: Progress = silentProgress,
 ): Promise<{ image: string }> {
+  if (options.engine) {
+    if (options.ha || options.netfilter) throw new UsageError("--engine builds the Docker engine image alone, without --ha or --netfilter");
+    await runtime.engine.ping();
+    return { image: await buildEngineImage(runtime.engine, ENGINE_IMAGE, progress) };
+  }
   if (options.netfilter) {
     if (options.ha) throw new UsageError("--netfilter builds the packet-filter helper alone, without --ha");
     await runtime.engine.ping();

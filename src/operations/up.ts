@@ -15,6 +15,7 @@ import { describeExpected, expectedSyncStates, renderSyncSpec } from "../core/sy
 import { LEADER, type Topology } from "../core/topology.js";
 import { connectionUrl } from "../postgres.js";
 import { endpointOf, labExists, readLab, removeLab, requireNode } from "../lab/context.js";
+import { prepareHosts } from "../lab/hosts.js";
 import { resolveImage } from "../lab/image.js";
 import type { Runtime } from "../lab/runtime.js";
 import { logTail, waitForStreaming } from "../lab/server.js";
@@ -40,6 +41,8 @@ export interface UpNode {
   role: string;
   container: string;
   host: string;
+  /** A lab across engines: the name of the host the node runs on. */
+  lab_host?: string;
   port: number | null;
   url: string | null;
 }
@@ -61,7 +64,7 @@ export async function up(runtime: Runtime, options: UpOptions, progress: Progres
   // it picked for another lab's container, say) can take one before the node starts: the failed
   // attempt removed what it made, so it starts over with ports chosen again. Ports the user gave
   // are refused at once instead.
-  const chosen = runtime.host.bindIp === "127.0.0.1" && !options.topology.nodes.some((node) => node.hostPort !== undefined);
+  const chosen = runtime.host.bindIp === "127.0.0.1" && !options.topology.hosts && !options.topology.nodes.some((node) => node.hostPort !== undefined);
   for (let attempt = 1; ; attempt++) {
     try {
       return await upOnce(runtime, options, progress);
@@ -100,9 +103,11 @@ async function upOnce(runtime: Runtime, options: UpOptions, progress: Progress):
   const proxy = topology.proxy ? [planProxy(topology, planOptions)] : [];
 
   // The network is created first and by name: a second `up` of the same lab fails here, before it
-  // could remove what the first one is building.
+  // could remove what the first one is building. A lab across engines first gets its record (which
+  // hosts, placed how) and its image on every host; a failure there removes the record.
   const network = names.network(topology.lab);
   try {
+    if (topology.hosts) await prepareHosts(runtime, topology.lab, topology.hosts, image, progress);
     await engine.createNetwork(network, labLabels(topology.lab));
   } catch (error) {
     if (error instanceof LabError && /already exists/.test(error.message)) {
@@ -110,6 +115,7 @@ async function upOnce(runtime: Runtime, options: UpOptions, progress: Progress):
         hint: `remove it with \`repl-lab down --lab ${topology.lab}\``,
       });
     }
+    if (topology.hosts) await removeLab(runtime, topology.lab).catch(() => undefined);
     throw error;
   }
   try {
@@ -192,7 +198,8 @@ async function upOnce(runtime: Runtime, options: UpOptions, progress: Progress):
         name: node.name,
         role: node.roleLabel,
         container: node.container,
-        host: runtime.host.host,
+        host: endpoint?.host ?? runtime.host.host,
+        ...(node.host ? { lab_host: node.host.name } : {}),
         port: node.hostPort ?? null,
         url: endpoint ? connectionUrl(endpoint) : null,
       };
@@ -229,7 +236,8 @@ function listenable(port: number): Promise<number | undefined> {
  */
 async function chooseHostPorts(runtime: Runtime, topology: Topology): Promise<Record<string, number>> {
   const ports: Record<string, number> = {};
-  if (runtime.host.bindIp !== "127.0.0.1") return ports;
+  // A lab across engines publishes on its hosts, which choose (as a remote engine does).
+  if (runtime.host.bindIp !== "127.0.0.1" || topology.hosts) return ports;
   if (topology.nodes.some((node) => node.hostPort !== undefined)) {
     for (const node of topology.nodes) {
       if (node.hostPort === undefined) continue;

@@ -4,6 +4,7 @@ import type { ChalkInstance } from "chalk";
 import type { LabEvent } from "../core/events.js";
 import type { DelayResult } from "../operations/delay.js";
 import type { FaultResult } from "../operations/fault.js";
+import type { HostFaultResult, HostInitResult } from "../operations/host.js";
 import type { PartitionResult } from "../operations/partition.js";
 import type { PromoteResult } from "../operations/promote.js";
 import type { RejoinResult } from "../operations/rejoin.js";
@@ -41,8 +42,12 @@ export function downView(removed: RemovedResources, keepVolumes: boolean): strin
 
 export function lsView(labs: LabSummary[], colour: ChalkInstance): string {
   if (labs.length === 0) return "no labs on this engine (start one with `repl-lab up`)";
-  const out = table(["lab", "nodes", "running", "volumes"], colour);
-  for (const lab of labs) out.push([lab.lab, [String(lab.nodes), ...(lab.etcd ? [`${lab.etcd} etcd`] : []), ...Object.keys(lab.members ?? {})].join(" + "), lab.running, lab.volumes]);
+  const spread = labs.some((lab) => lab.hosts);
+  const out = table(["lab", "nodes", "running", "volumes", ...(spread ? ["hosts"] : [])], colour);
+  for (const lab of labs) {
+    const hosts = lab.hosts ? [lab.hosts.map((host) => (lab.silent_hosts?.includes(host) ? colour.red(`${host} (does not answer)`) : host)).join(", ")] : spread ? ["-"] : [];
+    out.push([lab.lab, [String(lab.nodes), ...(lab.etcd ? [`${lab.etcd} etcd`] : []), ...Object.keys(lab.members ?? {})].join(" + "), lab.running, lab.volumes, ...hosts]);
+  }
   return out.toString();
 }
 
@@ -78,6 +83,14 @@ export function sqlView(result: QueryResult, colour: ChalkInstance): string {
 
 export function faultView(result: FaultResult): string {
   return `${result.message} (${result.before} → ${result.after}, ${result.elapsed_ms} ms)`;
+}
+
+export function hostFaultView(result: HostFaultResult): string {
+  return `${result.message} (${result.elapsed_ms} ms)`;
+}
+
+export function hostInitView(result: HostInitResult): string {
+  return [`swarm manager: ${result.manager}`, ...result.hosts.map((host) => `${host.name} (${host.url}): ${host.state}`)].join("\n");
 }
 
 export function partitionView(result: PartitionResult): string {

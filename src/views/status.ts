@@ -1,7 +1,7 @@
 // The status screen: nodes, then each primary's pg_stat_replication and slots, then warnings.
 import type { ChalkInstance } from "chalk";
 import { describeMap } from "../core/partition.js";
-import type { LabStatus, NodeStatus, ReplicationStatus, SlotStatus } from "../core/status.js";
+import type { HostView, LabStatus, NodeStatus, ReplicationStatus, SlotStatus } from "../core/status.js";
 import { colourState, dash, formatBytes, formatSeconds, table } from "./table.js";
 
 /** Replay delay, now() - pg_last_xact_replay_timestamp() on the standby, marked when it has replayed all it received. */
@@ -40,12 +40,15 @@ function partitionLines(status: LabStatus, colour: ChalkInstance): string[] {
 }
 
 function nodesTable(nodes: NodeStatus[], colour: ChalkInstance): string {
-  const out = table(["node", "role", "container", "port", "timeline", "current_lsn", "receive_lsn", "replay_lsn", "replay delay", "upstream"], colour);
+  // A lab across engines shows each node's host beside its container.
+  const spread = nodes.some((node) => node.host !== undefined);
+  const out = table(["node", "role", ...(spread ? ["host"] : []), "container", "port", "timeline", "current_lsn", "receive_lsn", "replay_lsn", "replay delay", "upstream"], colour);
   for (const node of nodes) {
     const role = node.role_source === "server" ? colourState(node.role, colour) : colour.dim(`${node.role}?`);
     out.push([
       node.name,
       role,
+      ...(spread ? [dash(node.host)] : []),
       containerCell(node, colour),
       dash(node.host_port),
       dash(node.timeline),
@@ -172,9 +175,19 @@ function proxyLines(status: LabStatus, colour: ChalkInstance): string[] {
   ];
 }
 
-/** The whole status screen: nodes, then each primary's pg_stat_replication and slots, then warnings. */
+/** A lab across engines: each host, its engine, and which of the lab's members run there. */
+function hostsTable(hosts: HostView[], colour: ChalkInstance): string {
+  const out = table(["host", "engine", "state", "members", "running"], colour);
+  for (const host of hosts) {
+    const state = host.state === "up" ? colour.green(host.state) : host.state === "down" ? colour.red(host.state) : colour.yellow(host.state);
+    out.push([host.name, host.url, state, host.members.join(", ") || "-", `${host.running}/${host.members.length}`]);
+  }
+  return out.toString();
+}
+
+/** The whole status screen: nodes (and hosts), then each primary's pg_stat_replication and slots, then warnings. */
 export function renderStatus(status: LabStatus, colour: ChalkInstance): string {
-  const parts: string[] = [colour.bold(`lab ${status.lab}`), nodesTable(status.nodes, colour), ...partitionLines(status, colour)];
+  const parts: string[] = [colour.bold(`lab ${status.lab}`), nodesTable(status.nodes, colour), ...(status.hosts ? [hostsTable(status.hosts, colour)] : []), ...partitionLines(status, colour)];
   const primaries = [...new Set([...status.replication.map((row) => row.primary), ...status.slots.map((row) => row.primary)])];
   for (const node of status.nodes) {
     if (node.role === "primary" && node.role_source === "server" && !primaries.includes(node.name)) primaries.push(node.name);
