@@ -15,6 +15,7 @@ import { down } from "./operations/down.js";
 import { env } from "./operations/env.js";
 import { events } from "./operations/events.js";
 import { fault, type FaultResult } from "./operations/fault.js";
+import { hostFault, type HostFaultResult } from "./operations/host.js";
 import { heal, partition, type PartitionResult } from "./operations/partition.js";
 import { ls } from "./operations/ls.js";
 import { promote, type PromoteResult } from "./operations/promote.js";
@@ -193,6 +194,14 @@ export class Lab implements AsyncDisposable {
   unpause(node: string): Promise<FaultResult> {
     return this.fault("unpause", node);
   }
+  /** A lab across engines: kills everything of the lab on a host at once, as a machine losing power. */
+  hostDown(host: string): Promise<HostFaultResult> {
+    return hostFault(this.runtime, { lab: this.name, host, action: "down" }, progressTo(this.onProgress));
+  }
+  /** Starts again everything of the lab on a host that was taken down. */
+  hostUp(host: string): Promise<HostFaultResult> {
+    return hostFault(this.runtime, { lab: this.name, host, action: "up" }, progressTo(this.onProgress));
+  }
   /**
    * A network partition by packet filter: `partition("leader")` cuts the node from every other
    * member, `partition({ groups: "leader,etcd1 | standby1,standby2", oneWay?: true })` splits the
@@ -286,6 +295,10 @@ export class Lab implements AsyncDisposable {
         if (action.set !== undefined) return this.sync.set(action.set);
         if (action.off) return this.sync.off();
         return this.sync.commit(action.commit!);
+      case "host-down":
+        return this.hostDown(action.host);
+      case "host-up":
+        return this.hostUp(action.host);
       default:
         return this.fault(action.verb, action.node);
     }

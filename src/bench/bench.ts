@@ -241,10 +241,68 @@ async function hosts(): Promise<string> {
       const last = index === kinds.length - 1;
       out.push([name, ROUNDS, `${(median(times[index]!) / 1000).toFixed(2)} s`, `${ratio.toFixed(2)}×`, last ? `≤ ${target}×` : "", last ? verdict(ratio, target) : ""]);
     });
-    return `up across engines (standby1 sync), ${image}\n${out.toString()}`;
+    const faults = await hostFaults(runtime, flags);
+    return `up across engines (standby1 sync), ${image}\n${out.toString()}\n${faults}`;
   } finally {
     if (engines) await removeTestEngines((run) => run === owner);
   }
+}
+
+/**
+ * A whole host down. Manual lab: from `host down a` (the leader's host) until `status` shows host a
+ * down (target 2 s). HA lab (Patroni): from the fault until a follower holds the leader lock and
+ * answers as primary, with host a down across three engines against the same members (the leader
+ * and etcd1) killed at once on this machine's engine (target: within 1 s of it).
+ */
+async function hostFaults(runtime: Awaited<ReturnType<typeof dockerRuntime>>, flags: string[]): Promise<string> {
+  const { status } = await import("../operations/status.js");
+  const manual = `bench-hostdown-${randomBytes(3).toString("hex")}`;
+  const shown: number[] = [];
+  try {
+    await timed(process.execPath, [CLI, "up", "--lab", manual, "-n", "2", "--quiet", ...flags]);
+    for (let round = 0; round < ROUNDS; round++) {
+      const started = performance.now();
+      await timed(process.execPath, [CLI, "host", "down", "a", "--lab", manual]);
+      const seen = await timed(process.execPath, [CLI, "status", "--lab", manual, "--json"]);
+      const last = (await status(runtime, { lab: manual })).hosts?.find((host) => host.name === "a")?.state;
+      if (last !== "down") throw new Error(`status showed host a ${last ?? "missing"} after host down`);
+      shown.push(performance.now() - started);
+      process.stderr.write(`  host down a -> status shows it down: ${((performance.now() - started) / 1000).toFixed(2)} s (status alone ${(seen.wall / 1000).toFixed(2)} s)\n`);
+      await timed(process.execPath, [CLI, "host", "up", "a", "--lab", manual]);
+    }
+  } finally {
+    await removeLab(runtime, manual);
+  }
+  const windows: Record<string, number[]> = { one: [], three: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const where of round % 2 === 0 ? ["one", "three"] : ["three", "one"]) {
+      const lab = `bench-hostha-${randomBytes(3).toString("hex")}`;
+      try {
+        await timed(process.execPath, [CLI, "up", "--lab", lab, "--ha", "-n", "2", "--quiet", ...(where === "three" ? flags : [])]);
+        const started = performance.now();
+        if (where === "three") await timed(process.execPath, [CLI, "host", "down", "a", "--lab", lab]);
+        else await Promise.all(["leader", "etcd1"].map((member) => timed(process.execPath, [CLI, "kill", member, "--lab", lab])));
+        for (;;) {
+          const current = await status(runtime, { lab }).catch(() => undefined);
+          const leader = current?.patroni?.leader;
+          if (leader && leader !== "leader" && current?.nodes.some((node) => node.name === leader && node.role === "primary" && node.role_source === "server")) break;
+          if (performance.now() - started > 120_000) throw new Error(`no follower took over within 120 s (${where} engine${where === "one" ? "" : "s"})`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        windows[where]!.push(performance.now() - started);
+        process.stderr.write(`  HA, ${where === "one" ? "leader and etcd1 killed on one engine" : "host a down across three engines"}: new leader after ${((performance.now() - started) / 1000).toFixed(2)} s\n`);
+      } finally {
+        await removeLab(runtime, lab);
+      }
+    }
+  }
+  const out = table(["fault", "rounds", "median", "target", ""], colour);
+  out.push(["manual lab: host down a until status shows it down", ROUNDS, `${(median(shown) / 1000).toFixed(2)} s`, "≤ 2 s", verdict(median(shown) / 1000, 2)]);
+  const one = median(windows.one!);
+  const three = median(windows.three!);
+  out.push(["HA: leader + etcd1 killed on this machine's engine, until a new leader", ROUNDS, `${(one / 1000).toFixed(2)} s`, "", ""]);
+  out.push(["HA: host a down across three engines, until a new leader", ROUNDS, `${(three / 1000).toFixed(2)} s (${three >= one ? "+" : ""}${((three - one) / 1000).toFixed(2)} s)`, "≤ +1 s", verdict((three - one) / 1000, 1)]);
+  return `a whole host down\n${out.toString()}`;
 }
 
 async function main(): Promise<void> {

@@ -6,7 +6,7 @@ import { FAULT_ACTIONS, PARTITION_ACTIONS, SYNC_COMMIT_LEVELS, type FaultAction 
 import { parseDuration } from "./duration.js";
 import { UsageError } from "./errors.js";
 
-export const ACTION_VERBS = [...FAULT_ACTIONS, ...PARTITION_ACTIONS, "promote", "switchover", "rejoin", "delay", "sync"] as const;
+export const ACTION_VERBS = [...FAULT_ACTIONS, ...PARTITION_ACTIONS, "promote", "switchover", "rejoin", "delay", "sync", "host-down", "host-up"] as const;
 export type ActionVerb = (typeof ACTION_VERBS)[number];
 
 export type LabAction =
@@ -15,7 +15,9 @@ export type LabAction =
   | { verb: "heal"; node?: string }
   | { verb: "rejoin"; node: string; reclone?: boolean }
   | { verb: "delay"; node: string; apply?: string; network?: string; clear?: boolean }
-  | { verb: "sync"; set?: string; off?: true; commit?: string };
+  | { verb: "sync"; set?: string; off?: true; commit?: string }
+  /** A lab across engines: everything of the lab on a host killed at once, or started again. */
+  | { verb: "host-down" | "host-up"; host: string };
 
 const node = z.string({ error: "is missing: name the node to act on" }).min(1, "is empty: name the node to act on");
 /** A delay as text ("2s", "20ms") within bounds: a replay delay of up to an hour, a link delay of up to a minute. */
@@ -38,6 +40,7 @@ const bodies = {
     .refine((body) => !body.one_way || body.groups !== undefined, "one_way goes with groups")
     .refine((body) => !body.isolate || body.node !== undefined, "isolate goes with a node"),
   heal: z.strictObject({ node: node.optional() }),
+  host: z.strictObject({ host: z.string({ error: "is missing: name the host (see status)" }).min(1, "is empty: name the host") }),
   rejoin: z.strictObject({ node, reclone: z.boolean({ error: "must be true or false" }).optional() }),
   delay: z
     .strictObject({ node, apply: delayText(3_600_000, "2s").optional(), network: delayText(60_000, "20ms").optional(), clear: z.literal(true, { error: "must be true (or left out)" }).optional() })
@@ -64,7 +67,7 @@ export function parseAction(verb: string, body: unknown): LabAction {
   if (!isActionVerb(verb)) {
     throw new UsageError(`unknown action "${verb}"`, { hint: `actions are ${ACTION_VERBS.join(", ")}` });
   }
-  const schema = verb === "rejoin" || verb === "delay" || verb === "sync" || verb === "partition" || verb === "heal" ? bodies[verb] : bodies.node;
+  const schema = verb === "rejoin" || verb === "delay" || verb === "sync" || verb === "partition" || verb === "heal" ? bodies[verb] : verb === "host-down" || verb === "host-up" ? bodies.host : bodies.node;
   const parsed = schema.safeParse(body ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -88,6 +91,9 @@ export function describeAction(action: LabAction): string {
       return action.node === undefined ? "heal" : `heal ${action.node}`;
     case "sync":
       return action.set !== undefined ? `sync set ${action.set}` : action.off ? "sync off" : `sync commit ${action.commit}`;
+    case "host-down":
+    case "host-up":
+      return `host ${action.verb.slice(5)} ${action.host}`;
     default:
       return `${action.verb} ${action.node}`;
   }

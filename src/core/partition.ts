@@ -17,14 +17,26 @@ export const NFT_TABLE = "repl_lab_partition";
 
 /**
  * Parses `--groups "leader,etcd1 | standby1,standby2"`: groups split by `|`, members by `,`.
+ * In a lab across engines `host:a` stands for every member on host a (`onHost`), so that
+ * `--groups "host:a | host:b,host:c"` cuts machine a from the others.
  * Every name must be a member of the lab, appear once, and every group must be non-empty.
  */
-export function parseGroups(text: string, members: readonly string[]): string[][] {
+export function parseGroups(text: string, members: readonly string[], onHost: Record<string, string[]> = {}): string[][] {
   const groups = text.split("|").map((group) =>
     group
       .split(",")
       .map((name) => name.trim())
-      .filter((name) => name !== ""),
+      .filter((name) => name !== "")
+      .flatMap((name) => {
+        if (!name.startsWith("host:")) return [name];
+        const host = name.slice("host:".length);
+        const on = onHost[host];
+        if (!on) {
+          const hosts = Object.keys(onHost);
+          throw new UsageError(`--groups names ${name}, which is not a host of the lab`, { hint: hosts.length > 0 ? `its hosts are ${hosts.join(", ")}` : "this lab runs on one engine: name its members" });
+        }
+        return on;
+      }),
   );
   const hint = `write the groups as --groups "leader,etcd1 | standby1,standby2": members of the lab (${members.join(", ")}), each in one group`;
   if (groups.length < 2) throw new UsageError(`--groups needs at least two groups split by "|", got ${JSON.stringify(text)}`, { hint });

@@ -159,7 +159,7 @@ export class HostsEngine implements ContainerEngine {
     const outside = states.filter((entry) => entry.swarm.state !== "active");
     if (outside.length > 0) {
       throw new LabError(`host${outside.length > 1 ? "s" : ""} ${outside.map((entry) => entry.host.name).join(", ")} ${outside.length > 1 ? "are" : "is"} not in a swarm; nothing was created`, {
-        hint: "join the hosts into one swarm (`docker swarm init` on one, `docker swarm join` on the others), or let `repl-lab host init --host … --yes` do it",
+        hint: "join the hosts into one swarm (`docker swarm init` on one, `docker swarm join` on the others), or let `repl-lab host init --host a=URL --host b=URL --yes` do it",
       });
     }
     const manager = states.find((entry) => entry.swarm.manager);

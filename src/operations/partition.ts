@@ -102,7 +102,10 @@ export async function partition(runtime: Runtime, options: PartitionOptions, pro
 
   let groups: string[][];
   if (options.groups !== undefined) {
-    groups = parseGroups(options.groups, members);
+    // A lab across engines: host:<name> stands for its members on that host.
+    const onHost: Record<string, string[]> = {};
+    for (const host of lab.hosts?.hosts ?? []) onHost[host.name] = labMembers(lab).filter((member) => member.host?.name === host.name).map((member) => member.name);
+    groups = parseGroups(options.groups, members, onHost);
   } else {
     groups = nodeAgainstTheRest(requireMember(lab, options.node!).name, members);
   }

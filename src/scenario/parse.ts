@@ -93,9 +93,19 @@ function parseStep(file: string, line: number, raw: unknown, nodes: string[] | u
   let title: string;
   if (isActionVerb(action)) {
     // A lab action, in the one schema the dashboard and the library use too. The short forms a
-    // file may use: `kill: standby1`, `rejoin: leader`, `sync: off`.
+    // file may use: `kill: standby1`, `rejoin: leader`, `sync: off`, `host-down: a`.
     const body =
-      value === null || value === undefined ? {} : typeof value === "object" && !Array.isArray(value) ? value : action === "sync" ? (value === "off" ? { off: true } : { set: value }) : { node: value };
+      value === null || value === undefined
+        ? {}
+        : typeof value === "object" && !Array.isArray(value)
+          ? value
+          : action === "sync"
+            ? value === "off"
+              ? { off: true }
+              : { set: value }
+            : action === "host-down" || action === "host-up"
+              ? { host: value }
+              : { node: value };
     let parsed: LabAction;
     try {
       parsed = parseAction(action, body);

@@ -52,7 +52,8 @@ async function leftOn(lab: string): Promise<string[]> {
 describe("a lab across three engines", () => {
   it("places the leader and each follower on its own host, replicates over the overlay network, fails over after `host down`, and `down` with a host stopped cleans the others and says which was not", async () => {
     const lab = newLab("hosts");
-    const up = await runJson<UpResult>(["up", "--lab", lab, ...engines.flags, "-n", "2", "--sync", "standby1", "--quiet"]);
+    // The HA image (PostgreSQL and the managers) for this lab too: one image to copy to the engines, not two.
+    const up = await runJson<UpResult>(["up", "--lab", lab, ...engines.flags, "-n", "2", "--sync", "standby1", "--image", "repl-lab/postgres-ha:17", "--quiet"]);
     expect(up.nodes.map((node) => `${node.name}@${node.lab_host}`)).toEqual(["leader@a", "standby1@b", "standby2@c"]);
     // Each node's URL names its own host's address.
     expect(up.nodes.map((node) => node.host)).toEqual(engines.hosts.map((host) => host.url.slice("tcp://".length).split(":")[0]));
@@ -61,6 +62,17 @@ describe("a lab across three engines", () => {
     expect(before.hosts?.map((host) => `${host.name}:${host.state}:${host.members.join(",")}`)).toEqual(["a:up:leader", "b:up:standby1", "c:up:standby2"]);
     expect(before.replication.map((row) => `${row.application_name}:${row.state}:${row.sync_state}`)).toEqual(["standby1:streaming:sync", "standby2:streaming:async"]);
     expect((await runCli(["sql", "--lab", lab, "leader", "CREATE TABLE t (id int); INSERT INTO t VALUES (1)"])).code).toBe(0);
+
+    // A partition between machines, by host: the leader's packets to the other hosts are dropped
+    // (asked from inside the leader: pg_isready gets no answer within its 2 s), until the heal.
+    const cut = await runCli(["partition", "--lab", lab, "--groups", "host:a | host:b,host:c"]);
+    expect(cut.code, cut.stderr).toBe(0);
+    const leaderId = (await runtime.engine.listContainers({ "repl-lab.lab": lab, "repl-lab.node": "leader" }))[0]!.id;
+    const reach = async () => (await runtime.engine.exec(leaderId, ["pg_isready", "-q", "-h", "standby1", "-t", "2"])).exitCode;
+    expect(await reach()).toBe(2);
+    expect((await status(lab)).partition?.groups).toEqual([["leader"], ["standby1", "standby2"]]);
+    expect((await runCli(["heal", "--lab", lab])).code).toBe(0);
+    expect(await reach()).toBe(0);
 
     // The leader's machine loses power.
     const down = await runCli(["host", "down", "a", "--lab", lab]);

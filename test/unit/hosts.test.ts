@@ -8,6 +8,8 @@ import { EngineUnreachableError, LabError, UsageError } from "../../src/core/err
 import { checkHosts, decodeHosts, encodeHosts, hostAddress, parseHostFlag, placeMember, type LabHosts } from "../../src/core/hosts.js";
 import { HOSTS_ROLE, LABEL, labLabels, names, nodeLabels } from "../../src/core/labels.js";
 import { buildTopology } from "../../src/core/topology.js";
+import { parseGroups } from "../../src/core/partition.js";
+import { describeAction, parseAction } from "../../src/core/action.js";
 import { HostsEngine, type HostEngine } from "../../src/engine/hosts.js";
 import { FakeEngine } from "../fakes.js";
 
@@ -57,6 +59,25 @@ describe("hosts and placement", () => {
     expect(() => buildTopology({ lab: "x", followers: 1, hosts: ["a=tcp://10.0.0.5:2375"], place: { etcd1: "a" } })).toThrow(/has no member etcd1/);
     expect(() => buildTopology({ lab: "x", place: { leader: "a" } })).toThrow(/place: needs hosts/);
     expect(buildTopology({ lab: "x" }).hosts).toBeUndefined();
+  });
+});
+
+describe("machine-level faults as the other doors take them", () => {
+  it("reads host:<name> in partition groups as every member on that host", () => {
+    const onHost = { a: ["leader", "etcd1"], b: ["standby1", "etcd2"], c: ["standby2", "etcd3"] };
+    const members = Object.values(onHost).flat();
+    expect(parseGroups("host:a | host:b, host:c", members, onHost)).toEqual([["leader", "etcd1"], ["standby1", "etcd2", "standby2", "etcd3"]]);
+    expect(parseGroups("host:a, standby1 | standby2", members, onHost)).toEqual([["leader", "etcd1", "standby1"], ["standby2"]]);
+    expect(() => parseGroups("host:z | host:a", members, onHost)).toThrow(/host:z, which is not a host of the lab/);
+    expect(() => parseGroups("host:a | leader", members, onHost)).toThrow(/names leader twice/);
+    expect(() => parseGroups("host:a | leader", ["leader", "standby1"])).toThrow(/host:a, which is not a host of the lab/);
+  });
+
+  it("takes host-down and host-up as lab actions (scenario steps, the dashboard's API, lab.act)", () => {
+    expect(parseAction("host-down", { host: "a" })).toEqual({ verb: "host-down", host: "a" });
+    expect(describeAction(parseAction("host-up", { host: "b" }))).toBe("host up b");
+    expect(() => parseAction("host-down", { node: "leader" })).toThrow(UsageError);
+    expect(() => parseAction("host-down", {})).toThrow(/host: is missing/);
   });
 });
 

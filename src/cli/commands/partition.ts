@@ -15,7 +15,7 @@ export function registerPartition(program: Command): void {
     .description("cut lab members off from each other by packet filter (clients and DNS still reach every node), or take one off the network")
     .argument("[node]", "cut this node (a PostgreSQL node or an etcd member) from every other member")
     .addOption(labOption())
-    .option("--groups <groups>", 'split the lab into groups that cannot reach each other: "leader,etcd1 | standby1,standby2,etcd2,etcd3"')
+    .option("--groups <groups>", 'split the lab into groups that cannot reach each other: "leader,etcd1 | standby1,standby2,etcd2,etcd3"; across engines "host:a | host:b,host:c" cuts machines apart')
     .option("--one-way", "with --groups: the first group cannot reach the second; the second still reaches the first")
     .option("--isolate", "take the node off the lab network instead: nothing reaches it, its clients and Docker's DNS included")
     .addOption(jsonOption())
