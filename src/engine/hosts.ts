@@ -419,12 +419,15 @@ export class HostsEngine implements ContainerEngine {
     if (!lab || !hosts) return { engine: this.home, spec };
     const host = await this.placeOf(lab, hosts, spec.labels, spec);
     await this.ensureImage(host, spec.image);
+    // A container that joins another's network namespace names it by that engine's own id.
+    const networkOf = spec.networkOf === undefined ? undefined : (await this.route(spec.networkOf, true)).id;
     return {
       engine: this.hostEngine(host),
       lab,
       host,
       spec: {
         ...spec,
+        ...(networkOf === undefined ? {} : { networkOf }),
         labels: { ...spec.labels, [LABEL.host]: host.name },
         // Published on every interface of the host: the ports are reached from another machine.
         ports: spec.ports?.map((port) => ({ ...port, hostIp: "0.0.0.0" })),

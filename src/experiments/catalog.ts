@@ -126,7 +126,7 @@ export const SPLIT_BRAIN = declareExperiment({
       help: "ha-async, ha-sync (Patroni's synchronous mode), paf-async, paf-sync (pg_auto_failover, its write quorum), manual (nobody fails over)",
     }),
     count("trials", { default: 3, min: 1, max: 50, help: "repetitions" }),
-    duration("hold", { default: "35s", min: "1s", max: "600s", help: "how long the cut lasts (Patroni's lock expires after ttl 20 s)" }),
+    duration("hold", { default: "35s", min: "1s", max: "600s", help: "how long the cut lasts (Patroni's lock expires after ttl 20 s); in HA modes also until the other side took a write, at most 60 s more" }),
     duration("warmup", { default: "2s", min: "100ms", max: "60s", help: "how long the writers run before the cut" }),
   ],
 });

@@ -179,12 +179,16 @@ describe("HostsEngine", () => {
     expect([a.loaded, b.loaded, c.loaded]).toEqual([1, 1, 1]);
     await engine.createContainer({ ...spec("x", "standby1"), name: "repl-lab-x-_check-1", labels: { ...labLabels("x"), [LABEL.node]: "_check" } });
     expect(b.byName("repl-lab-x-_check-1")).toBeDefined();
+    // A helper in a node's network namespace (a packet filter) goes to the node's host, naming it by that engine's id.
+    await engine.createContainer({ name: "repl-lab-x-_partition-filter", image: "pg:17", labels: { ...labLabels("x"), [LABEL.node]: "_check" }, networkOf: ids[2]! });
+    expect(c.byName("repl-lab-x-_partition-filter")?.spec.networkOf).toBe(ids[2]!.split("/")[1]);
     expect(b.loaded).toBe(1);
 
     for (const id of ids) await engine.startContainer(id);
     const listed = await engine.listContainers(labLabels("x"));
     expect(listed.map((container) => `${container.name}@${container.host?.name}:${container.host?.address}:${container.state}`).sort()).toEqual([
       "repl-lab-x-_check-1@b:10.0.0.6:created",
+      "repl-lab-x-_partition-filter@c:db3:created",
       "repl-lab-x-leader@a:10.0.0.5:running",
       "repl-lab-x-standby1@b:10.0.0.6:running",
       "repl-lab-x-standby2@c:db3:running",
