@@ -32,6 +32,8 @@ export interface ExperimentOptions {
   /** Run in this existing lab instead of labs of its own, where the experiment allows it. */
   lab?: string;
   image?: string;
+  /** Labs of its own across these engines (`--host NAME=URL`, as `up` takes them). */
+  hosts?: string[];
   signal?: AbortSignal;
 }
 
@@ -117,7 +119,7 @@ export async function experiment(runtime: Runtime, options: ExperimentOptions, p
       }
       const name = ownLabName(`exp-${entry.name}`);
       progress.step(`bringing up lab ${name}`);
-      const lab = await Lab.up({ image: options.image, ...wanted, name, runtime, signal: options.signal });
+      const lab = await Lab.up({ image: options.image, ...(options.hosts?.length ? { hosts: options.hosts } : {}), ...wanted, name, runtime, signal: options.signal });
       made.push(lab);
       return lab;
     },
@@ -167,6 +169,8 @@ export interface ExperimentRunOptions {
   /** Run in this existing lab instead of labs of its own (where the experiment allows it). */
   lab?: string;
   image?: string;
+  /** Labs of its own across these engines: ["a=tcp://…", "b=ssh://…"]. */
+  hosts?: string[];
   onProgress?: (message: string) => void;
   signal?: AbortSignal;
   runtime?: Runtime;
@@ -179,6 +183,6 @@ export interface ExperimentRunOptions {
  */
 export async function runExperiment(name: string, options: Record<string, unknown> = {}, run: ExperimentRunOptions = {}): Promise<ExperimentResult> {
   const runtime = run.runtime ?? (await dockerRuntime());
-  const { result } = await experiment(runtime, { name, options, lab: run.lab, image: run.image, signal: run.signal }, progressTo(run.onProgress));
+  const { result } = await experiment(runtime, { name, options, lab: run.lab, image: run.image, hosts: run.hosts, signal: run.signal }, progressTo(run.onProgress));
   return result;
 }

@@ -4,7 +4,7 @@ import { EXPERIMENTS, type ExperimentDeclaration } from "../../experiments/catal
 import { jsonOption, quietOption, type JsonFlags } from "../options.js";
 import { execute, show } from "../run.js";
 
-type ExperimentFlags = Record<string, unknown> & JsonFlags & { lab?: string; image?: string; out?: string; quiet?: boolean };
+type ExperimentFlags = Record<string, unknown> & JsonFlags & { lab?: string; image?: string; host?: string[]; out?: string; quiet?: boolean };
 
 function registerOne(experiment: Command, entry: ExperimentDeclaration): void {
   const command = experiment.command(entry.name).description(entry.summary);
@@ -12,6 +12,7 @@ function registerOne(experiment: Command, entry: ExperimentDeclaration): void {
   command
     .option("--lab <name>", "run in this lab instead of labs of its own (its settings are put back after)")
     .option("--image <image>", "PostgreSQL image for the labs it makes")
+    .option("--host <name=engine-url>", "make its labs across engines of one swarm, as `up --host` (repeatable)", (value: string, all: string[] = []) => [...all, value])
     .addOption(jsonOption('print { "experiment", "config", "results", "conclusion" }'))
     .option("--out <dir>", "write result.json and one SVG plot per figure there")
     .addOption(quietOption())
@@ -21,7 +22,7 @@ function registerOne(experiment: Command, entry: ExperimentDeclaration): void {
         import("../../experiments/run.js"), import("../../views/experiment.js"), import("../../views/terminal.js"),
       ]);
       const options = Object.fromEntries(entry.options.map((option) => [option.key, flags[option.key]]));
-      const request = { name: entry.name, options, lab: flags.lab, image: flags.image };
+      const request = { name: entry.name, options, lab: flags.lab, image: flags.image, hosts: flags.host };
       const ran = await execute((runtime, { signal, progress }) => experiment(runtime, { ...request, signal }, progress), { interrupt: "abort", quiet: flags.quiet });
       if (flags.out) for (const file of await views.writeExperimentFiles(flags.out, ran)) printNote(`wrote ${file}`);
       await show(ran.result, flags, { text: (_, colour) => views.experimentView(ran, colour) });
