@@ -94,7 +94,16 @@ export async function startEngines(count: number, owner: string): Promise<TestEn
     const deadline = Date.now() + 90_000;
     await Promise.all(engines.hosts.map((host) => answers(host.url, deadline)));
   } catch (error) {
+    // Say what the engines themselves said: their state and the last lines of their output.
+    const said = await Promise.all(
+      [...containers.entries()].map(async ([name, container]) => {
+        const info = await container.inspect().catch(() => undefined);
+        const logs = ((await container.logs({ stdout: true, stderr: true, tail: 3 }).catch(() => Buffer.from(""))) as Buffer).toString("utf8").replace(/[\x00-\x08]/g, "").trim();
+        return `${name}: ${info?.State.Status ?? "gone"} (exit ${info?.State.ExitCode ?? "?"}) ${logs.split("\n").at(-1) ?? ""}`;
+      }),
+    );
     await engines.remove();
+    if (error instanceof Error) error.message += `; engines: ${said.join("; ")}`;
     throw error;
   }
   return engines;
