@@ -54,8 +54,11 @@ export class HostsEngine implements ContainerEngine {
   /** Where a container or volume named so was found. */
   private readonly located = new Map<string, { lab: string; host: string }>();
   private readonly managers = new Map<string, Promise<boolean>>();
-  /** Hosts whose engine did not answer, with how it failed. */
-  private readonly silent = new Map<string, EngineUnreachableError>();
+  /**
+   * Hosts whose engine did not answer, with how it failed and when: for SILENT_FOR_MS later calls
+   * are answered at once; then the host is asked again (a dashboard or a watch outlives an outage).
+   */
+  private readonly silent = new Map<string, { error: EngineUnreachableError; at: number }>();
   /** Record look-ups in flight, shared by the calls that ask at once. */
   private readonly asking = new Map<string, Promise<NamedResource[]>>();
 
@@ -300,19 +303,21 @@ export class HostsEngine implements ContainerEngine {
           seen.add(`${record.lab} ${host.url}`);
           try {
             const known = this.silent.get(host.url);
-            if (known) throw known;
-            return await withinBound(onHost(this.hostEngine(host), record.lab, host), LISTING_BOUND_MS);
+            if (known && performance.now() - known.at < SILENT_FOR_MS) throw known.error;
+            const listed = await withinBound(onHost(this.hostEngine(host), record.lab, host), LISTING_BOUND_MS);
+            this.silent.delete(host.url);
+            return listed;
           } catch (error) {
             // Listing every lab (`ls`), a lab with a host that fails is shown without what is there.
             if (!(error instanceof EngineUnreachableError)) {
               if (!lab && error instanceof ReplLabError) {
-                this.silent.set(host.url, new EngineUnreachableError(error.message));
+                this.silent.set(host.url, { error: new EngineUnreachableError(error.message), at: performance.now() });
                 return [];
               }
               throw error;
             }
             // Asked once: every later call of this process is answered at once.
-            this.silent.set(host.url, error);
+            this.silent.set(host.url, { error, at: performance.now() });
             if (!lab) return [];
             throw unreachable(record.lab, host, error);
           }
@@ -546,6 +551,9 @@ export class HostsEngine implements ContainerEngine {
  * connection to an address nobody answers for); its listings are short when it does answer.
  */
 const LISTING_BOUND_MS = 10_000;
+
+/** How long a host that did not answer is taken as silent without asking it again. */
+const SILENT_FOR_MS = 5_000;
 
 async function withinBound<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
