@@ -3,7 +3,9 @@ import LongestFirst from "./test/sequencer.js";
 
 // Labs are CPU-bound on a two-core machine, but most of an integration test's time is spent
 // waiting: for servers to start, for a lock's ttl, for a timeout to pass. So independent files run
-// side by side (each lab has its own name and free ports), three at a time; the files that measure
+// side by side (each lab has its own name and free ports), two at a time (three at a time, on
+// 2026-12-06, the pg_auto_failover files started together took the load to 16-18 on two cores and
+// their tests ran past 240 s in two runs of three); the files that measure
 // time or load the machine on their own (latency and throughput assertions, sixteen followers) run
 // after them, one at a time, so that nothing else runs beside them. Labs across engines run there
 // too: three engines in containers and the images copied into them load the machine so much that
@@ -22,7 +24,7 @@ const shared = { testTimeout: 240_000, hookTimeout: 240_000 };
 export default defineConfig({
   test: {
     pool: "forks",
-    maxWorkers: 3,
+    maxWorkers: 2,
     minWorkers: 1,
     ...shared,
     globalSetup: ["test/global-setup.ts"],
