@@ -17,8 +17,12 @@ describe("experiment", () => {
       for (const fault of ["kill", "stop"]) {
         const phases = ["detected_p50_ms", "decided_p50_ms", "promoted_p50_ms", "first_write_p50_ms"].map((key) => num(row(manager, fault), key));
         expect(phases).toEqual([...phases].sort((a, b) => a - b));
-        // Through the proxy too, and not long after the new leader is promoted (its checks every 0.5 s, with slack for a busy machine).
-        expect(num(row(manager, fault), "first_write_proxy_p50_ms") - num(row(manager, fault), "promoted_p50_ms")).toBeLessThan(5000);
+        // Through the proxy too, and soon after the new leader itself took one: HAProxy checks every
+        // 0.5 s. Counted from the new leader's first write, not from its promotion: pg_auto_failover's
+        // new primary waits primary_demote_timeout before it takes writes, which is not the proxy's doing.
+        const proxyBehind = num(row(manager, fault), "first_write_proxy_p50_ms") - num(row(manager, fault), "first_write_p50_ms");
+        expect(proxyBehind).toBeGreaterThanOrEqual(0);
+        expect(proxyBehind).toBeLessThan(5000);
       }
     }
     // Patroni, ttl 20 s: the lock outlives a SIGKILLed leader by about that; a clean stop releases it.

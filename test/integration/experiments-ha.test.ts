@@ -2,6 +2,7 @@
 // writes a failover loses. Labs of its own, removed at the end. (ha-failover, the phases of a
 // failover, is experiments-ha-failover.test.ts: apart, the two run side by side.)
 import { afterAll, describe, expect, it } from "vitest";
+import { LAB_HA_DEFAULTS } from "../../src/core/ha.js";
 import { by, experimentsRemovingTheirLabs, num } from "../experiment-runs.js";
 
 describe("experiment", () => {
@@ -24,8 +25,9 @@ describe("experiment", () => {
     expect(row.manager).toBe("pg_auto_failover");
     expect(num(row, "acked")).toBeGreaterThan(0);
     expect(num(row, "lost")).toBe(0);
-    // Health checks, not a lock's ttl: well under Patroni's 20 s.
-    expect(num(row, "unavailable_ms")).toBeLessThan(15_000);
+    // Health checks, not a lock's ttl: about 5 s on a quiet machine, and under the 20 s a killed
+    // Patroni leader's lock holds out however idle the machine (measured 15.1 s under a busy suite).
+    expect(num(row, "unavailable_ms")).toBeLessThan(LAB_HA_DEFAULTS.ttl * 1000);
     expect(result.conclusion).toMatch(/pg_auto_failover \(synchronous modes as its write quorum\) failing over by itself/);
   });
 });
