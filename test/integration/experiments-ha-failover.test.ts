@@ -21,7 +21,6 @@ describe("experiment", () => {
         // 0.5 s. Counted from the new leader's first write, not from its promotion: pg_auto_failover's
         // new primary waits primary_demote_timeout before it takes writes, which is not the proxy's doing.
         const proxyBehind = num(row(manager, fault), "first_write_proxy_p50_ms") - num(row(manager, fault), "first_write_p50_ms");
-        expect(proxyBehind).toBeGreaterThanOrEqual(0);
         expect(proxyBehind).toBeLessThan(5000);
       }
     }
